@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := app.py
+
+.PHONY: run setup venv test lint format check-content clean
+
+$(BIN)/activate.stamp: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/activate.stamp
+
+## Create the database schema, load the shipped courses and seed the demo organisation (first run only).
+setup: venv
+	$(BIN)/flask db upgrade
+	$(BIN)/flask content sync
+	$(BIN)/flask demo --if-empty
+
+## Serve the app on http://127.0.0.1:5000 (SQLite in instance/ unless DATABASE_URL is set).
+run: setup
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+## The whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set).
+test: venv
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+check-content: venv
+	$(BIN)/flask content check
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,53 @@
+"""The staff-training application: `create_app()` builds a configured Flask app."""
+
+from flask import Flask
+
+from training.config import PROJECT_ROOT, load_config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.config.update(load_config(app.instance_path, config))
+    register_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+    register_web(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from training.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    import training.models  # noqa: F401 - every model registered before the mappers configure
+
+
+def register_blueprints(app: Flask) -> None:
+    from training.auth.routes import bp as auth_bp
+    from training.courses.routes import bp as courses_bp
+    from training.quizzes.routes import bp as quizzes_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(courses_bp)
+    app.register_blueprint(quizzes_bp)
+
+
+def register_cli(app: Flask) -> None:
+    from training.cli import content_cli, demo_command, users_cli
+
+    app.cli.add_command(content_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_command)
+
+
+def register_web(app: Flask) -> None:
+    from training import web
+
+    web.init_app(app)

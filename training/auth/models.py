@@ -1,0 +1,60 @@
+"""People, departments and the server-side record of each signed-in session."""
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from training.db import CreatedAtMixin, utcnow
+from training.extensions import db
+
+ROLES = ("staff", "manager", "hr", "admin")
+
+
+class Department(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+
+
+class User(UserMixin, CreatedAtMixin, db.Model):
+    __table_args__ = (CheckConstraint(f"role IN {ROLES!r}", name="role_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default="staff")
+    job_title: Mapped[str] = mapped_column(String(120), default="")
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    department: Mapped[Department | None] = relationship(lazy="joined")
+
+    # Set by the user loader: the server-side session this request belongs to.
+    session_token = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str | None:
+        """Flask-Login keeps this in the cookie: the session token, never the user id alone."""
+        return self.session_token
+
+
+class UserSession(CreatedAtMixin, db.Model):
+    """One sign-in. The cookie holds a random token; only its SHA-256 is stored here.
+
+    Signing out or deactivating the account ends the row, so a copied cookie stops working.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    ip_address: Mapped[str] = mapped_column(String(64), default="")
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,156 @@
+"""Accounts and sign-in sessions: used by the sign-in routes and the `flask users` commands."""
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select, update
+
+from training.auth.models import ROLES, Department, User, UserSession
+from training.auth.passwords import hash_password, needs_rehash, verify_password
+from training.db import utcnow
+from training.errors import Conflict, DomainError, NotFound
+from training.extensions import db
+
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 128
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this email and password, or None (whatever was wrong)."""
+    user = db.session.execute(select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
+    if not verify_password(user.password_hash if user else None, password):
+        return None
+    if not user.active:
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        db.session.commit()
+    return user
+
+
+def start_session(user: User, *, user_agent: str = "", ip_address: str = "") -> str:
+    """Record a new sign-in and return the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        UserSession(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            user_agent=user_agent[:255],
+            ip_address=ip_address[:64],
+        )
+    )
+    db.session.commit()
+    user.session_token = token
+    return token
+
+
+def user_for_session(token: str) -> User | None:
+    """The user of a live session token, or None if it was ended or the account deactivated."""
+    row = db.session.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == _token_hash(token), UserSession.ended_at.is_(None), User.active.is_(True))
+    ).first()
+    if row is None:
+        return None
+    user = row.User
+    user.session_token = token
+    return user
+
+
+def end_session(token: str | None, now: datetime | None = None) -> None:
+    if not token:
+        return
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.token_hash == _token_hash(token), UserSession.ended_at.is_(None))
+        .values(ended_at=now or utcnow())
+    )
+    db.session.commit()
+
+
+def end_all_sessions(user_id: int, now: datetime | None = None) -> int:
+    result = db.session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+        .values(ended_at=now or utcnow())
+    )
+    return result.rowcount
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise DomainError(f"Password must be at most {MAX_PASSWORD_LENGTH} characters.")
+
+
+def get_or_create_department(name: str) -> Department:
+    name = name.strip()
+    department = db.session.execute(select(Department).where(Department.name == name)).scalar_one_or_none()
+    if department is None:
+        department = Department(name=name)
+        db.session.add(department)
+        db.session.flush()
+    return department
+
+
+def create_user(
+    email: str,
+    name: str,
+    password: str,
+    *,
+    role: str = "staff",
+    department: str | None = None,
+    job_title: str = "",
+    password_hash: str | None = None,
+    commit: bool = True,
+) -> User:
+    """Create an account after checking email, role and password rules."""
+    try:
+        email = validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise DomainError(f"Email is not valid: {exc}") from exc
+    if role not in ROLES:
+        raise DomainError(f"Role must be one of: {', '.join(ROLES)}.")
+    if not name.strip():
+        raise DomainError("Name is required.")
+    if password_hash is None:
+        check_password_rules(password)
+        password_hash = hash_password(password)
+    if db.session.execute(select(User.id).where(User.email == email)).first():
+        raise Conflict(f"A user with email {email} already exists.")
+    user = User(
+        email=email,
+        name=name.strip(),
+        password_hash=password_hash,
+        role=role,
+        job_title=job_title.strip(),
+        department=get_or_create_department(department) if department else None,
+    )
+    db.session.add(user)
+    if commit:
+        db.session.commit()
+    return user
+
+
+def set_active(email: str, active: bool) -> User:
+    """Activate or deactivate an account; deactivating ends every open session at once."""
+    user = db.session.execute(select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"No user with email {email}.")
+    user.active = active
+    if not active:
+        end_all_sessions(user.id)
+    db.session.commit()
+    return user

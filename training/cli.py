@@ -1,0 +1,110 @@
+"""Command-line interface: `flask content`, `flask users`, `flask demo`."""
+
+import sys
+
+import click
+from flask.cli import AppGroup, with_appcontext
+
+from training.auth import services as auth_services
+from training.auth.models import ROLES
+from training.content.service import load_configured_content, sync_configured_content
+from training.content.sync import ContentInvalid
+from training.errors import DomainError
+
+content_cli = AppGroup("content", help="Validate and load course content from modules/ and quizzes/.")
+users_cli = AppGroup("users", help="Create and manage user accounts.")
+
+
+def _print_errors(errors) -> None:
+    for error in errors:
+        click.echo(f"error: {error}", err=True)
+    click.echo(f"{len(errors)} problem(s) found.", err=True)
+
+
+@content_cli.command("check")
+def content_check():
+    """Validate every content file without writing anything."""
+    bundle = load_configured_content()
+    if not bundle.ok:
+        _print_errors(bundle.errors)
+        sys.exit(1)
+    modules = sum(len(c.modules) for c in bundle.courses)
+    questions = sum(len(c.questions) for c in bundle.courses)
+    click.echo(f"OK: {len(bundle.courses)} courses, {modules} modules, {questions} questions.")
+
+
+@content_cli.command("sync")
+def content_sync():
+    """Validate every content file and load it into the database (all or nothing)."""
+    try:
+        report = sync_configured_content()
+    except ContentInvalid as exc:
+        _print_errors(exc.errors)
+        click.echo("Nothing was changed.", err=True)
+        sys.exit(1)
+    for line in report.lines():
+        click.echo(line)
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="Full name as shown on certificates.")
+@click.option("--role", type=click.Choice(ROLES), default="staff", show_default=True)
+@click.option("--department", default=None, help="Department name (created if new).")
+@click.option("--job-title", default="", help="Job title.")
+def users_create(email, name, role, department, job_title):
+    """Create an account; the password is read from standard input."""
+    password = _read_password()
+    try:
+        user = auth_services.create_user(email, name, password, role=role, department=department, job_title=job_title)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Created {user.role} {user.email}.")
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@users_cli.command("deactivate")
+@click.argument("email")
+def users_deactivate(email):
+    """Stop an account signing in and end its open sessions; its records are kept."""
+    try:
+        auth_services.set_active(email, False)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Deactivated {email}; their open sessions were ended.")
+
+
+@users_cli.command("activate")
+@click.argument("email")
+def users_activate(email):
+    """Let a deactivated account sign in again."""
+    try:
+        auth_services.set_active(email, True)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Activated {email}.")
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing (successfully) when users already exist.")
+@click.option("--seed", type=int, default=None, help="Random seed, for a reproducible organisation.")
+@with_appcontext
+def demo_command(if_empty, seed):
+    """Create a demo organisation in an empty database and print its accounts."""
+    from training.demo import DemoRefused, create_demo
+
+    try:
+        accounts = create_demo(seed=seed)
+    except DemoRefused as exc:
+        if if_empty:
+            click.echo("Demo not created: the database already has users.")
+            return
+        raise click.ClickException(exc.message) from exc
+    click.echo("Demo organisation created. Sign in at http://127.0.0.1:5000/login with:")
+    for account in accounts:
+        click.echo(f"  {account.role:<8} {account.email:<28} password: {account.password}")

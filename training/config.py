@@ -1,0 +1,62 @@
+"""Configuration read from environment variables, with safe defaults for development."""
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _database_url(instance_path: str) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{Path(instance_path) / 'training.sqlite3'}"
+    # Hosting platforms still hand out the pre-SQLAlchemy-1.4 scheme; use psycopg 3 for both.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def engine_options(url: str) -> dict:
+    """SQLite waits up to 30 s for a lock instead of failing at once when requests overlap."""
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
+def load_config(instance_path: str, overrides: dict | None = None) -> dict:
+    """Settings for a run: everything secret or site-specific comes from the environment.
+
+    `overrides` (tests, scripts) win over the environment.
+    """
+    overrides = overrides or {}
+    secret = overrides.get("SECRET_KEY") or os.environ.get("SECRET_KEY") or _dev_secret_key(instance_path)
+    config = {
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+        "CONTENT_MODULES_DIR": os.environ.get("CONTENT_MODULES_DIR", str(PROJECT_ROOT / "modules")),
+        "CONTENT_QUIZZES_DIR": os.environ.get("CONTENT_QUIZZES_DIR", str(PROJECT_ROOT / "quizzes")),
+        "ORGANISATION_NAME": os.environ.get("ORGANISATION_NAME", "Demo Health"),
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+        "WTF_CSRF_TIME_LIMIT": None,
+    } | overrides
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(config["SQLALCHEMY_DATABASE_URI"]))
+    return config
+
+
+def _dev_secret_key(instance_path: str) -> str:
+    """A random key kept in instance/ so development sessions survive a restart.
+
+    Production sets SECRET_KEY; this file is never committed (instance/ is ignored).
+    """
+    import secrets
+
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,70 @@
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from training.courses import services
+from training.quizzes.services import attempt_history, open_attempt
+
+bp = Blueprint("courses", __name__)
+
+
+@bp.route("/")
+@login_required
+def home():
+    return render_template("courses/home.html", items=services.learner_courses(current_user.id))
+
+
+@bp.route("/courses/<slug>")
+@login_required
+def course(slug: str):
+    course = services.published_course(slug)
+    progress = services.course_progress(current_user.id, course)
+    return render_template(
+        "courses/course.html",
+        course=course,
+        progress=progress,
+        done_ids=services.completed_module_ids(current_user.id, course, progress),
+        open_attempt=open_attempt(current_user.id, course.id),
+        attempts=attempt_history(current_user.id, course.id)[:3],
+    )
+
+
+@bp.route("/courses/<slug>/modules/<module_slug>")
+@login_required
+def module(slug: str, module_slug: str):
+    course = services.published_course(slug)
+    module = services.published_module(course, module_slug)
+    progress = services.course_progress(current_user.id, course)
+    index = course.modules.index(module)
+    return render_template(
+        "courses/module.html",
+        course=course,
+        module=module,
+        progress=progress,
+        done=module.id in services.completed_module_ids(current_user.id, course, progress),
+        number=index + 1,
+        previous=course.modules[index - 1] if index > 0 else None,
+        next=course.modules[index + 1] if index + 1 < len(course.modules) else None,
+    )
+
+
+@bp.route("/courses/<slug>/modules/<module_slug>/complete", methods=["POST"])
+@login_required
+def complete_module(slug: str, module_slug: str):
+    course = services.published_course(slug)
+    module = services.published_module(course, module_slug)
+    progress = services.mark_module_complete(current_user.id, module)
+    if progress.is_completed:
+        flash(f"Course completed: {course.title}.", "success")
+        return redirect(url_for("courses.course", slug=slug))
+    flash(f"Module marked complete: {module.title}.", "success")
+    index = course.modules.index(module)
+    if index + 1 < len(course.modules):
+        return redirect(url_for("courses.module", slug=slug, module_slug=course.modules[index + 1].slug))
+    return redirect(url_for("courses.course", slug=slug))
+
+
+@bp.route("/courses/<slug>/attempts")
+@login_required
+def attempts(slug: str):
+    course = services.published_course(slug)
+    return render_template("courses/attempts.html", course=course, attempts=attempt_history(current_user.id, course.id))

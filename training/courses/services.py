@@ -1,0 +1,195 @@
+"""A learner's courses, modules and completions."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
+
+from training.courses import rules
+from training.courses.models import Completion, Course, ModuleProgress, TrainingModule
+from training.db import utcnow
+from training.errors import NotFound
+from training.extensions import db
+from training.quizzes.models import QuizAttempt
+
+
+@dataclass(frozen=True)
+class CourseProgress:
+    course: Course
+    cycle: int
+    facts: rules.ProgressFacts
+    last_completion: Completion | None
+
+    @property
+    def status(self) -> str:
+        return rules.course_status(self.facts)
+
+    @property
+    def status_label(self) -> str:
+        return rules.STATUS_LABELS[self.status]
+
+    @property
+    def percent(self) -> int:
+        return rules.progress_percent(self.facts)
+
+    @property
+    def is_completed(self) -> bool:
+        return rules.completion_is_current(self.facts)
+
+
+def published_course(slug: str) -> Course:
+    course = db.session.execute(select(Course).where(Course.slug == slug, Course.published.is_(True))).scalar()
+    if course is None:
+        raise NotFound("There is no such course, or it is not available.")
+    return course
+
+
+def published_module(course: Course, module_slug: str) -> TrainingModule:
+    for module in course.modules:
+        if module.slug == module_slug:
+            return module
+    raise NotFound("There is no such module in this course.")
+
+
+def learner_courses(user_id: int, now: datetime | None = None) -> list[CourseProgress]:
+    """Every published course with this learner's progress, in a fixed number of queries."""
+    courses = (
+        db.session.execute(select(Course).where(Course.published.is_(True)).order_by(Course.title)).scalars().all()
+    )
+    progress = progress_for(user_id, courses, now)
+    return [progress[c.id] for c in courses]
+
+
+def progress_for(user_id: int, courses: list[Course], now: datetime | None = None) -> dict[int, CourseProgress]:
+    now = now or utcnow()
+    ids = [c.id for c in courses]
+    module_totals = dict(
+        db.session.execute(
+            select(TrainingModule.course_id, func.count())
+            .where(TrainingModule.course_id.in_(ids), TrainingModule.retired.is_(False))
+            .group_by(TrainingModule.course_id)
+        ).all()
+    )
+    completions: dict[int, list[Completion]] = {}
+    for completion in db.session.execute(
+        select(Completion)
+        .where(Completion.user_id == user_id, Completion.course_id.in_(ids))
+        .order_by(Completion.cycle)
+    ).scalars():
+        completions.setdefault(completion.course_id, []).append(completion)
+    modules_done = {
+        (course_id, cycle): count
+        for course_id, cycle, count in db.session.execute(
+            select(TrainingModule.course_id, ModuleProgress.cycle, func.count())
+            .join(TrainingModule, TrainingModule.id == ModuleProgress.module_id)
+            .where(ModuleProgress.user_id == user_id, TrainingModule.course_id.in_(ids))
+            .where(TrainingModule.retired.is_(False))
+            .group_by(TrainingModule.course_id, ModuleProgress.cycle)
+        ).all()
+    }
+    attempts = {
+        (course_id, cycle): (count, bool(passed))
+        for course_id, cycle, count, passed in db.session.execute(
+            select(
+                QuizAttempt.course_id,
+                QuizAttempt.cycle,
+                func.count(),
+                func.max(case((QuizAttempt.passed.is_(True), 1), else_=0)),
+            )
+            .where(QuizAttempt.user_id == user_id, QuizAttempt.course_id.in_(ids))
+            .group_by(QuizAttempt.course_id, QuizAttempt.cycle)
+        ).all()
+    }
+    result = {}
+    for course in courses:
+        done = completions.get(course.id, [])
+        cycle = len(done)
+        last = done[-1] if done else None
+        attempt_count, passed = attempts.get((course.id, cycle), (0, False))
+        facts = rules.ProgressFacts(
+            now=now,
+            modules_total=module_totals.get(course.id, 0),
+            modules_done=modules_done.get((course.id, cycle), 0),
+            attempts_in_cycle=attempt_count,
+            passed_in_cycle=passed,
+            last_completed_at=last.completed_at if last else None,
+            last_expires_at=last.expires_at if last else None,
+        )
+        result[course.id] = CourseProgress(course=course, cycle=cycle, facts=facts, last_completion=last)
+    return result
+
+
+def course_progress(user_id: int, course: Course, now: datetime | None = None) -> CourseProgress:
+    return progress_for(user_id, [course], now)[course.id]
+
+
+def completed_module_ids(user_id: int, course: Course, progress: CourseProgress) -> set[int]:
+    """Modules done in the current cycle; while a completion is current, every module counts as done."""
+    if progress.is_completed:
+        return {m.id for m in course.modules}
+    return set(
+        db.session.execute(
+            select(ModuleProgress.module_id)
+            .join(TrainingModule, TrainingModule.id == ModuleProgress.module_id)
+            .where(
+                ModuleProgress.user_id == user_id,
+                ModuleProgress.cycle == progress.cycle,
+                TrainingModule.course_id == course.id,
+            )
+        ).scalars()
+    )
+
+
+def mark_module_complete(user_id: int, module: TrainingModule, now: datetime | None = None) -> CourseProgress:
+    """Record that the learner finished a module (idempotent), then complete the course if due."""
+    now = now or utcnow()
+    progress = course_progress(user_id, module.course, now)
+    if not progress.is_completed:
+        try:
+            with db.session.begin_nested():
+                db.session.add(
+                    ModuleProgress(user_id=user_id, module_id=module.id, cycle=progress.cycle, completed_at=now)
+                )
+        except IntegrityError:
+            pass  # already marked (a double click, or two tabs): the first record stands
+        complete_course_if_ready(user_id, module.course, now)
+    db.session.commit()
+    return course_progress(user_id, module.course, now)
+
+
+def complete_course_if_ready(user_id: int, course: Course, now: datetime) -> Completion | None:
+    """Record the completion for the current cycle once every module is done and a quiz passed.
+
+    The unique (user, course, cycle) constraint makes a second completion of one cycle impossible.
+    """
+    progress = course_progress(user_id, course, now)
+    if not rules.ready_to_complete(progress.facts):
+        return None
+    best = db.session.execute(
+        select(QuizAttempt)
+        .where(
+            QuizAttempt.user_id == user_id,
+            QuizAttempt.course_id == course.id,
+            QuizAttempt.cycle == progress.cycle,
+            QuizAttempt.passed.is_(True),
+        )
+        .order_by(QuizAttempt.score.desc(), QuizAttempt.submitted_at)
+        .limit(1)
+    ).scalar_one()
+    completion = Completion(
+        user_id=user_id,
+        course_id=course.id,
+        cycle=progress.cycle,
+        course_version=course.version,
+        attempt_id=best.id,
+        score=best.score,
+        completed_at=now,
+        expires_at=rules.add_months(now, course.certificate_validity_months),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(completion)
+    except IntegrityError:
+        return None
+    return completion

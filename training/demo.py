@@ -1,0 +1,139 @@
+"""A demo organisation: departments, one account per role and a few dozen staff with real progress.
+
+Progress is made through the same services a learner uses (modules marked, quizzes graded), with
+dates in the past, so every record is one the app itself could have written.
+"""
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from training.auth.models import User
+from training.auth.passwords import hash_password
+from training.auth.services import create_user
+from training.courses.models import Course
+from training.courses.services import mark_module_complete
+from training.db import utcnow
+from training.errors import DomainError
+from training.extensions import db
+from training.quizzes import services as quiz_services
+
+DEPARTMENTS = (
+    "Emergency Department",
+    "Medical-Surgical Ward",
+    "Outpatient Clinic",
+    "Front Desk and Admissions",
+    "Pharmacy",
+    "Radiology",
+)
+JOB_TITLES = {
+    "Emergency Department": ("Registered Nurse", "Emergency Physician", "Paramedic"),
+    "Medical-Surgical Ward": ("Registered Nurse", "Nursing Assistant", "Ward Clerk"),
+    "Outpatient Clinic": ("Medical Assistant", "Physical Therapist", "Nurse Practitioner"),
+    "Front Desk and Admissions": ("Receptionist", "Admissions Clerk"),
+    "Pharmacy": ("Pharmacist", "Pharmacy Technician"),
+    "Radiology": ("Radiographer", "Sonographer"),
+}
+FIRST_NAMES = (
+    "Amara", "Ben", "Chloe", "Dmitri", "Elena", "Farah", "Gabriel", "Hana", "Isaac", "Jada", "Kenji", "Lena",
+    "Mateo", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Samuel", "Tara", "Uma", "Victor", "Wen", "Yusuf",
+)  # fmt: skip
+LAST_NAMES = (
+    "Okafor", "Lindqvist", "Moreau", "Petrov", "Garcia", "Haddad", "Nguyen", "Sato", "Cohen", "Brooks",
+    "Tanaka", "Fischer", "Alvarez", "Rahman", "Kowalski", "Patel", "Murphy", "Silva", "Adeyemi", "Larsen",
+)  # fmt: skip
+ROLE_ACCOUNTS = (
+    ("staff", "staff@demo.example", "Sam Rivera", "Medical-Surgical Ward", "Registered Nurse"),
+    ("manager", "manager@demo.example", "Morgan Lee", "Medical-Surgical Ward", "Nurse Manager"),
+    ("hr", "hr@demo.example", "Harper Quinn", None, "HR Compliance Lead"),
+    ("admin", "admin@demo.example", "Alex Morgan", None, "Clinical Educator"),
+)
+STAFF_COUNT = 36
+
+
+class DemoRefused(DomainError):
+    status = 409
+    code = "not_empty"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    role: str
+    email: str
+    password: str
+
+
+def create_demo(seed: int | None = None) -> list[DemoAccount]:
+    """Create the demo organisation; refuses when any user exists, so it never mixes with real data."""
+    if db.session.scalar(select(func.count()).select_from(User)):
+        raise DemoRefused("The database already has users; the demo is only created in an empty database.")
+    courses = db.session.execute(select(Course).where(Course.published.is_(True))).scalars().all()
+    if not courses:
+        raise DemoRefused("No courses are loaded yet: run `flask content sync` first.")
+    rng = random.Random(seed)
+    accounts = []
+    for role, email, name, department, title in ROLE_ACCOUNTS:
+        password = secrets.token_urlsafe(12)
+        create_user(email, name, password, role=role, department=department, job_title=title, commit=False)
+        accounts.append(DemoAccount(role, email, password))
+    for user in _create_staff(rng):
+        _simulate_progress(user, courses, rng)
+    db.session.commit()
+    return accounts
+
+
+def _create_staff(rng: random.Random) -> list[User]:
+    unusable = hash_password(secrets.token_urlsafe(32))  # demo staff cannot sign in until given a password
+    people, used = [], set()
+    while len(people) < STAFF_COUNT:
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        if (first, last) in used:
+            continue
+        used.add((first, last))
+        department = rng.choice(DEPARTMENTS)
+        people.append(
+            create_user(
+                f"{first}.{last}@demo.example".lower(),
+                f"{first} {last}",
+                "",
+                department=department,
+                job_title=rng.choice(JOB_TITLES[department]),
+                password_hash=unusable,
+                commit=False,
+            )
+        )
+    db.session.flush()
+    return people
+
+
+def _simulate_progress(user: User, courses: list[Course], rng: random.Random) -> None:
+    for course in courses:
+        profile = rng.choices(("none", "some", "failed", "done", "expired"), weights=(3, 3, 2, 6, 1))[0]
+        if profile == "none":
+            continue
+        days_ago = rng.randint(400, 430) if profile == "expired" else rng.randint(1, 120)
+        start = utcnow() - timedelta(days=days_ago)
+        modules = course.modules if profile in ("done", "expired") else course.modules[: rng.randint(1, 3)]
+        for offset, module in enumerate(modules):
+            mark_module_complete(user.id, module, now=start + timedelta(minutes=10 * offset))
+        if profile in ("failed", "done", "expired"):
+            if profile == "failed" or rng.random() < 0.3:
+                _take_quiz(user, course, rng, start + timedelta(hours=1), wrong=4)
+            if profile != "failed":
+                _take_quiz(user, course, rng, start + timedelta(hours=2), wrong=rng.choice((0, 1, 2)))
+
+
+def _take_quiz(user: User, course: Course, rng: random.Random, when, wrong: int) -> None:
+    attempt = quiz_services.start_attempt(user.id, course, rng=rng, now=when)
+    answers = {}
+    for index, question in enumerate(quiz_services.gradable(attempt)):
+        correct = sorted(question.correct_option_ids)
+        if index < wrong:
+            wrong_options = sorted(question.option_ids - question.correct_option_ids)
+            answers[question.id] = [rng.choice(wrong_options)]
+        else:
+            answers[question.id] = correct
+    quiz_services.submit_attempt(user.id, attempt.id, answers, now=when + timedelta(minutes=12))

@@ -1,0 +1,26 @@
+"""Domain errors that services raise and the app turns into a helpful 4xx page."""
+
+
+class DomainError(Exception):
+    """A request that cannot be carried out, with a status, a stable code and a message for people."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"

@@ -1,0 +1,53 @@
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from training.courses.services import published_course
+from training.quizzes import services
+
+bp = Blueprint("quizzes", __name__)
+
+
+@bp.route("/courses/<slug>/quiz", methods=["POST"])
+@login_required
+def start(slug: str):
+    attempt = services.start_attempt(current_user.id, published_course(slug))
+    return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
+
+
+@bp.route("/attempts/<int:attempt_id>")
+@login_required
+def attempt(attempt_id: int):
+    attempt = services.attempt_for_learner(current_user.id, attempt_id)
+    if attempt.submitted_at is None:
+        return _render_quiz(attempt)
+    return render_template(
+        "quizzes/result.html",
+        attempt=attempt,
+        items=services.review(attempt),
+    )
+
+
+@bp.route("/attempts/<int:attempt_id>", methods=["POST"])
+@login_required
+def submit(attempt_id: int):
+    answers = services.parse_answer_form(request.form.to_dict(flat=False))
+    try:
+        attempt = services.submit_attempt(current_user.id, attempt_id, answers)
+    except services.IncompleteAnswers as exc:
+        attempt = services.attempt_for_learner(current_user.id, attempt_id)
+        return _render_quiz(attempt, answers=exc.answers, missing=exc.missing, message=exc.message), 422
+    except services.AttemptAlreadySubmitted as exc:
+        return render_template("quizzes/already_submitted.html", attempt_id=exc.attempt_id, message=exc.message), 409
+    flash("Your answers were submitted and graded.", "success")
+    return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
+
+
+def _render_quiz(attempt, answers=None, missing=frozenset(), message=None):
+    return render_template(
+        "quizzes/take.html",
+        attempt=attempt,
+        questions=services.review(attempt),
+        answers=answers or {},
+        missing=missing,
+        message=message,
+    )

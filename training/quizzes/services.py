@@ -1,0 +1,236 @@
+"""Starting, submitting and reviewing quiz attempts. Grading itself is in grading.py."""
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from training.courses.models import Course
+from training.courses.services import complete_course_if_ready, course_progress
+from training.db import utcnow
+from training.errors import Conflict, DomainError, NotFound
+from training.extensions import db
+from training.quizzes import grading
+from training.quizzes.models import AttemptAnswer, AttemptQuestion, Question, QuestionVersion, QuizAttempt
+
+_system_random = random.SystemRandom()
+
+
+class AttemptAlreadySubmitted(Conflict):
+    code = "already_submitted"
+
+    def __init__(self, attempt_id: int):
+        super().__init__("This attempt has already been submitted and graded.")
+        self.attempt_id = attempt_id
+
+
+class IncompleteAnswers(DomainError):
+    """Some questions are unanswered: the learner sees the quiz again with their choices kept."""
+
+    status = 422
+    code = "incomplete_answers"
+
+    def __init__(self, message: str, missing, answers):
+        super().__init__(message)
+        self.missing = missing
+        self.answers = answers
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One question of a graded attempt, as the results page shows it."""
+
+    asked: AttemptQuestion
+    options: list
+    selected_ids: frozenset[int]
+    correct: bool
+
+
+def _load_attempt(attempt_id: int) -> QuizAttempt | None:
+    return db.session.execute(
+        select(QuizAttempt)
+        .where(QuizAttempt.id == attempt_id)
+        .options(
+            selectinload(QuizAttempt.questions)
+            .selectinload(AttemptQuestion.question_version)
+            .selectinload(QuestionVersion.options),
+            selectinload(QuizAttempt.questions).selectinload(AttemptQuestion.answer),
+        )
+    ).scalar_one_or_none()
+
+
+def attempt_for_learner(user_id: int, attempt_id: int) -> QuizAttempt:
+    """The attempt if it belongs to this learner; otherwise the same 404 as for a missing one."""
+    attempt = _load_attempt(attempt_id)
+    if attempt is None or attempt.user_id != user_id:
+        raise NotFound("There is no such quiz attempt.")
+    return attempt
+
+
+def open_attempt(user_id: int, course_id: int) -> QuizAttempt | None:
+    return db.session.execute(
+        select(QuizAttempt).where(
+            QuizAttempt.user_id == user_id, QuizAttempt.course_id == course_id, QuizAttempt.submitted_at.is_(None)
+        )
+    ).scalar_one_or_none()
+
+
+def start_attempt(user_id: int, course: Course, *, rng: random.Random | None = None, now: datetime | None = None):
+    """Resume the learner's open attempt or draw a new one, stored with its questions and option order."""
+    if not course.published:
+        raise NotFound("This course is not available.")
+    now = now or utcnow()
+    progress = course_progress(user_id, course, now)
+    if progress.is_completed:
+        expires = progress.last_completion.expires_at.date().isoformat()
+        raise Conflict(f"You have completed this course; it is valid until {expires}.")
+    existing = open_attempt(user_id, course.id)
+    if existing is not None:
+        return existing
+    versions = _draw_questions(course, rng or _system_random)
+    attempt = QuizAttempt(
+        user_id=user_id,
+        course_id=course.id,
+        course_version=course.version,
+        cycle=progress.cycle,
+        pass_mark=course.pass_mark,
+        started_at=now,
+    )
+    shuffler = rng or _system_random
+    for position, version in enumerate(versions):
+        option_ids = [o.id for o in version.options]
+        shuffler.shuffle(option_ids)
+        attempt.questions.append(
+            AttemptQuestion(question_version_id=version.id, position=position, option_order=option_ids)
+        )
+    try:
+        with db.session.begin_nested():
+            db.session.add(attempt)
+    except IntegrityError:
+        # Another request opened an attempt at the same moment; the partial unique index kept one.
+        existing = open_attempt(user_id, course.id)
+        if existing is None:
+            raise
+        attempt = existing
+    db.session.commit()
+    return attempt
+
+
+def _draw_questions(course: Course, rng: random.Random) -> list[QuestionVersion]:
+    versions = (
+        db.session.execute(
+            select(QuestionVersion)
+            .join(Question, Question.current_version_id == QuestionVersion.id)
+            .where(Question.course_id == course.id, Question.status == "published")
+            .order_by(Question.key)
+            .options(selectinload(QuestionVersion.options))
+        )
+        .scalars()
+        .all()
+    )
+    if len(versions) < course.questions_per_attempt:
+        raise Conflict("This course's quiz is not ready: it has too few published questions.")
+    return rng.sample(versions, course.questions_per_attempt)
+
+
+def gradable(attempt: QuizAttempt) -> list[grading.GradableQuestion]:
+    return [
+        grading.GradableQuestion(
+            id=asked.id,
+            type=asked.question_version.type,
+            option_ids=frozenset(asked.option_order),
+            correct_option_ids=frozenset(o.id for o in asked.question_version.options if o.correct),
+        )
+        for asked in attempt.questions
+    ]
+
+
+def submit_attempt(
+    user_id: int, attempt_id: int, answers: Mapping[int, list[int]], now: datetime | None = None
+) -> QuizAttempt:
+    """Grade and record an attempt exactly once; complete the course if this was the last step."""
+    now = now or utcnow()
+    attempt = attempt_for_learner(user_id, attempt_id)
+    if attempt.submitted_at is not None:
+        raise AttemptAlreadySubmitted(attempt.id)
+    course = attempt.course
+    if not course.published:
+        raise NotFound("This course is no longer available, so the attempt cannot be submitted.")
+    try:
+        result = grading.grade(gradable(attempt), answers, attempt.pass_mark)
+    except grading.AnswerError as exc:
+        if exc.missing:
+            raise IncompleteAnswers(exc.message, exc.missing, answers) from exc
+        raise DomainError(exc.message, code="invalid_answers") from exc
+    claimed = db.session.execute(
+        update(QuizAttempt)
+        .where(QuizAttempt.id == attempt.id, QuizAttempt.submitted_at.is_(None))
+        .values(submitted_at=now, score=result.score, passed=result.passed)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        raise AttemptAlreadySubmitted(attempt.id)
+    for item in result.results:
+        db.session.add(
+            AttemptAnswer(
+                attempt_question_id=item.question_id,
+                selected_option_ids=sorted(item.selected),
+                correct=item.correct,
+                answered_at=now,
+            )
+        )
+    db.session.flush()
+    db.session.refresh(attempt)
+    if result.passed:
+        complete_course_if_ready(user_id, course, now)
+    db.session.commit()
+    return attempt
+
+
+def review(attempt: QuizAttempt) -> list[ReviewItem]:
+    """Each question with the options in the order shown and what the learner chose."""
+    items = []
+    for asked in attempt.questions:
+        by_id = {o.id: o for o in asked.question_version.options}
+        selected = frozenset(asked.answer.selected_option_ids) if asked.answer else frozenset()
+        items.append(
+            ReviewItem(
+                asked=asked,
+                options=[by_id[i] for i in asked.option_order],
+                selected_ids=selected,
+                correct=bool(asked.answer and asked.answer.correct),
+            )
+        )
+    return items
+
+
+def attempt_history(user_id: int, course_id: int) -> list[QuizAttempt]:
+    return (
+        db.session.execute(
+            select(QuizAttempt)
+            .where(QuizAttempt.user_id == user_id, QuizAttempt.course_id == course_id)
+            .order_by(QuizAttempt.started_at.desc(), QuizAttempt.id.desc())
+        )
+        .scalars()
+        .all()
+    )
+
+
+def parse_answer_form(form: Mapping[str, list[str]]) -> dict[int, list[int]]:
+    """Turn form fields named q-<asked id> into {asked id: [option ids]}; reject anything malformed."""
+    answers: dict[int, list[int]] = {}
+    for key, values in form.items():
+        if key == "csrf_token":
+            continue
+        if not key.startswith("q-") or not key[2:].isdigit():
+            raise DomainError("The form contained a field that is not part of this quiz.", code="invalid_answers")
+        try:
+            answers[int(key[2:])] = [int(v) for v in values]
+        except ValueError as exc:
+            raise DomainError("The form contained an answer that is not an option.", code="invalid_answers") from exc
+    return answers

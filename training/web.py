@@ -1,0 +1,86 @@
+"""Cross-cutting web concerns: the session user loader, error pages, headers and template helpers."""
+
+from flask import Flask, jsonify, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from training.auth.services import user_for_session
+from training.courses.rules import STATUS_LABELS
+from training.errors import DomainError
+from training.extensions import login_manager
+from training.markdown import render_markdown
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(user_for_session)
+
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.after_request(_security_headers)
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.globals["status_labels"] = STATUS_LABELS
+    app.jinja_env.globals["organisation_name"] = lambda: app.config["ORGANISATION_NAME"]
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def error_response(status: int, code: str, message: str, title: str | None = None):
+    if _wants_json():
+        return jsonify(error={"code": code, "message": message}), status
+    return render_template(
+        "error.html", status=status, title=title or _TITLES.get(status, "Error"), message=message
+    ), status
+
+
+_TITLES = {
+    400: "Something was wrong with that request",
+    401: "Please sign in",
+    403: "You do not have access to this page",
+    404: "Page not found",
+    405: "That action is not allowed here",
+    409: "That has already happened",
+    413: "That upload is too large",
+    422: "Please check what you entered",
+    429: "Too many requests",
+}
+
+
+def _domain_error(exc: DomainError):
+    return error_response(exc.status, exc.code, exc.message)
+
+
+def _csrf_error(exc: CSRFError):
+    message = "This form has expired or was not sent by this site. Go back, reload the page and try again."
+    return error_response(400, "csrf_failed", message, "The form could not be accepted")
+
+
+def _http_error(exc: HTTPException):
+    if exc.code and exc.code >= 500:
+        return exc
+    messages = {
+        404: "We could not find that page. Check the address, or go back to My training.",
+        405: "This page does not accept that kind of request.",
+        413: "The data sent was larger than this site accepts.",
+    }
+    message = messages.get(exc.code, exc.description)
+    return error_response(exc.code, (exc.name or "error").lower().replace(" ", "_"), message)
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'",
+    )
+    if current_user.is_authenticated:
+        response.headers["Cache-Control"] = "no-store"
+    return response
