@@ -6,6 +6,7 @@ Fixtures that create things return factory functions (`make_user(role="hr")`).
 import os
 import re
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -59,20 +60,21 @@ def app(backend, tmp_path, content_dirs):
             "CONTENT_QUIZZES_DIR": str(content_dirs[1]),
         }
     )
+    # The app context is pushed only around set-up and tear-down: a context held open during the
+    # test would be shared by every request of the test client (and with it `g` and the session).
     with app.app_context():
         if backend == "postgresql" and not _pg_schema_ready:
             db.drop_all()
             _pg_schema_ready = True
         db.create_all()  # tests only: the real schema comes from migrations (see test_migrations.py)
-        try:
-            yield app
-        finally:
-            db.session.remove()
-            if backend == "postgresql":
-                tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-                with db.engine.begin() as conn:
-                    conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            db.engine.dispose()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        if backend == "postgresql":
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            with db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
 
 
 @pytest.fixture
@@ -93,6 +95,10 @@ def make_user(app):
 
     def make(role="staff", email=None, name=None, department=None, job_title="Registered Nurse", active=True):
         n = next(counter)
+        with app.app_context():
+            return UserRecord.of(_create(n, role, email, name, department, job_title, active))
+
+    def _create(n, role, email, name, department, job_title, active):
         user = create_user(
             email or f"{role}{n}@example.org",
             name or f"{role.title()} Person {n}",
@@ -108,6 +114,20 @@ def make_user(app):
         return user
 
     return make
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A plain copy of a user, usable after the app context that created it has closed."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+
+    @classmethod
+    def of(cls, user):
+        return cls(user.id, user.email, user.name, user.role)
 
 
 def csrf_token(client, path="/login") -> str:
@@ -235,16 +255,15 @@ def sync(app, content_dirs):
     """Load the test content directories into the database; returns the report."""
 
     def run():
-        return sync_content(load_content(content_dirs[0], content_dirs[1]))
+        with app.app_context():
+            return sync_content(load_content(content_dirs[0], content_dirs[1]))
 
     return run
 
 
 @pytest.fixture
 def course(write_course, sync):
-    """A synced three-question course (single, multiple, true/false) with two modules."""
-    from training.courses.services import published_course
-
+    """A synced three-question course (single, multiple, true/false) with two modules: its slug."""
     write_course()
     sync()
-    return published_course("test-course")
+    return "test-course"

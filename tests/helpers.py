@@ -1,0 +1,38 @@
+"""Small helpers for driving a quiz through HTTP in tests."""
+
+import re
+
+from sqlalchemy import select
+
+from training.extensions import db
+from training.quizzes.models import QuizAttempt
+from training.quizzes.services import gradable
+
+
+def start_quiz(auth, slug: str) -> int:
+    response = auth.post(f"/courses/{slug}/quiz", token_from=f"/courses/{slug}")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(re.search(r"/attempts/(\d+)$", response.headers["Location"]).group(1))
+
+
+def answer_key(app, attempt_id: int, wrong: int = 0) -> dict[str, list[str]]:
+    """Form data answering every question: correctly, except the first `wrong` ones."""
+    with app.app_context():
+        attempt = db.session.get(QuizAttempt, attempt_id)
+        data = {}
+        for index, question in enumerate(gradable(attempt)):
+            if index < wrong:
+                chosen = sorted(question.option_ids - question.correct_option_ids)[:1]
+            else:
+                chosen = sorted(question.correct_option_ids)
+            data[f"q-{question.id}"] = [str(i) for i in chosen]
+        return data
+
+
+def submit(auth, attempt_id: int, data: dict):
+    return auth.post(f"/attempts/{attempt_id}", data=data, token_from=f"/attempts/{attempt_id}")
+
+
+def attempts_of(app, user_id: int) -> list[QuizAttempt]:
+    with app.app_context():
+        return db.session.execute(select(QuizAttempt).where(QuizAttempt.user_id == user_id)).scalars().all()
