@@ -47,7 +47,7 @@ def test_every_failed_sign_in_says_the_same_thing(client, auth, make_user, email
 
 
 def test_email_is_matched_case_insensitively(client, auth, make_user):
-    user = make_user(email="mixed@example.org")
+    make_user(email="mixed@example.org")
     assert auth.login("  MIXED@Example.org ").status_code == 302
 
 

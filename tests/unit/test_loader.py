@@ -5,8 +5,8 @@ import textwrap
 
 import pytest
 
-from training.content.loader import load_content
 from tests.conftest import COURSE_YAML, question_yaml
+from training.content.loader import load_content
 
 
 def write(path, text):

@@ -1,0 +1,95 @@
+"""Access, error pages and headers across the app's routes."""
+
+import re
+
+import pytest
+
+from tests.conftest import csrf_token
+
+LEARNER_PAGES = [
+    "/",
+    "/courses/test-course",
+    "/courses/test-course/modules/intro",
+    "/courses/test-course/attempts",
+]
+
+
+def test_every_route_is_listed_here(app):
+    """A new route must be added to the access tests below."""
+    rules = {r.rule for r in app.url_map.iter_rules() if r.endpoint != "static"}
+    assert rules == {
+        "/",
+        "/login",
+        "/logout",
+        "/courses/<slug>",
+        "/courses/<slug>/modules/<module_slug>",
+        "/courses/<slug>/modules/<module_slug>/complete",
+        "/courses/<slug>/attempts",
+        "/courses/<slug>/quiz",
+        "/attempts/<int:attempt_id>",
+    }
+
+
+@pytest.mark.parametrize("path", [*LEARNER_PAGES, "/attempts/1"])
+def test_anonymous_visitors_are_sent_to_sign_in(client, course, path):
+    response = client.get(path)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize(
+    "path", ["/logout", "/courses/test-course/quiz", "/courses/test-course/modules/intro/complete", "/attempts/1"]
+)
+def test_anonymous_posts_change_nothing(client, course, path):
+    token = csrf_token(client, "/login")
+    response = client.post(path, data={"csrf_token": token})
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("role", ["staff", "manager", "hr", "admin"])
+@pytest.mark.parametrize("path", LEARNER_PAGES)
+def test_every_role_is_a_learner(client, auth, make_user, course, role, path):
+    auth.login(make_user(role=role))
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    "path", ["/courses/nope", "/courses/test-course/modules/nope", "/attempts/99999", "/no/such/page"]
+)
+def test_unknown_things_get_a_helpful_404(client, auth, make_user, course, path):
+    auth.login(make_user())
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "My training" in response.get_data(as_text=True)
+
+
+def test_json_clients_get_json_errors(client, auth, make_user, course):
+    auth.login(make_user())
+    response = client.get("/courses/nope", headers={"Accept": "application/json"})
+    assert response.status_code == 404
+    assert response.json["error"]["code"] == "not_found"
+
+
+def test_wrong_method_is_405_not_500(client, auth, make_user, course):
+    auth.login(make_user())
+    assert client.get("/courses/test-course/quiz").status_code == 405
+
+
+def test_security_headers_are_set(client):
+    response = client.get("/login")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+
+
+def test_pages_load_no_external_assets(client, auth, make_user, course):
+    auth.login(make_user())
+    for path in LEARNER_PAGES:
+        html = client.get(path).get_data(as_text=True)
+        assert not re.search(r'(src|href)="(https?:)?//', html), path
+
+
+def test_oversized_request_is_413(client):
+    response = client.post("/login", data={"email": "x" * (3 * 1024 * 1024)})
+    assert response.status_code == 413
