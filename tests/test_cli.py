@@ -71,3 +71,15 @@ def test_demo_needs_content_then_creates_an_organisation_once(app, runner, auth,
     again = runner.invoke(args=["demo", "--if-empty"])
     assert again.exit_code == 0 and "already has users" in again.output
     assert runner.invoke(args=["demo"]).exit_code != 0
+
+
+def test_set_password_replaces_it_and_ends_sessions(client, auth, make_user, runner):
+    user = make_user()
+    auth.login(user)
+    result = runner.invoke(args=["users", "set-password", user.email], input="a brand new passphrase\n")
+    assert result.exit_code == 0, result.output
+    assert client.get("/").status_code == 302
+    assert auth.login(user).status_code == 401
+    assert auth.login(user, "a brand new passphrase").status_code == 302
+    short = runner.invoke(args=["users", "set-password", user.email], input="short\n")
+    assert short.exit_code != 0 and "at least 12 characters" in short.output

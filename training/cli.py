@@ -68,6 +68,17 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
+@users_cli.command("set-password")
+@click.argument("email")
+def users_set_password(email):
+    """Set a new password (read from standard input) and end the account's open sessions."""
+    try:
+        auth_services.set_password(email, _read_password())
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Password changed for {email}; their open sessions were ended.")
+
+
 @users_cli.command("deactivate")
 @click.argument("email")
 def users_deactivate(email):
