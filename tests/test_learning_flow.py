@@ -162,3 +162,30 @@ def test_completed_course_cannot_be_restarted_until_it_expires(app, client, auth
     response = auth.post("/courses/test-course/quiz", token_from="/courses/test-course")
     assert response.status_code == 409
     assert "valid until" in response.get_data(as_text=True)
+
+
+def test_home_page_query_count_does_not_grow_with_courses(app, client, auth, make_user, write_course, sync):
+    """My training loads in a fixed number of queries, however many courses there are."""
+    from sqlalchemy import event
+
+    auth.login(make_user())
+
+    def queries_for_home():
+        statements = []
+        with app.app_context():
+            engine = db.engine
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    write_course(slug="course-a", title="Course A", questions=(("a-q1", "single"),))
+    sync()
+    one = queries_for_home()
+    for name in ("b", "c", "d"):
+        write_course(slug=f"course-{name}", title=f"Course {name}", questions=((f"{name}-q1", "single"),))
+    sync()
+    assert queries_for_home() == one
