@@ -1,6 +1,7 @@
 """Command-line interface: `flask content`, `flask users`, `flask demo`."""
 
 import sys
+from contextlib import contextmanager
 
 import click
 from flask.cli import AppGroup, with_appcontext
@@ -13,6 +14,15 @@ from training.errors import DomainError
 
 content_cli = AppGroup("content", help="Validate and load course content from modules/ and quizzes/.")
 users_cli = AppGroup("users", help="Create and manage user accounts.")
+
+
+@contextmanager
+def _domain_errors_as_click():
+    """Show a DomainError as a one-line CLI error (exit status 1) instead of a traceback."""
+    try:
+        yield
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
 
 
 def _print_errors(errors) -> None:
@@ -55,10 +65,8 @@ def content_sync():
 def users_create(email, name, role, department, job_title):
     """Create an account; the password is read from standard input."""
     password = _read_password()
-    try:
+    with _domain_errors_as_click():
         user = auth_services.create_user(email, name, password, role=role, department=department, job_title=job_title)
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from exc
     click.echo(f"Created {user.role} {user.email}.")
 
 
@@ -72,10 +80,8 @@ def _read_password() -> str:
 @click.argument("email")
 def users_set_password(email):
     """Set a new password (read from standard input) and end the account's open sessions."""
-    try:
+    with _domain_errors_as_click():
         auth_services.set_password(email, _read_password())
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from exc
     click.echo(f"Password changed for {email}; their open sessions were ended.")
 
 
@@ -83,10 +89,8 @@ def users_set_password(email):
 @click.argument("email")
 def users_deactivate(email):
     """Stop an account signing in and end its open sessions; its records are kept."""
-    try:
+    with _domain_errors_as_click():
         auth_services.set_active(email, False)
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from exc
     click.echo(f"Deactivated {email}; their open sessions were ended.")
 
 
@@ -94,10 +98,8 @@ def users_deactivate(email):
 @click.argument("email")
 def users_activate(email):
     """Let a deactivated account sign in again."""
-    try:
+    with _domain_errors_as_click():
         auth_services.set_active(email, True)
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from exc
     click.echo(f"Activated {email}.")
 
 

@@ -1,5 +1,6 @@
 """A learner's courses, modules and completions."""
 
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -146,13 +147,9 @@ def mark_module_complete(user_id: int, module: TrainingModule, now: datetime | N
     now = now or utcnow()
     progress = course_progress(user_id, module.course, now)
     if not progress.is_completed:
-        try:
-            with db.session.begin_nested():
-                db.session.add(
-                    ModuleProgress(user_id=user_id, module_id=module.id, cycle=progress.cycle, completed_at=now)
-                )
-        except IntegrityError:
-            pass  # already marked (a double click, or two tabs): the first record stands
+        # Already marked (a double click, or two tabs): the unique constraint keeps the first record.
+        with suppress(IntegrityError), db.session.begin_nested():
+            db.session.add(ModuleProgress(user_id=user_id, module_id=module.id, cycle=progress.cycle, completed_at=now))
         complete_course_if_ready(user_id, module.course, now)
     db.session.commit()
     return course_progress(user_id, module.course, now)
