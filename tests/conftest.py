@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from training import create_app
 from training.auth.passwords import hash_password
+from training.config import normalise_database_url
 from training.content.loader import load_content
 from training.content.sync import sync_content
 from training.extensions import db
@@ -27,11 +28,7 @@ _pg_schema_ready = False
 
 
 def _pg_uri() -> str:
-    url = TEST_DATABASE_URL
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
+    return normalise_database_url(TEST_DATABASE_URL)
 
 
 @pytest.fixture(params=BACKENDS)

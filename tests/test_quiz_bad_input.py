@@ -143,28 +143,38 @@ def test_submit_without_csrf_is_refused(app, client, attempt):
     assert_ungraded(app, attempt)
 
 
-def test_twenty_simultaneous_submits_grade_once(app, client, auth, attempt):
-    data = answer_key(app, attempt) | {"csrf_token": csrf_token(client, f"/attempts/{attempt}")}
-    cookie = client.get_cookie("session").value
-    barrier = threading.Barrier(20)
-    statuses, errors = [], []
+def post_simultaneously(app, client, path, data, times=20):
+    """POST the same form from `times` threads released together by a barrier, in the client's session.
 
-    def submit_once():
+    Returns every response; any exception in a thread fails the test.
+    """
+    cookie = client.get_cookie("session").value
+    barrier = threading.Barrier(times)
+    responses, errors = [], []
+
+    def post_once():
         own = app.test_client()
         own.set_cookie("session", cookie)
         try:
             barrier.wait(timeout=30)
-            statuses.append(own.post(f"/attempts/{attempt}", data=data).status_code)
+            responses.append(own.post(path, data=data))
         except Exception as exc:
             errors.append(repr(exc))
 
-    threads = [threading.Thread(target=submit_once) for _ in range(20)]
+    threads = [threading.Thread(target=post_once) for _ in range(times)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
     assert not errors
-    assert sorted(statuses) == [302] + [409] * 19
+    assert len(responses) == times
+    return responses
+
+
+def test_twenty_simultaneous_submits_grade_once(app, client, auth, attempt):
+    data = answer_key(app, attempt) | {"csrf_token": csrf_token(client, f"/attempts/{attempt}")}
+    responses = post_simultaneously(app, client, f"/attempts/{attempt}", data)
+    assert sorted(r.status_code for r in responses) == [302] + [409] * 19
     assert answer_count(app, attempt) == 3
     graded = [a for a in attempts_of(app, _owner(app, attempt)) if a.submitted_at is not None]
     assert len(graded) == 1
@@ -179,20 +189,6 @@ def test_twenty_simultaneous_starts_open_one_attempt(app, client, auth, make_use
     user = make_user()
     auth.login(user)
     token = csrf_token(client, "/courses/test-course")
-    cookie = client.get_cookie("session").value
-    barrier = threading.Barrier(20)
-    locations = []
-
-    def start_once():
-        own = app.test_client()
-        own.set_cookie("session", cookie)
-        barrier.wait(timeout=30)
-        locations.append(own.post("/courses/test-course/quiz", data={"csrf_token": token}).headers.get("Location"))
-
-    threads = [threading.Thread(target=start_once) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert len(locations) == 20 and len(set(locations)) == 1
+    responses = post_simultaneously(app, client, "/courses/test-course/quiz", {"csrf_token": token})
+    assert len({r.headers.get("Location") for r in responses}) == 1
     assert len(attempts_of(app, user.id)) == 1

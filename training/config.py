@@ -6,15 +6,19 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _database_url(instance_path: str) -> str:
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        return f"sqlite:///{Path(instance_path) / 'training.sqlite3'}"
-    # Hosting platforms still hand out the pre-SQLAlchemy-1.4 scheme; use psycopg 3 for both.
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for plain postgres:// and postgresql:// URLs (as hosting platforms hand them out)."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _database_url(instance_path: str) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{Path(instance_path) / 'training.sqlite3'}"
+    return normalise_database_url(url)
 
 
 def engine_options(url: str) -> dict:

@@ -144,11 +144,16 @@ def create_user(
     return user
 
 
-def set_password(email: str, password: str) -> User:
-    """Give an account a new password; its open sessions end, so old cookies stop working."""
+def user_by_email(email: str) -> User:
     user = db.session.execute(select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
     if user is None:
         raise NotFound(f"No user with email {email}.")
+    return user
+
+
+def set_password(email: str, password: str) -> User:
+    """Give an account a new password; its open sessions end, so old cookies stop working."""
+    user = user_by_email(email)
     check_password_rules(password)
     user.password_hash = hash_password(password)
     end_all_sessions(user.id)
@@ -158,9 +163,7 @@ def set_password(email: str, password: str) -> User:
 
 def set_active(email: str, active: bool) -> User:
     """Activate or deactivate an account; deactivating ends every open session at once."""
-    user = db.session.execute(select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
-    if user is None:
-        raise NotFound(f"No user with email {email}.")
+    user = user_by_email(email)
     user.active = active
     if not active:
         end_all_sessions(user.id)
