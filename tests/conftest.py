@@ -55,6 +55,8 @@ def app(backend, tmp_path, content_dirs):
             "SQLALCHEMY_DATABASE_URI": uri,
             "CONTENT_MODULES_DIR": str(content_dirs[0]),
             "CONTENT_QUIZZES_DIR": str(content_dirs[1]),
+            "CERTIFICATE_STORAGE_DIR": str(tmp_path / "certificate-store"),
+            "PUBLIC_BASE_URL": "https://training.example.org",
         }
     )
     # The app context is pushed only around set-up and tear-down: a context held open during the

@@ -4,18 +4,10 @@ import re
 
 from sqlalchemy import select
 
-from tests.helpers import answer_key, start_quiz, submit
+from tests.helpers import answer_key, complete_modules, start_quiz, submit
 from training.courses.models import Completion, ModuleProgress
 from training.extensions import db
 from training.quizzes.models import AttemptAnswer, AttemptQuestion, QuizAttempt
-
-
-def complete_modules(auth, slug="test-course", modules=("intro", "photos")):
-    for module in modules:
-        response = auth.post(
-            f"/courses/{slug}/modules/{module}/complete", token_from=f"/courses/{slug}/modules/{module}"
-        )
-        assert response.status_code == 302
 
 
 def test_home_lists_courses_with_status_and_progress(client, auth, make_user, course):

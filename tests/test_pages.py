@@ -11,6 +11,7 @@ LEARNER_PAGES = [
     "/courses/test-course",
     "/courses/test-course/modules/intro",
     "/courses/test-course/attempts",
+    "/transcript",
 ]
 
 
@@ -27,6 +28,15 @@ def test_every_route_is_listed_here(app):
         "/courses/<slug>/attempts",
         "/courses/<slug>/quiz",
         "/attempts/<int:attempt_id>",
+        "/transcript",
+        "/certificates",
+        "/certificates/export.zip",
+        "/certificates/<serial>",
+        "/certificates/<serial>.pdf",
+        "/certificates/<serial>/revoke",
+        "/verify",
+        "/verify/<serial>",
+        "/verify/<serial>.json",
     }
 
 

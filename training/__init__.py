@@ -20,31 +20,36 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from training.extensions import csrf, db, login_manager, migrate
+    from training.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     import training.models  # noqa: F401 - every model registered before the mappers configure
 
 
 def register_blueprints(app: Flask) -> None:
     from training.auth.routes import bp as auth_bp
+    from training.certificates.routes import bp as certificates_bp
     from training.courses.routes import bp as courses_bp
     from training.quizzes.routes import bp as quizzes_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(quizzes_bp)
+    app.register_blueprint(certificates_bp)
 
 
 def register_cli(app: Flask) -> None:
+    from training.certificates.cli import certificates_cli
     from training.cli import content_cli, demo_command, users_cli
 
     app.cli.add_command(content_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(certificates_cli)
 
 
 def register_web(app: Flask) -> None:

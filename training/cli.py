@@ -17,7 +17,7 @@ users_cli = AppGroup("users", help="Create and manage user accounts.")
 
 
 @contextmanager
-def _domain_errors_as_click():
+def domain_errors_as_click():
     """Show a DomainError as a one-line CLI error (exit status 1) instead of a traceback."""
     try:
         yield
@@ -65,7 +65,7 @@ def content_sync():
 def users_create(email, name, role, department, job_title):
     """Create an account; the password is read from standard input."""
     password = _read_password()
-    with _domain_errors_as_click():
+    with domain_errors_as_click():
         user = auth_services.create_user(email, name, password, role=role, department=department, job_title=job_title)
     click.echo(f"Created {user.role} {user.email}.")
 
@@ -80,7 +80,7 @@ def _read_password() -> str:
 @click.argument("email")
 def users_set_password(email):
     """Set a new password (read from standard input) and end the account's open sessions."""
-    with _domain_errors_as_click():
+    with domain_errors_as_click():
         auth_services.set_password(email, _read_password())
     click.echo(f"Password changed for {email}; their open sessions were ended.")
 
@@ -89,7 +89,7 @@ def users_set_password(email):
 @click.argument("email")
 def users_deactivate(email):
     """Stop an account signing in and end its open sessions; its records are kept."""
-    with _domain_errors_as_click():
+    with domain_errors_as_click():
         auth_services.set_active(email, False)
     click.echo(f"Deactivated {email}; their open sessions were ended.")
 
@@ -98,7 +98,7 @@ def users_deactivate(email):
 @click.argument("email")
 def users_activate(email):
     """Let a deactivated account sign in again."""
-    with _domain_errors_as_click():
+    with domain_errors_as_click():
         auth_services.set_active(email, True)
     click.echo(f"Activated {email}.")
 

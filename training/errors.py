@@ -24,3 +24,8 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     status = 409
     code = "conflict"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"

@@ -1,6 +1,8 @@
 """Import every model module so metadata and mappers are complete (used by the factory and Alembic)."""
 
+from training.audit.models import AuditEvent
 from training.auth.models import Department, User, UserSession
+from training.certificates.models import Certificate, CertificateFile, CertificateRevocation
 from training.courses.models import Completion, Course, ModuleProgress, TrainingModule
 from training.quizzes.models import (
     AttemptAnswer,
@@ -14,6 +16,10 @@ from training.quizzes.models import (
 __all__ = [
     "AttemptAnswer",
     "AttemptQuestion",
+    "AuditEvent",
+    "Certificate",
+    "CertificateFile",
+    "CertificateRevocation",
     "Completion",
     "Course",
     "Department",

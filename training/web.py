@@ -28,7 +28,7 @@ def init_app(app: Flask) -> None:
 
 
 def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json"
+    return request.path.endswith(".json") or request.accept_mimetypes.best == "application/json"
 
 
 def error_response(status: int, code: str, message: str, title: str | None = None):

@@ -13,6 +13,12 @@ def home():
     return render_template("courses/home.html", items=services.learner_courses(current_user.id))
 
 
+@bp.route("/transcript")
+@login_required
+def transcript():
+    return render_template("courses/transcript.html", transcript=services.transcript(current_user.id))
+
+
 @bp.route("/courses/<slug>")
 @login_required
 def course(slug: str):

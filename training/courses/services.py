@@ -6,7 +6,11 @@ from datetime import datetime
 
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
+from training.certificates import rules as certificate_rules
+from training.certificates.models import Certificate, CertificateRevocation
+from training.certificates.services import issue_certificate, store_file_of_completion
 from training.courses import rules
 from training.courses.models import Completion, Course, ModuleProgress, TrainingModule
 from training.db import utcnow
@@ -21,6 +25,7 @@ class CourseProgress:
     cycle: int
     facts: rules.ProgressFacts
     last_completion: Completion | None
+    certificate: "Certificate | None" = None
 
     @property
     def status(self) -> str:
@@ -72,13 +77,15 @@ def progress_for(user_id: int, courses: list[Course], now: datetime | None = Non
             .group_by(TrainingModule.course_id)
         ).all()
     )
-    completions: dict[int, list[Completion]] = {}
-    for completion in db.session.execute(
-        select(Completion)
+    completions: dict[int, list[tuple[Completion, Certificate | None, datetime | None]]] = {}
+    for completion, certificate, revoked_at in db.session.execute(
+        select(Completion, Certificate, CertificateRevocation.revoked_at)
+        .outerjoin(Certificate, Certificate.completion_id == Completion.id)
+        .outerjoin(CertificateRevocation, CertificateRevocation.certificate_id == Certificate.id)
         .where(Completion.user_id == user_id, Completion.course_id.in_(ids))
         .order_by(Completion.cycle)
-    ).scalars():
-        completions.setdefault(completion.course_id, []).append(completion)
+    ).all():
+        completions.setdefault(completion.course_id, []).append((completion, certificate, revoked_at))
     modules_done = {
         (course_id, cycle): count
         for course_id, cycle, count in db.session.execute(
@@ -106,7 +113,7 @@ def progress_for(user_id: int, courses: list[Course], now: datetime | None = Non
     for course in courses:
         done = completions.get(course.id, [])
         cycle = len(done)
-        last = done[-1] if done else None
+        last, certificate, revoked_at = done[-1] if done else (None, None, None)
         attempt_count, passed = attempts.get((course.id, cycle), (0, False))
         facts = rules.ProgressFacts(
             now=now,
@@ -115,10 +122,17 @@ def progress_for(user_id: int, courses: list[Course], now: datetime | None = Non
             attempts_in_cycle=attempt_count,
             passed_in_cycle=passed,
             last_completed_at=last.completed_at if last else None,
-            last_expires_at=last.expires_at if last else None,
+            last_expires_at=effective_expiry(last.expires_at, revoked_at) if last else None,
         )
-        result[course.id] = CourseProgress(course=course, cycle=cycle, facts=facts, last_completion=last)
+        result[course.id] = CourseProgress(
+            course=course, cycle=cycle, facts=facts, last_completion=last, certificate=certificate
+        )
     return result
+
+
+def effective_expiry(expires_at: datetime, revoked_at: datetime | None) -> datetime:
+    """A revoked certificate ends its completion on the day of revocation, so the course is due again."""
+    return min(expires_at, revoked_at) if revoked_at else expires_at
 
 
 def course_progress(user_id: int, course: Course, now: datetime | None = None) -> CourseProgress:
@@ -150,7 +164,9 @@ def mark_module_complete(user_id: int, module: TrainingModule, now: datetime | N
         # Already marked (a double click, or two tabs): the unique constraint keeps the first record.
         with suppress(IntegrityError), db.session.begin_nested():
             db.session.add(ModuleProgress(user_id=user_id, module_id=module.id, cycle=progress.cycle, completed_at=now))
-        complete_course_if_ready(user_id, module.course, now)
+        completion = complete_course_if_ready(user_id, module.course, now)
+        db.session.commit()
+        store_file_of_completion(completion)
     db.session.commit()
     return course_progress(user_id, module.course, now)
 
@@ -187,6 +203,54 @@ def complete_course_if_ready(user_id: int, course: Course, now: datetime) -> Com
     try:
         with db.session.begin_nested():
             db.session.add(completion)
+            db.session.flush()
+            issue_certificate(completion)
     except IntegrityError:
         return None
     return completion
+
+
+@dataclass(frozen=True)
+class TranscriptEntry:
+    completion: Completion
+    certificate: Certificate | None
+    certificate_status: str | None
+
+
+@dataclass(frozen=True)
+class Transcript:
+    completions: list[TranscriptEntry]
+    attempts: list[QuizAttempt]
+
+
+def transcript(user_id: int, now: datetime | None = None) -> Transcript:
+    """Every completion (with its certificate) and every quiz attempt of one person, newest first."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        select(Completion, Certificate)
+        .options(joinedload(Completion.course))
+        .outerjoin(Certificate, Certificate.completion_id == Completion.id)
+        .where(Completion.user_id == user_id)
+        .order_by(Completion.completed_at.desc())
+    ).all()
+    entries = [
+        TranscriptEntry(
+            completion=completion,
+            certificate=certificate,
+            certificate_status=certificate_rules.certificate_status(certificate.expires_at, certificate.revoked_at, now)
+            if certificate
+            else None,
+        )
+        for completion, certificate in rows
+    ]
+    attempts = (
+        db.session.execute(
+            select(QuizAttempt)
+            .options(joinedload(QuizAttempt.course))
+            .where(QuizAttempt.user_id == user_id)
+            .order_by(QuizAttempt.started_at.desc())
+        )
+        .scalars()
+        .all()
+    )
+    return Transcript(completions=entries, attempts=list(attempts))

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from training.certificates.services import store_file_of_completion
 from training.courses.models import Course
 from training.courses.services import complete_course_if_ready, course_progress
 from training.db import utcnow
@@ -186,9 +187,9 @@ def submit_attempt(
         )
     db.session.flush()
     db.session.refresh(attempt)
-    if result.passed:
-        complete_course_if_ready(user_id, course, now)
+    completion = complete_course_if_ready(user_id, course, now) if result.passed else None
     db.session.commit()
+    store_file_of_completion(completion)
     return attempt
 
 

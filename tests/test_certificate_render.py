@@ -1,0 +1,196 @@
+"""The certificate PDF itself, read back with pypdf: layout, text, fonts, metadata and isolation."""
+
+import io
+import logging
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from weasyprint.urls import URLFetchingError
+
+from training.certificates.render import (
+    CertificateRenderer,
+    CertificateView,
+    DesignError,
+    DesignFetcher,
+    DesignSettings,
+)
+from training.config import PROJECT_ROOT
+
+DESIGN = PROJECT_ROOT / "certificates"
+VIEW = CertificateView(
+    serial="7KQ2-M9XD-4HRT-B3VW",
+    recipient_name="Maria Delgado-Fitzgerald",
+    course_title="Patient Confidentiality and HIPAA on Social Media",
+    course_version=3,
+    score_percent=90,
+    completed_on="March 12, 2026",
+    expires_on="March 12, 2027",
+    organisation_name="Riverside Community Hospital",
+    verify_url="https://training.example.org/verify/7KQ2M9XD4HRTB3VW",
+    issued_at=datetime(2026, 3, 12, 10, 30, tzinfo=UTC),
+)
+POINTS_PER_MM = 72 / 25.4
+
+
+def render(view=VIEW, **settings) -> PdfReader:
+    return PdfReader(io.BytesIO(CertificateRenderer(DesignSettings(folder=DESIGN, **settings)).render(view)))
+
+
+def page_text(reader: PdfReader) -> str:
+    return " ".join(reader.pages[0].extract_text().split())
+
+
+def fonts_of(reader: PdfReader) -> dict[str, dict]:
+    resources = reader.pages[0]["/Resources"]["/Font"]
+    return {str(font.get_object()["/BaseFont"]): font.get_object() for font in resources.values()}
+
+
+def test_one_a4_landscape_page_with_the_certificate_text():
+    reader = render()
+    assert len(reader.pages) == 1
+    width, height = (float(v) for v in reader.pages[0].mediabox.upper_right)
+    assert (round(width / POINTS_PER_MM), round(height / POINTS_PER_MM)) == (297, 210)
+    text = page_text(reader)
+    for expected in (
+        "Maria Delgado-Fitzgerald",
+        "Patient Confidentiality and HIPAA on Social Media",
+        "7KQ2-M9XD-4HRT-B3VW",
+        "March 12, 2026",
+        "March 12, 2027",
+        "Riverside Community Hospital".upper(),
+        "Course version 3",
+        "90%",
+        "https://training.example.org/verify/7KQ2M9XD4HRTB3VW",
+    ):
+        assert expected in text, expected
+
+
+def test_us_letter_is_configurable_and_a_long_name_still_fits_one_page():
+    view = VIEW.__class__(
+        **{
+            **VIEW.__dict__,
+            "recipient_name": "Maria Alejandra Delgado-Fitzgerald de la Cruz Montgomery-Ramirez",
+            "course_title": "Patient Confidentiality, HIPAA and Professional Boundaries on Social Media Platforms",
+        }
+    )
+    reader = render(view, page_size="Letter")
+    assert len(reader.pages) == 1
+    width, height = (float(v) for v in reader.pages[0].mediabox.upper_right)
+    assert (round(width), round(height)) == (792, 612)
+    assert "de la Cruz Montgomery-Ramirez" in page_text(reader)
+
+
+def test_only_the_shipped_fonts_are_used_and_all_are_embedded():
+    fonts = fonts_of(render())
+    assert {name.split("+", 1)[1] for name in fonts} == {"Lato", "Lato-Bold", "EB-Garamond-Italic"}
+    for font in fonts.values():
+        descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+        assert "/FontFile2" in descriptor or "/FontFile3" in descriptor
+
+
+def test_metadata_names_the_certificate():
+    reader = render()
+    meta = reader.metadata
+    assert meta.title == "Certificate of completion: Patient Confidentiality and HIPAA on Social Media"
+    assert meta.author == "Riverside Community Hospital"
+    assert "7KQ2-M9XD-4HRT-B3VW" in meta.subject and "Maria Delgado-Fitzgerald" in meta.subject
+    assert meta.creation_date == datetime(2026, 3, 12, 10, 30, tzinfo=UTC)
+
+
+def xmp_packet(reader: PdfReader) -> bytes:
+    metadata = reader.trailer["/Root"].get("/Metadata")
+    return metadata.get_object().get_data() if metadata else b""
+
+
+def test_archival_pdf_a_is_the_default_and_can_be_turned_off():
+    assert b'pdfaid:part="3" pdfaid:conformance="U"' in xmp_packet(render())
+    assert b"pdfaid:part" not in xmp_packet(render(pdf_variant=""))
+
+
+def test_the_qr_code_is_vector_art_not_an_image():
+    reader = render()
+    assert not reader.pages[0].images, "the QR code should be inline SVG, drawn as vector paths"
+
+
+def test_rendering_is_deterministic():
+    """A lost file can be re-rendered to the very bytes whose SHA-256 was recorded."""
+    renderer = CertificateRenderer(DesignSettings(folder=DESIGN))
+    assert renderer.render(VIEW) == renderer.render(VIEW)
+
+
+def test_harfbuzz_subsets_the_fonts_not_the_slow_fonttools_fallback(caplog):
+    """Without the system library libharfbuzz-subset0 WeasyPrint logs "Using fontTools" and is 8-10x slower."""
+    caplog.set_level(logging.DEBUG, logger="weasyprint")
+    render()
+    messages = [record.getMessage() for record in caplog.records]
+    assert not [m for m in messages if "Using fontTools" in m], "install libharfbuzz-subset0 (see README)"
+
+
+def test_names_with_markup_are_printed_as_text():
+    view = VIEW.__class__(**{**VIEW.__dict__, "recipient_name": '<img src="file:///etc/hostname"> <b>Bold</b>'})
+    text = page_text(render(view))
+    assert '<img src="file:///etc/hostname"> <b>Bold</b>' in text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/logo.png",
+        "https://example.org/font.ttf",
+        "ftp://example.org/x",
+        "data:text/plain;base64,SGVsbG8=",
+        "file:///etc/passwd",
+        "file://otherhost" + str(DESIGN / "logo.svg"),
+        (DESIGN / "logo.svg").as_uri().replace("logo.svg", "../README.md"),
+        (DESIGN / "missing.svg").as_uri(),
+    ],
+)
+def test_the_fetcher_refuses_the_network_and_files_outside_the_design(url):
+    with pytest.raises(URLFetchingError):
+        DesignFetcher(DESIGN).fetch(url)
+
+
+def test_the_fetcher_serves_files_of_the_design():
+    response = DesignFetcher(DESIGN).fetch((DESIGN / "logo.svg").as_uri())
+    try:
+        assert response.read().startswith(b"<svg")
+    finally:
+        response.close()
+
+
+def test_a_hostile_design_cannot_read_files_or_reach_the_network(tmp_path, caplog):
+    """Someone who can edit the design still cannot make rendering fetch anything outside it."""
+    design = tmp_path / "design"
+    shutil.copytree(DESIGN, design)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET CONTENT")
+    template = (design / "certificate.html").read_text()
+    template = template.replace(
+        "<body>",
+        f'<body><object data="{secret.as_uri()}"></object><img src="http://127.0.0.1:9/x.png" alt="">'
+        f'<iframe src="{secret.as_uri()}"></iframe>',
+    )
+    (design / "certificate.html").write_text(template)
+    (design / "certificate.css").write_text(
+        (design / "certificate.css").read_text() + f'\nbody {{ background: url("{secret.as_uri()}"); }}\n'
+    )
+    caplog.set_level(logging.WARNING, logger="weasyprint")
+    data = CertificateRenderer(DesignSettings(folder=design)).render(VIEW)
+    assert b"TOP SECRET" not in data
+    assert "TOP SECRET" not in page_text(PdfReader(io.BytesIO(data)))
+    refused = [r.getMessage() for r in caplog.records if "design folder" in r.getMessage()]
+    assert any("127.0.0.1:9" in m for m in refused) and any("secret.txt" in m for m in refused)
+
+
+def test_a_design_folder_missing_its_files_is_a_clear_error(tmp_path):
+    with pytest.raises(DesignError, match=r"has no file certificate\.html"):
+        CertificateRenderer(DesignSettings(folder=tmp_path))
+
+
+@pytest.mark.parametrize(("setting", "value"), [("page_size", "A3"), ("pdf_variant", "pdf/x-4")])
+def test_unknown_settings_are_refused(setting, value):
+    with pytest.raises(DesignError):
+        CertificateRenderer(DesignSettings(folder=Path(DESIGN), **{setting: value}))

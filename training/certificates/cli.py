@@ -1,0 +1,83 @@
+"""`flask certificates ...`: bulk export and upkeep of the certificate store."""
+
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from training.auth.models import Department
+from training.certificates import services
+from training.certificates.export import certificate_zip
+from training.cli import domain_errors_as_click
+from training.courses.models import Course
+from training.extensions import db
+
+certificates_cli = AppGroup("certificates", help="Export certificates and keep their stored PDFs complete.")
+
+
+def _lookup(model, column, value: str | None, what: str) -> int | None:
+    if value is None:
+        return None
+    found = db.session.execute(select(model.id).where(column == value)).scalar()
+    if found is None:
+        raise click.BadParameter(f"there is no {what} {value!r}")
+    return found
+
+
+@certificates_cli.command("export")
+@click.argument("output", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--department", help="Department name.")
+@click.option("--course", help="Course slug.")
+@click.option("--from", "issued_from", type=click.DateTime(["%Y-%m-%d"]), help="Issued on or after (YYYY-MM-DD).")
+@click.option("--to", "issued_to", type=click.DateTime(["%Y-%m-%d"]), help="Issued on or before (YYYY-MM-DD).")
+def export_command(output: Path, department, course, issued_from: datetime | None, issued_to: datetime | None):
+    """Write a ZIP of the filtered certificates' PDFs with a CSV manifest of serials and SHA-256s."""
+    if issued_from and issued_to and issued_to < issued_from:
+        raise click.BadParameter("--to is before --from")
+    criteria = services.CertificateFilter(
+        department_id=_lookup(Department, Department.name, department, "department"),
+        course_id=_lookup(Course, Course.slug, course, "course"),
+        issued_from=issued_from.date() if issued_from else None,
+        issued_to=issued_to.date() if issued_to else None,
+    )
+    with domain_errors_as_click():
+        certificates = services.export_certificates(criteria)
+    archive = certificate_zip(certificates, services.certificate_store(), services.organisation_zone())
+    _write_atomically(output, archive)
+    services.record_export(None, criteria, len(certificates), channel="cli")
+    click.echo(f"Wrote {len(certificates)} certificate(s) to {output} ({len(archive):,} bytes).")
+
+
+def _write_atomically(output: Path, chunks) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".zip", dir=output.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+        os.replace(temporary, output)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@certificates_cli.command("render-missing")
+def render_missing_command():
+    """Render every certificate whose stored PDF is missing or is not the recorded file."""
+    with domain_errors_as_click():
+        checked, rendered = services.render_missing()
+    click.echo(f"Checked {checked} certificate(s); rendered {rendered}.")
+
+
+@certificates_cli.command("issue-missing")
+def issue_missing_command():
+    """Issue certificates for completions that have none (recorded before certificates existed)."""
+    with domain_errors_as_click():
+        issued = services.issue_missing()
+        for certificate in issued:
+            services.write_certificate_file(certificate)
+    click.echo(f"Issued {len(issued)} certificate(s).")

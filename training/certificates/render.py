@@ -1,0 +1,165 @@
+"""Certificate PDFs: a Jinja template and stylesheet from the design folder, rendered by WeasyPrint.
+
+The renderer takes plain values (`CertificateView`), never ORM objects, and reads nothing but the
+files of its design folder: `DesignFetcher` refuses every network scheme and every path outside that
+folder. One `FontConfiguration` and one parsed stylesheet are kept per design for the life of the
+process, so fonts are loaded once, not on every certificate.
+"""
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import segno
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetchingError, path2url
+
+from training.errors import DomainError
+
+TEMPLATE_NAME = "certificate.html"
+STYLESHEET_NAME = "certificate.css"
+PAGE_SIZES = {"A4": "A4 landscape", "Letter": "letter landscape"}
+PDF_VARIANTS = ("pdf/a-3u", "pdf/a-3b", "pdf/a-2u", "pdf/a-2b", "")
+
+
+class DesignError(DomainError):
+    """The certificate design folder is missing a file or is misconfigured (a fault of the site, not the user)."""
+
+    status = 503
+    code = "certificate_design"
+
+
+@dataclass(frozen=True)
+class CertificateView:
+    """Everything printed on a certificate, as display-ready text."""
+
+    serial: str
+    recipient_name: str
+    course_title: str
+    course_version: int
+    score_percent: int
+    completed_on: str
+    expires_on: str
+    organisation_name: str
+    verify_url: str
+    issued_at: datetime
+
+
+@dataclass(frozen=True)
+class DesignSettings:
+    folder: Path
+    page_size: str = "A4"
+    pdf_variant: str = "pdf/a-3u"
+    logo: str = "logo.svg"
+
+
+class DesignFetcher(URLFetcher):
+    """Serves `file:` URLs inside the design folder and refuses everything else."""
+
+    def __init__(self, folder: Path):
+        super().__init__(allowed_protocols=("file",))
+        self.folder = folder.resolve()
+
+    def fetch(self, url, headers=None):
+        parts = urlsplit(url)
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+            raise URLFetchingError(f"Certificates may only use files of their design folder, not {url!r}")
+        path = Path(unquote(parts.path)).resolve()
+        if not path.is_relative_to(self.folder) or not path.is_file():
+            raise URLFetchingError(f"Certificates may only use files of their design folder, not {url!r}")
+        return super().fetch(path2url(str(path)), headers)
+
+
+_FONT_CONFIG: FontConfiguration | None = None
+_RENDER_LOCK = threading.Lock()
+
+
+def font_configuration() -> FontConfiguration:
+    """The process's one FontConfiguration: building one per certificate would reload every font."""
+    global _FONT_CONFIG
+    if _FONT_CONFIG is None:
+        _FONT_CONFIG = FontConfiguration()
+    return _FONT_CONFIG
+
+
+class CertificateRenderer:
+    """Renders certificates with one design; build it once (see `renderer_for`) and reuse it."""
+
+    def __init__(self, settings: DesignSettings):
+        folder = settings.folder.resolve()
+        if settings.page_size not in PAGE_SIZES:
+            raise DesignError(f"Page size must be one of {', '.join(PAGE_SIZES)}, not {settings.page_size!r}.")
+        if settings.pdf_variant not in PDF_VARIANTS:
+            raise DesignError(f"PDF variant must be one of {', '.join(repr(v) for v in PDF_VARIANTS)}.")
+        for name in (TEMPLATE_NAME, STYLESHEET_NAME, settings.logo):
+            if name and not (folder / name).is_file():
+                raise DesignError(f"The certificate design folder {folder} has no file {name}.")
+        self.settings = settings
+        self.folder = folder
+        self.fetcher = DesignFetcher(folder)
+        self.base_url = path2url(str(folder)) + "/"
+        self.environment = Environment(
+            loader=FileSystemLoader(folder),
+            autoescape=select_autoescape(default=True),
+            undefined=StrictUndefined,
+            auto_reload=False,
+        )
+        self.template = self.environment.get_template(TEMPLATE_NAME)
+        fonts = font_configuration()
+        self.stylesheets = [
+            CSS(
+                filename=str(folder / STYLESHEET_NAME),
+                base_url=self.base_url,
+                url_fetcher=self.fetcher,
+                font_config=fonts,
+            ),
+            CSS(string=f"@page {{ size: {PAGE_SIZES[settings.page_size]}; }}", font_config=fonts),
+        ]
+        self.cache: dict = {}
+
+    def html(self, view: CertificateView) -> str:
+        return self.template.render(
+            serial=view.serial,
+            recipient_name=view.recipient_name,
+            course_title=view.course_title,
+            course_version=view.course_version,
+            score_percent=view.score_percent,
+            completed_on=view.completed_on,
+            expires_on=view.expires_on,
+            organisation_name=view.organisation_name,
+            verify_url=view.verify_url,
+            issued_at_iso=view.issued_at.isoformat(timespec="seconds"),
+            logo=self.settings.logo,
+            qr_svg=qr_svg(view.verify_url),
+        )
+
+    def render(self, view: CertificateView) -> bytes:
+        """The certificate as PDF bytes; the same view and design always give the same bytes."""
+        document = HTML(string=self.html(view), base_url=self.base_url, url_fetcher=self.fetcher)
+        options = {
+            "stylesheets": self.stylesheets,
+            "font_config": font_configuration(),
+            "pdf_identifier": view.serial.encode(),
+            "cache": self.cache,
+        }
+        if self.settings.pdf_variant:
+            options["pdf_variant"] = self.settings.pdf_variant
+        with _RENDER_LOCK:
+            return document.write_pdf(**options)
+
+
+def qr_svg(url: str) -> Markup:
+    """The URL as a QR code in inline SVG (vector, so it stays sharp when printed)."""
+    svg = segno.make_qr(url, error="m").svg_inline(scale=1, border=2, dark="#1d2b36", omitsize=True)
+    return Markup(svg)  # noqa: S704 - segno's own output, and the URL inside it is escaped by segno
+
+
+@lru_cache(maxsize=4)
+def renderer_for(settings: DesignSettings) -> CertificateRenderer:
+    return CertificateRenderer(settings)

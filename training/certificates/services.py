@@ -1,0 +1,445 @@
+"""Issuing, storing, serving, verifying, revoking and exporting certificates."""
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from training.audit.services import record_event
+from training.auth.models import Department, User
+from training.certificates import rules
+from training.certificates.models import Certificate, CertificateFile, CertificateRevocation
+from training.certificates.render import CertificateView, DesignSettings, renderer_for
+from training.certificates.serials import InvalidSerial, display_serial, new_serial, parse_serial
+from training.certificates.storage import CertificateStore, sha256_hex
+from training.courses.models import Completion, Course
+from training.db import utcnow
+from training.errors import Conflict, DomainError, NotFound
+from training.extensions import db
+
+log = logging.getLogger(__name__)
+
+VIEW_ANY_ROLES = ("hr", "admin")
+NOT_FOUND_MESSAGE = "No certificate has this serial."
+
+
+class CertificateGone(DomainError):
+    status = 410
+    code = "revoked"
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+
+def design_settings() -> DesignSettings:
+    config = current_app.config
+    return DesignSettings(
+        folder=Path(config["CERTIFICATE_DESIGN_DIR"]),
+        page_size=config["CERTIFICATE_PAGE_SIZE"],
+        pdf_variant=config["CERTIFICATE_PDF_VARIANT"],
+        logo=config["CERTIFICATE_LOGO"],
+    )
+
+
+def certificate_store() -> CertificateStore:
+    return CertificateStore(Path(current_app.config["CERTIFICATE_STORAGE_DIR"]))
+
+
+def organisation_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["ORGANISATION_TIMEZONE"])
+
+
+def local_date_text(moment: datetime) -> str:
+    return rules.format_date(moment.astimezone(organisation_zone()))
+
+
+def verify_url(serial: str) -> str:
+    """The address in the QR code: the compact serial keeps the code small and the URL unbroken."""
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/verify/{serial}"
+
+
+# --- issuing and files ---------------------------------------------------------------------------
+
+
+def issue_certificate(completion: Completion, now: datetime | None = None) -> Certificate:
+    """Record the certificate for a completion, in the caller's transaction (the file comes after commit)."""
+    user = db.session.get(User, completion.user_id)
+    course = db.session.get(Course, completion.course_id)
+    certificate = Certificate(
+        serial=new_serial(),
+        completion_id=completion.id,
+        user_id=completion.user_id,
+        course_id=completion.course_id,
+        recipient_name=user.name,
+        course_title=course.title,
+        course_version=completion.course_version,
+        score=completion.score,
+        completed_at=completion.completed_at,
+        expires_at=completion.expires_at,
+        issued_at=now or completion.completed_at,
+        organisation_name=current_app.config["ORGANISATION_NAME"],
+    )
+    db.session.add(certificate)
+    db.session.flush()
+    return certificate
+
+
+def certificate_view(certificate: Certificate) -> CertificateView:
+    return CertificateView(
+        serial=display_serial(certificate.serial),
+        recipient_name=certificate.recipient_name,
+        course_title=certificate.course_title,
+        course_version=certificate.course_version,
+        score_percent=certificate.score,
+        completed_on=local_date_text(certificate.completed_at),
+        expires_on=local_date_text(certificate.expires_at),
+        organisation_name=certificate.organisation_name,
+        verify_url=verify_url(certificate.serial),
+        issued_at=certificate.issued_at,
+    )
+
+
+def render_certificate(certificate: Certificate) -> bytes:
+    return renderer_for(design_settings()).render(certificate_view(certificate))
+
+
+def stored_pdf(certificate: Certificate) -> Path:
+    """The certificate's file on disk, re-rendered first if it is missing or not the recorded file."""
+    store = certificate_store()
+    path = store.path_for(certificate.serial)
+    latest = certificate.latest_file
+    if latest is not None and path.is_file() and sha256_hex(path.read_bytes()) == latest.sha256:
+        return path
+    return write_certificate_file(certificate, store)
+
+
+def write_certificate_file(certificate: Certificate, store: CertificateStore | None = None) -> Path:
+    """Render, store atomically and record the file's SHA-256 (a new record only for new bytes).
+
+    Rendering is deterministic, so re-rendering a lost file normally reproduces the recorded hash.
+    If the design changed since, the new file gets its own record and an audit event; files with
+    either hash still verify.
+    """
+    store = store or certificate_store()
+    data = render_certificate(certificate)
+    path = store.write(certificate.serial, data)
+    digest = sha256_hex(data)
+    if all(existing.sha256 != digest for existing in certificate.files):
+        try:
+            with db.session.begin_nested():
+                db.session.add(
+                    CertificateFile(certificate=certificate, sha256=digest, size=len(data), rendered_at=utcnow())
+                )
+                if certificate.files[:-1]:
+                    record_event(
+                        "certificate.rerendered",
+                        actor_id=None,
+                        subject_type="certificate",
+                        subject_id=certificate.serial,
+                        details={"sha256": digest, "previous_sha256": certificate.files[-2].sha256},
+                    )
+        except IntegrityError:
+            db.session.refresh(certificate)  # another request recorded the same bytes first
+        db.session.commit()
+    return path
+
+
+def store_file_of_completion(completion: Completion | None) -> None:
+    """After a completion is committed: write its new certificate's file.
+
+    A rendering failure must not undo a learner's completion, so it is logged and the file is
+    rendered on first download (or by `flask certificates render-missing`) instead.
+    """
+    if completion is None:
+        return
+    certificate = db.session.execute(select(Certificate).where(Certificate.completion_id == completion.id)).scalar_one()
+    try:
+        write_certificate_file(certificate)
+    except Exception:
+        db.session.rollback()
+        log.exception("Could not render certificate %s; it will be rendered on first use", certificate.serial)
+
+
+def render_missing() -> tuple[int, int]:
+    """Render every certificate whose stored file is missing or differs from its record.
+
+    Returns (checked, rendered).
+    """
+    store = certificate_store()
+    checked = rendered = 0
+    for certificate in db.session.execute(select(Certificate).order_by(Certificate.id)).scalars():
+        checked += 1
+        latest = certificate.latest_file
+        path = store.path_for(certificate.serial)
+        if latest is None or not path.is_file() or sha256_hex(path.read_bytes()) != latest.sha256:
+            write_certificate_file(certificate, store)
+            rendered += 1
+    return checked, rendered
+
+
+def issue_missing() -> list[Certificate]:
+    """Certificates for completions recorded without one (data from before certificates existed)."""
+    orphans = db.session.execute(
+        select(Completion)
+        .outerjoin(Certificate, Certificate.completion_id == Completion.id)
+        .where(Certificate.id.is_(None))
+        .order_by(Completion.id)
+    ).scalars()
+    issued = [issue_certificate(completion, now=utcnow()) for completion in orphans]
+    db.session.commit()
+    return issued
+
+
+# --- access --------------------------------------------------------------------------------------
+
+
+def serial_or_not_found(text: str) -> str:
+    try:
+        return parse_serial(text)
+    except InvalidSerial as error:
+        raise NotFound(NOT_FOUND_MESSAGE + " " + str(error)) from error
+
+
+def can_view(viewer: User, certificate: Certificate) -> bool:
+    """Your own; any for HR and admins; a manager's, for people in their department."""
+    if certificate.user_id == viewer.id or viewer.role in VIEW_ANY_ROLES:
+        return True
+    return (
+        viewer.role == "manager"
+        and viewer.department_id is not None
+        and viewer.department_id == certificate.user.department_id
+    )
+
+
+def certificate_for_viewer(viewer: User, serial_text: str) -> Certificate:
+    """The certificate, if this person may see it; otherwise the same 404 as for an unknown serial."""
+    serial = serial_or_not_found(serial_text)
+    certificate = db.session.execute(select(Certificate).where(Certificate.serial == serial)).scalar()
+    if certificate is None or not can_view(viewer, certificate):
+        raise NotFound(NOT_FOUND_MESSAGE)
+    return certificate
+
+
+def downloadable_pdf(viewer: User, serial_text: str) -> tuple[Certificate, Path]:
+    certificate = certificate_for_viewer(viewer, serial_text)
+    if certificate.revocation is not None:
+        raise CertificateGone(
+            f"Certificate {display_serial(certificate.serial)} was revoked on "
+            f"{local_date_text(certificate.revocation.revoked_at)} and can no longer be downloaded."
+        )
+    return certificate, stored_pdf(certificate)
+
+
+def certificates_of(user_id: int) -> list[Certificate]:
+    return list(
+        db.session.execute(
+            select(Certificate).where(Certificate.user_id == user_id).order_by(Certificate.issued_at.desc())
+        ).scalars()
+    )
+
+
+def current_certificates(user_id: int, completion_ids: list[int]) -> dict[int, Certificate]:
+    """Certificates of the given completions, by completion id, in one query."""
+    if not completion_ids:
+        return {}
+    rows = db.session.execute(
+        select(Certificate).where(Certificate.user_id == user_id, Certificate.completion_id.in_(completion_ids))
+    ).scalars()
+    return {c.completion_id: c for c in rows}
+
+
+# --- public verification -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What the public may learn about a certificate: the minimum needed to trust it."""
+
+    serial: str
+    status: str
+    recipient_name: str
+    course_title: str
+    organisation_name: str
+    issued_on: str
+    expires_on: str
+    revoked_on: str | None
+
+    @property
+    def status_label(self) -> str:
+        return rules.STATUS_LABELS[self.status]
+
+    def as_json(self) -> dict:
+        return {
+            "serial": self.serial,
+            "status": self.status,
+            "name": self.recipient_name,
+            "course": self.course_title,
+            "organisation": self.organisation_name,
+            "issued_on": self.issued_on,
+            "expires_on": self.expires_on,
+            "revoked_on": self.revoked_on,
+        }
+
+
+def _public_certificate(serial_text: str) -> Certificate:
+    serial = serial_or_not_found(serial_text)
+    certificate = db.session.execute(select(Certificate).where(Certificate.serial == serial)).scalar()
+    if certificate is None:
+        raise NotFound(NOT_FOUND_MESSAGE)
+    return certificate
+
+
+def verify(serial_text: str, now: datetime | None = None) -> Verification:
+    certificate = _public_certificate(serial_text)
+    revoked_at = certificate.revoked_at
+    zone = organisation_zone()
+    return Verification(
+        serial=display_serial(certificate.serial),
+        status=rules.certificate_status(certificate.expires_at, revoked_at, now or utcnow()),
+        recipient_name=certificate.recipient_name,
+        course_title=certificate.course_title,
+        organisation_name=certificate.organisation_name,
+        issued_on=certificate.issued_at.astimezone(zone).date().isoformat(),
+        expires_on=certificate.expires_at.astimezone(zone).date().isoformat(),
+        revoked_on=revoked_at.astimezone(zone).date().isoformat() if revoked_at else None,
+    )
+
+
+def status_now(certificate: Certificate) -> str:
+    return rules.certificate_status(certificate.expires_at, certificate.revoked_at, utcnow())
+
+
+def file_matches(serial_text: str, digest: str) -> bool:
+    """Whether a file with this SHA-256 is one we issued for this certificate."""
+    certificate = _public_certificate(serial_text)
+    return any(secrets.compare_digest(f.sha256, digest.lower()) for f in certificate.files)
+
+
+# --- revocation ----------------------------------------------------------------------------------
+
+
+def revoke_certificate(actor: User, serial_text: str, reason: str, now: datetime | None = None) -> Certificate:
+    """HR or an admin withdraws a certificate; verification says revoked from then on."""
+    certificate = certificate_for_viewer(actor, serial_text)
+    if actor.role not in VIEW_ANY_ROLES:
+        raise NotFound(NOT_FOUND_MESSAGE)
+    if certificate.revocation is not None:
+        raise Conflict(f"Certificate {display_serial(certificate.serial)} is already revoked.")
+    now = now or utcnow()
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                CertificateRevocation(certificate=certificate, revoked_at=now, revoked_by_id=actor.id, reason=reason)
+            )
+            record_event(
+                "certificate.revoked",
+                actor_id=actor.id,
+                subject_type="certificate",
+                subject_id=certificate.serial,
+                details={"reason": reason, "user_id": certificate.user_id, "course_id": certificate.course_id},
+            )
+    except IntegrityError as error:
+        raise Conflict(f"Certificate {display_serial(certificate.serial)} is already revoked.") from error
+    db.session.commit()
+    return certificate
+
+
+# --- finding and exporting -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CertificateFilter:
+    department_id: int | None = None
+    course_id: int | None = None
+    issued_from: date | None = None
+    issued_to: date | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "department_id": self.department_id,
+            "course_id": self.course_id,
+            "issued_from": self.issued_from.isoformat() if self.issued_from else None,
+            "issued_to": self.issued_to.isoformat() if self.issued_to else None,
+        }
+
+
+def filtered_query(criteria: CertificateFilter) -> Select:
+    """Certificates matching the filter, newest first; issue dates are days in the organisation's zone."""
+    zone = organisation_zone()
+    query = select(Certificate).join(User, User.id == Certificate.user_id)
+    if criteria.department_id is not None:
+        query = query.where(User.department_id == criteria.department_id)
+    if criteria.course_id is not None:
+        query = query.where(Certificate.course_id == criteria.course_id)
+    if criteria.issued_from is not None:
+        query = query.where(Certificate.issued_at >= datetime.combine(criteria.issued_from, time(), zone))
+    if criteria.issued_to is not None:
+        end = datetime.combine(criteria.issued_to + timedelta(days=1), time(), zone)
+        query = query.where(Certificate.issued_at < end)
+    return query.order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+
+
+@dataclass(frozen=True)
+class CertificatePage:
+    items: list[Certificate]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def find_certificates(criteria: CertificateFilter, page: int = 1, per_page: int = 50) -> CertificatePage:
+    query = filtered_query(criteria)
+    total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    items = (
+        db.session.execute(query.options(joinedload(Certificate.user)).limit(per_page).offset((page - 1) * per_page))
+        .unique()
+        .scalars()
+        .all()
+    )
+    return CertificatePage(items=list(items), total=total, page=page, per_page=per_page)
+
+
+def export_certificates(criteria: CertificateFilter) -> list[Certificate]:
+    """Every certificate of the filter with its files on disk (missing ones are rendered first)."""
+    certificates = list(
+        db.session.execute(filtered_query(criteria).options(joinedload(Certificate.user))).unique().scalars()
+    )
+    store = certificate_store()
+    for certificate in certificates:
+        latest = certificate.latest_file
+        if certificate.revocation is not None:
+            continue
+        path = store.path_for(certificate.serial)
+        if latest is None or not path.is_file() or path.stat().st_size != latest.size:
+            write_certificate_file(certificate, store)
+    return certificates
+
+
+def record_export(actor: User | None, criteria: CertificateFilter, count: int, channel: str) -> None:
+    record_event(
+        "certificate.exported",
+        actor_id=actor.id if actor else None,
+        subject_type="certificate",
+        details={"filter": criteria.as_dict(), "count": count, "channel": channel},
+    )
+    db.session.commit()
+
+
+def departments_for_filter() -> list[Department]:
+    return list(db.session.execute(select(Department).order_by(Department.name)).scalars())
+
+
+def courses_for_filter() -> list[Course]:
+    return list(db.session.execute(select(Course).order_by(Course.title)).scalars())
