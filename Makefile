@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: run setup venv test lint format check-content clean
+.PHONY: run setup venv test bench lint format check-content clean
 
 $(BIN)/activate.stamp: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ run: setup
 ## The whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set).
 test: venv
 	$(BIN)/pytest
+
+## Print certificate rendering and export figures against baselines from the same run.
+bench: venv
+	$(BIN)/python bench/certificates.py
 
 lint: venv
 	$(BIN)/ruff check .

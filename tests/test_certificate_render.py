@@ -3,6 +3,7 @@
 import io
 import logging
 import shutil
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -194,3 +195,14 @@ def test_a_design_folder_missing_its_files_is_a_clear_error(tmp_path):
 def test_unknown_settings_are_refused(setting, value):
     with pytest.raises(DesignError):
         CertificateRenderer(DesignSettings(folder=Path(DESIGN), **{setting: value}))
+
+
+def test_the_qr_code_scans_to_the_verification_url(tmp_path):
+    """Printed and scanned: the page rasterised by poppler, the code read by zbar (README: test packages)."""
+    pdf = tmp_path / "certificate.pdf"
+    pdf.write_bytes(CertificateRenderer(DesignSettings(folder=DESIGN)).render(VIEW))
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", pdf, tmp_path / "page"], check=True)
+    scanned = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", tmp_path / "page.png"], check=True, capture_output=True, text=True
+    )
+    assert scanned.stdout.strip() == VIEW.verify_url

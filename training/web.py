@@ -46,9 +46,11 @@ _TITLES = {
     404: "Page not found",
     405: "That action is not allowed here",
     409: "That has already happened",
+    410: "No longer available",
     413: "That upload is too large",
     422: "Please check what you entered",
     429: "Too many requests",
+    503: "Temporarily unavailable",
 }
 
 

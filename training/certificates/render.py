@@ -25,6 +25,7 @@ from training.errors import DomainError
 TEMPLATE_NAME = "certificate.html"
 STYLESHEET_NAME = "certificate.css"
 PAGE_SIZES = {"A4": "A4 landscape", "Letter": "letter landscape"}
+QR_MASK = 2
 PDF_VARIANTS = ("pdf/a-3u", "pdf/a-3b", "pdf/a-2u", "pdf/a-2b", "")
 
 
@@ -77,15 +78,18 @@ class DesignFetcher(URLFetcher):
 
 
 _FONT_CONFIG: FontConfiguration | None = None
-_RENDER_LOCK = threading.Lock()
+# Pango's font objects behind the shared FontConfiguration are not thread-safe, so one thread renders
+# at a time. Rendering is CPU-bound Python, so threads would not run it in parallel anyway.
+_RENDER_LOCK = threading.RLock()
 
 
 def font_configuration() -> FontConfiguration:
     """The process's one FontConfiguration: building one per certificate would reload every font."""
     global _FONT_CONFIG
-    if _FONT_CONFIG is None:
-        _FONT_CONFIG = FontConfiguration()
-    return _FONT_CONFIG
+    with _RENDER_LOCK:
+        if _FONT_CONFIG is None:
+            _FONT_CONFIG = FontConfiguration()
+        return _FONT_CONFIG
 
 
 class CertificateRenderer:
@@ -156,7 +160,10 @@ class CertificateRenderer:
 
 def qr_svg(url: str) -> Markup:
     """The URL as a QR code in inline SVG (vector, so it stays sharp when printed)."""
-    svg = segno.make_qr(url, error="m").svg_inline(scale=1, border=2, dark="#1d2b36", omitsize=True)
+    # A fixed mask pattern skips segno's scoring of all eight (about 3 ms of a certificate's render);
+    # any of the eight is valid and every reader handles them all.
+    qr = segno.make_qr(url, error="m", mask=QR_MASK)
+    svg = qr.svg_inline(scale=1, border=2, dark="#1d2b36", omitsize=True)
     return Markup(svg)  # noqa: S704 - segno's own output, and the URL inside it is escaped by segno
 
 
