@@ -377,7 +377,9 @@ def test_a_file_of_another_certificate_does_not_match(client, certified):
 def test_bad_uploads_get_a_clear_400(client, certified, kwargs, message):
     _, certificate = certified()
     response = check_file(client, certificate.serial, **kwargs)
-    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and message in page
+    assert page.count('aria-invalid="true"') == 1
 
 
 def test_a_huge_upload_is_refused_with_413(client, certified):
@@ -460,7 +462,10 @@ def test_a_revocation_needs_a_real_reason(app, auth, make_user, certified, reaso
     _, certificate = certified()
     auth.login(make_user(role="hr"))
     response = revoke(auth, certificate.serial, reason)
-    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in page
+    assert 'aria-describedby="reason-hint reason-error"' in page and 'aria-invalid="true"' in page
+    assert 'id="reason-error"' in page, "the message is tied to its field for screen readers"
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(AuditEvent)).scalar() == 0
 

@@ -113,11 +113,16 @@ def render_certificate(certificate: Certificate) -> bytes:
 def stored_pdf(certificate: Certificate) -> Path:
     """The certificate's file on disk, re-rendered first if it is missing or not the recorded file."""
     store = certificate_store()
-    path = store.path_for(certificate.serial)
-    latest = certificate.latest_file
-    if latest is not None and path.is_file() and sha256_hex(path.read_bytes()) == latest.sha256:
-        return path
+    if _stored_file_intact(certificate, store):
+        return store.path_for(certificate.serial)
     return write_certificate_file(certificate, store)
+
+
+def _stored_file_intact(certificate: Certificate, store: CertificateStore) -> bool:
+    """The stored file exists and is byte for byte the latest file recorded for the certificate."""
+    latest = certificate.latest_file
+    path = store.path_for(certificate.serial)
+    return latest is not None and path.is_file() and sha256_hex(path.read_bytes()) == latest.sha256
 
 
 def write_certificate_file(certificate: Certificate, store: CertificateStore | None = None) -> Path:
@@ -176,9 +181,7 @@ def render_missing() -> tuple[int, int]:
     checked = rendered = 0
     for certificate in db.session.execute(select(Certificate).order_by(Certificate.id)).scalars():
         checked += 1
-        latest = certificate.latest_file
-        path = store.path_for(certificate.serial)
-        if latest is None or not path.is_file() or sha256_hex(path.read_bytes()) != latest.sha256:
+        if not _stored_file_intact(certificate, store):
             write_certificate_file(certificate, store)
             rendered += 1
     return checked, rendered
@@ -207,6 +210,15 @@ def serial_or_not_found(text: str) -> str:
         raise NotFound(NOT_FOUND_MESSAGE + " " + str(error)) from error
 
 
+def certificate_by_serial(serial_text: str) -> Certificate:
+    """The certificate with this serial, or a NotFound that says the same for malformed and unknown."""
+    serial = serial_or_not_found(serial_text)
+    certificate = db.session.execute(select(Certificate).where(Certificate.serial == serial)).scalar()
+    if certificate is None:
+        raise NotFound(NOT_FOUND_MESSAGE)
+    return certificate
+
+
 def can_view(viewer: User, certificate: Certificate) -> bool:
     """Your own; any for HR and admins; a manager's, for people in their department."""
     if certificate.user_id == viewer.id or viewer.role in VIEW_ANY_ROLES:
@@ -220,9 +232,8 @@ def can_view(viewer: User, certificate: Certificate) -> bool:
 
 def certificate_for_viewer(viewer: User, serial_text: str) -> Certificate:
     """The certificate, if this person may see it; otherwise the same 404 as for an unknown serial."""
-    serial = serial_or_not_found(serial_text)
-    certificate = db.session.execute(select(Certificate).where(Certificate.serial == serial)).scalar()
-    if certificate is None or not can_view(viewer, certificate):
+    certificate = certificate_by_serial(serial_text)
+    if not can_view(viewer, certificate):
         raise NotFound(NOT_FOUND_MESSAGE)
     return certificate
 
@@ -288,16 +299,8 @@ class Verification:
         }
 
 
-def _public_certificate(serial_text: str) -> Certificate:
-    serial = serial_or_not_found(serial_text)
-    certificate = db.session.execute(select(Certificate).where(Certificate.serial == serial)).scalar()
-    if certificate is None:
-        raise NotFound(NOT_FOUND_MESSAGE)
-    return certificate
-
-
 def verify(serial_text: str, now: datetime | None = None) -> Verification:
-    certificate = _public_certificate(serial_text)
+    certificate = certificate_by_serial(serial_text)
     revoked_at = certificate.revoked_at
     zone = organisation_zone()
     return Verification(
@@ -306,9 +309,9 @@ def verify(serial_text: str, now: datetime | None = None) -> Verification:
         recipient_name=certificate.recipient_name,
         course_title=certificate.course_title,
         organisation_name=certificate.organisation_name,
-        issued_on=certificate.issued_at.astimezone(zone).date().isoformat(),
-        expires_on=certificate.expires_at.astimezone(zone).date().isoformat(),
-        revoked_on=revoked_at.astimezone(zone).date().isoformat() if revoked_at else None,
+        issued_on=rules.day_in(certificate.issued_at, zone),
+        expires_on=rules.day_in(certificate.expires_at, zone),
+        revoked_on=rules.day_in(revoked_at, zone) or None,
     )
 
 
@@ -318,7 +321,7 @@ def status_now(certificate: Certificate) -> str:
 
 def file_matches(serial_text: str, digest: str) -> bool:
     """Whether a file with this SHA-256 is one we issued for this certificate."""
-    certificate = _public_certificate(serial_text)
+    certificate = certificate_by_serial(serial_text)
     return any(secrets.compare_digest(f.sha256, digest.lower()) for f in certificate.files)
 
 
