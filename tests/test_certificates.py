@@ -513,7 +513,9 @@ def test_hr_exports_a_zip_with_a_manifest_of_serials_and_hashes(app, client, aut
     assert evil["name"].startswith("'="), "spreadsheet formulas are neutralised"
     with app.app_context():
         events = db.session.execute(select(AuditEvent).where(AuditEvent.action == "certificate.exported")).scalars()
-        assert [(e.actor_id, e.details["count"], e.details["channel"]) for e in events] == [(hr.id, 2, "web")] * 2
+        assert [(e.actor_id, e.details["count"], e.details["channel"], e.ip_address) for e in events] == [
+            (hr.id, 2, "web", "127.0.0.1")
+        ] * 2
 
 
 def test_the_export_follows_the_filter_and_leaves_out_revoked_files(app, client, auth, make_user, certified):

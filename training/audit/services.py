@@ -1,7 +1,5 @@
 """Writing to the audit record, inside the caller's transaction (the event lands or fails with it)."""
 
-from flask import has_request_context, request
-
 from training.audit.models import AuditEvent
 from training.db import utcnow
 from training.extensions import db
@@ -14,8 +12,9 @@ def record_event(
     subject_type: str = "",
     subject_id: str = "",
     details: dict | None = None,
+    ip_address: str = "",
 ) -> AuditEvent:
-    """Add one event; the caller commits. From a request, the client's address is kept too."""
+    """Add one event; the caller commits. Routes pass the client's address; the CLI has none."""
     event = AuditEvent(
         occurred_at=utcnow(),
         actor_id=actor_id,
@@ -23,7 +22,7 @@ def record_event(
         subject_type=subject_type,
         subject_id=subject_id,
         details=details or {},
-        ip_address=(request.remote_addr or "") if has_request_context() else "",
+        ip_address=ip_address,
     )
     db.session.add(event)
     return event

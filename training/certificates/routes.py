@@ -78,7 +78,7 @@ def revoke(serial: str):
             "certificates/detail.html", certificate=certificate, verification=verification, revoke_form=form
         )
         return page, 422
-    services.revoke_certificate(current_user, serial, form.reason.data.strip())
+    services.revoke_certificate(current_user, serial, form.reason.data.strip(), ip_address=request.remote_addr or "")
     flash(f"Certificate {display_serial(certificate.serial)} is revoked.", "success")
     return redirect(url_for("certificates.detail", serial=display_serial(certificate.serial)))
 
@@ -121,7 +121,9 @@ def export():
         raise DomainError(f"The export filter is not valid. {errors}")
     certificates = services.export_certificates(criteria)
     archive = certificate_zip(certificates, services.certificate_store(), services.organisation_zone())
-    services.record_export(current_user, criteria, len(certificates), channel="web")
+    services.record_export(
+        current_user, criteria, len(certificates), channel="web", ip_address=request.remote_addr or ""
+    )
     response = current_app.response_class(stream_with_context(iter(archive)), mimetype="application/zip")
     response.headers["Content-Length"] = str(len(archive))
     response.headers["Content-Disposition"] = "attachment; filename=certificates.zip"

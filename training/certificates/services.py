@@ -248,24 +248,6 @@ def downloadable_pdf(viewer: User, serial_text: str) -> tuple[Certificate, Path]
     return certificate, stored_pdf(certificate)
 
 
-def certificates_of(user_id: int) -> list[Certificate]:
-    return list(
-        db.session.execute(
-            select(Certificate).where(Certificate.user_id == user_id).order_by(Certificate.issued_at.desc())
-        ).scalars()
-    )
-
-
-def current_certificates(user_id: int, completion_ids: list[int]) -> dict[int, Certificate]:
-    """Certificates of the given completions, by completion id, in one query."""
-    if not completion_ids:
-        return {}
-    rows = db.session.execute(
-        select(Certificate).where(Certificate.user_id == user_id, Certificate.completion_id.in_(completion_ids))
-    ).scalars()
-    return {c.completion_id: c for c in rows}
-
-
 # --- public verification -------------------------------------------------------------------------
 
 
@@ -328,7 +310,9 @@ def file_matches(serial_text: str, digest: str) -> bool:
 # --- revocation ----------------------------------------------------------------------------------
 
 
-def revoke_certificate(actor: User, serial_text: str, reason: str, now: datetime | None = None) -> Certificate:
+def revoke_certificate(
+    actor: User, serial_text: str, reason: str, *, ip_address: str = "", now: datetime | None = None
+) -> Certificate:
     """HR or an admin withdraws a certificate; verification says revoked from then on."""
     certificate = certificate_for_viewer(actor, serial_text)
     if actor.role not in VIEW_ANY_ROLES:
@@ -347,6 +331,7 @@ def revoke_certificate(actor: User, serial_text: str, reason: str, now: datetime
                 subject_type="certificate",
                 subject_id=certificate.serial,
                 details={"reason": reason, "user_id": certificate.user_id, "course_id": certificate.course_id},
+                ip_address=ip_address,
             )
     except IntegrityError as error:
         raise Conflict(f"Certificate {display_serial(certificate.serial)} is already revoked.") from error
@@ -437,12 +422,15 @@ def _stored_in_full(certificate: Certificate, store: CertificateStore) -> bool:
     return latest is not None and path.is_file() and path.stat().st_size == latest.size
 
 
-def record_export(actor: User | None, criteria: CertificateFilter, count: int, channel: str) -> None:
+def record_export(
+    actor: User | None, criteria: CertificateFilter, count: int, channel: str, ip_address: str = ""
+) -> None:
     record_event(
         "certificate.exported",
         actor_id=actor.id if actor else None,
         subject_type="certificate",
         details={"filter": criteria.as_dict(), "count": count, "channel": channel},
+        ip_address=ip_address,
     )
     db.session.commit()
 
