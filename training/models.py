@@ -3,6 +3,17 @@
 from training.audit.models import AuditEvent
 from training.auth.models import Department, User, UserSession
 from training.certificates.models import Certificate, CertificateFile, CertificateRevocation
+from training.compliance.models import (
+    ApiToken,
+    Attestation,
+    Obligation,
+    Policy,
+    PolicyCourse,
+    PolicyReading,
+    PolicyVersion,
+    Reminder,
+    Requirement,
+)
 from training.courses.models import Completion, Course, ModuleProgress, TrainingModule
 from training.quizzes.models import (
     AttemptAnswer,
@@ -14,8 +25,10 @@ from training.quizzes.models import (
 )
 
 __all__ = [
+    "ApiToken",
     "AttemptAnswer",
     "AttemptQuestion",
+    "Attestation",
     "AuditEvent",
     "Certificate",
     "CertificateFile",
@@ -24,10 +37,17 @@ __all__ = [
     "Course",
     "Department",
     "ModuleProgress",
+    "Obligation",
+    "Policy",
+    "PolicyCourse",
+    "PolicyReading",
+    "PolicyVersion",
     "Question",
     "QuestionOption",
     "QuestionVersion",
     "QuizAttempt",
+    "Reminder",
+    "Requirement",
     "TrainingModule",
     "User",
     "UserSession",

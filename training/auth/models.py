@@ -1,6 +1,6 @@
 """People, departments and the server-side record of each signed-in session."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
@@ -26,10 +26,17 @@ class User(UserMixin, CreatedAtMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default="staff")
     job_title: Mapped[str] = mapped_column(String(120), default="")
-    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # HR record: the organisation's own employee number, the hire date that due dates count from,
+    # and the manager who receives the department digest.
+    employee_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    hire_date: Mapped[date | None]
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     department: Mapped[Department | None] = relationship(lazy="joined")
+    manager: Mapped["User | None"] = relationship(remote_side="User.id", foreign_keys=[manager_id])
 
     # Set by the user loader: the server-side session this request belongs to.
     session_token = None

@@ -19,6 +19,7 @@ from training.certificates.models import Certificate, CertificateFile, Certifica
 from training.certificates.render import CertificateView, DesignSettings, renderer_for
 from training.certificates.serials import InvalidSerial, display_serial, new_serial, parse_serial
 from training.certificates.storage import CertificateStore, sha256_hex
+from training.compliance.services import refresh_obligations
 from training.courses.models import Completion, Course
 from training.db import utcnow
 from training.errors import Conflict, DomainError, NotFound
@@ -335,6 +336,7 @@ def revoke_certificate(
             )
     except IntegrityError as error:
         raise Conflict(f"Certificate {display_serial(certificate.serial)} is already revoked.") from error
+    refresh_obligations([certificate.user_id], now)
     db.session.commit()
     return certificate
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 from training.certificates import rules as certificate_rules
 from training.certificates.models import Certificate, CertificateRevocation
 from training.certificates.services import issue_certificate, store_file_of_completion
+from training.compliance.services import material_changes_by_course, refresh_obligations
 from training.courses import rules
 from training.courses.models import Completion, Course, ModuleProgress, TrainingModule
 from training.db import utcnow
@@ -109,6 +110,7 @@ def progress_for(user_id: int, courses: list[Course], now: datetime | None = Non
             .group_by(QuizAttempt.course_id, QuizAttempt.cycle)
         ).all()
     }
+    changes = material_changes_by_course(ids)
     result = {}
     for course in courses:
         done = completions.get(course.id, [])
@@ -122,7 +124,7 @@ def progress_for(user_id: int, courses: list[Course], now: datetime | None = Non
             attempts_in_cycle=attempt_count,
             passed_in_cycle=passed,
             last_completed_at=last.completed_at if last else None,
-            last_expires_at=effective_expiry(last.expires_at, revoked_at) if last else None,
+            last_expires_at=effective_expiry(last, revoked_at, changes.get(course.id, [])) if last else None,
         )
         result[course.id] = CourseProgress(
             course=course, cycle=cycle, facts=facts, last_completion=last, certificate=certificate
@@ -130,9 +132,11 @@ def progress_for(user_id: int, courses: list[Course], now: datetime | None = Non
     return result
 
 
-def effective_expiry(expires_at: datetime, revoked_at: datetime | None) -> datetime:
-    """A revoked certificate ends its completion on the day of revocation, so the course is due again."""
-    return min(expires_at, revoked_at) if revoked_at else expires_at
+def effective_expiry(completion: Completion, revoked_at: datetime | None, material_changes: list[datetime]) -> datetime:
+    """When a completion stops counting: its expiry, the revocation of its certificate, or a material
+    change to a policy the course teaches (45 CFR 164.530(b)(2)(i)(C)), whichever comes first."""
+    ends = [completion.expires_at, revoked_at, next((d for d in material_changes if d > completion.completed_at), None)]
+    return min(d for d in ends if d is not None)
 
 
 def course_progress(user_id: int, course: Course, now: datetime | None = None) -> CourseProgress:
@@ -165,6 +169,7 @@ def mark_module_complete(user_id: int, module: TrainingModule, now: datetime | N
         with suppress(IntegrityError), db.session.begin_nested():
             db.session.add(ModuleProgress(user_id=user_id, module_id=module.id, cycle=progress.cycle, completed_at=now))
         completion = complete_course_if_ready(user_id, module.course, now)
+        refresh_obligations([user_id], now)
         db.session.commit()
         store_file_of_completion(completion)
     db.session.commit()

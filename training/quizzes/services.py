@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from training.certificates.services import store_file_of_completion
+from training.compliance.services import refresh_obligations
 from training.courses.models import Course
 from training.courses.services import complete_course_if_ready, course_progress
 from training.db import utcnow
@@ -117,6 +118,7 @@ def start_attempt(user_id: int, course: Course, *, rng: random.Random | None = N
         if existing is None:
             raise
         attempt = existing
+    refresh_obligations([user_id], now)
     db.session.commit()
     return attempt
 
@@ -188,6 +190,7 @@ def submit_attempt(
     db.session.flush()
     db.session.refresh(attempt)
     completion = complete_course_if_ready(user_id, course, now) if result.passed else None
+    refresh_obligations([user_id], now)
     db.session.commit()
     store_file_of_completion(completion)
     return attempt
