@@ -6,6 +6,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from training.auth.services import user_for_session
+from training.compliance import rules as compliance_rules
 from training.courses.rules import STATUS_LABELS
 from training.errors import DomainError
 from training.extensions import login_manager
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.globals["status_labels"] = STATUS_LABELS
+    app.jinja_env.globals["compliance_labels"] = compliance_rules.LABELS
     app.jinja_env.globals["organisation_name"] = lambda: app.config["ORGANISATION_NAME"]
 
 

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
 
-from training.auth.models import User
+from training.audit.services import record_event
+from training.auth.models import Department, User
 from training.certificates.models import Certificate, CertificateRevocation
 from training.compliance import rules
 from training.compliance.models import (
@@ -29,6 +30,7 @@ from training.compliance.models import (
 )
 from training.courses.models import Completion, Course, ModuleProgress, TrainingModule
 from training.db import utcnow
+from training.errors import Forbidden, NotFound
 from training.extensions import db
 from training.quizzes.models import QuizAttempt
 
@@ -355,3 +357,329 @@ def dates_of(obligation: Obligation) -> rules.ObligationDates:
         valid_until=obligation.valid_until,
         started=obligation.started,
     )
+
+
+# --- Reading: filters, the people list, the dashboard -----------------------------------------
+
+VIEW_ALL_ROLES = ("hr", "admin")
+NON_COMPLIANT_FILTER = "non_compliant"
+
+
+@dataclass(frozen=True)
+class ComplianceFilter:
+    """The people list, exports and the API share this filter. `item` is an `Item.key`."""
+
+    q: str = ""
+    department_id: int | None = None
+    job_title: str = ""
+    item: str = ""
+    status: str = ""
+
+    def item_column(self):
+        kind, _, raw = self.item.partition(":")
+        if kind not in ("course", "policy") or not raw.isdigit():
+            return None, None
+        return (Obligation.course_id if kind == "course" else Obligation.policy_id), int(raw)
+
+
+def scoped_filter(viewer: User, criteria: ComplianceFilter) -> ComplianceFilter:
+    """Managers see their own department only, whatever the request asked for."""
+    if viewer.role in VIEW_ALL_ROLES:
+        return criteria
+    if viewer.role == "manager" and viewer.department_id is not None:
+        return ComplianceFilter(criteria.q, viewer.department_id, criteria.job_title, criteria.item, criteria.status)
+    raise Forbidden("Your account does not have access to compliance records.")
+
+
+def filtered_people(criteria: ComplianceFilter, on: date):
+    """Active people matching the filter, by name: a SELECT of `User` the callers page or stream."""
+    query = select(User).where(User.active.is_(True))
+    if criteria.q.strip():
+        needle = f"%{_escape_like(criteria.q.strip().lower())}%"
+        query = query.where(
+            or_(
+                func.lower(User.name).like(needle, escape="\\"),
+                func.lower(User.email).like(needle, escape="\\"),
+                func.lower(func.coalesce(User.employee_id, "")).like(needle, escape="\\"),
+            )
+        )
+    if criteria.department_id is not None:
+        query = query.where(User.department_id == criteria.department_id)
+    if criteria.job_title.strip():
+        query = query.where(func.lower(User.job_title) == criteria.job_title.strip().lower())
+    column, item_id = criteria.item_column()
+    status = criteria.status
+    if column is not None or status:
+        matching = select(Obligation.user_id).where(Obligation.user_id == User.id)
+        if column is not None:
+            matching = matching.where(column == item_id)
+        if status == NON_COMPLIANT_FILTER:
+            matching = matching.where(non_compliant_condition(on))
+        elif status in rules.LABELS:
+            matching = matching.where(status_case(on, due_soon_days()) == status)
+        query = query.where(matching.exists())
+    return query.order_by(func.lower(User.name), User.id)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One person's status for one required item, ready to show."""
+
+    item: Item
+    status: str
+    detail: str
+    dates: rules.ObligationDates
+
+    @property
+    def label(self) -> str:
+        return rules.LABELS[self.status]
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    user: User
+    cells: dict[str, Cell]
+
+    @property
+    def overall(self) -> str | None:
+        return rules.worst(cell.status for cell in self.cells.values())
+
+
+@dataclass(frozen=True)
+class PeoplePage:
+    rows: list[PersonRow]
+    items: list[Item]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def people_page(criteria: ComplianceFilter, page: int = 1, per_page: int = 50, now: datetime | None = None):
+    """One page of the people list with every required item's status: five queries at any size."""
+    on = today(now)
+    query = filtered_people(criteria, on)
+    total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    users = list(db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).scalars())
+    items = required_items()
+    cells = cells_for([u.id for u in users], items, on)
+    rows = [PersonRow(user=u, cells=cells.get(u.id, {})) for u in users]
+    return PeoplePage(rows=rows, items=items, total=total, page=page, per_page=per_page)
+
+
+def cells_for(user_ids: list[int], items: list[Item], on: date) -> dict[int, dict[str, Cell]]:
+    """Each person's cells keyed by item key, in one query."""
+    by_key = {item.key: item for item in items}
+    result: dict[int, dict[str, Cell]] = defaultdict(dict)
+    if not user_ids:
+        return result
+    window = due_soon_days()
+    for obligation in db.session.execute(select(Obligation).where(Obligation.user_id.in_(user_ids))).scalars():
+        item = by_key.get(_key_of(obligation))
+        if item is not None:
+            result[obligation.user_id][item.key] = cell_of(obligation, item, on, window)
+    return result
+
+
+def _key_of(obligation: Obligation) -> str:
+    return f"course:{obligation.course_id}" if obligation.course_id else f"policy:{obligation.policy_id}"
+
+
+def cell_of(obligation: Obligation, item: Item, on: date, window: int) -> Cell:
+    dates = dates_of(obligation)
+    status = rules.status_on(dates, on, window)
+    return Cell(item=item, status=status, detail=rules.status_detail(status, dates, format_day), dates=dates)
+
+
+def format_day(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def person_cells(user_id: int, now: datetime | None = None) -> list[Cell]:
+    """Everything one person is required to do, with its status, in the matrix's column order."""
+    items = required_items()
+    cells = cells_for([user_id], items, today(now)).get(user_id, {})
+    return [cells[item.key] for item in items if item.key in cells]
+
+
+def person_for_viewer(viewer: User, user_id: int) -> User:
+    """The person, if the viewer may see their records (themselves, HR, admin, their department's manager)."""
+    person = db.session.get(User, user_id)
+    if person is None or not can_view_person(viewer, person):
+        raise NotFound("There is no such person, or you cannot see their records.")
+    return person
+
+
+def can_view_person(viewer: User, person: User) -> bool:
+    if viewer.id == person.id or viewer.role in VIEW_ALL_ROLES:
+        return True
+    return (
+        viewer.role == "manager" and viewer.department_id is not None and viewer.department_id == person.department_id
+    )
+
+
+@dataclass(frozen=True)
+class DepartmentFigure:
+    id: int | None
+    name: str
+    people: int
+    non_compliant: int
+
+    @property
+    def compliant(self) -> int:
+        return self.people - self.non_compliant
+
+    @property
+    def rate(self) -> int:
+        return percent(self.compliant, self.people)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    on: date
+    counts: dict[str, int]
+    departments: list[DepartmentFigure]
+
+    @property
+    def people(self) -> int:
+        return sum(d.people for d in self.departments)
+
+    @property
+    def compliant(self) -> int:
+        return sum(d.compliant for d in self.departments)
+
+    @property
+    def rate(self) -> int:
+        return percent(self.compliant, self.people)
+
+
+def percent(part: int, whole: int) -> int:
+    """Whole percent, rounded down so that 99.6% compliant never shows as 100%."""
+    return 100 * part // whole if whole else 100
+
+
+def dashboard(department_id: int | None = None, now: datetime | None = None) -> Dashboard:
+    """Compliance figures from two aggregate queries over obligations, whatever the number of staff.
+
+    A person counts once, as compliant when none of their obligations is overdue or expired.
+    """
+    on = today(now)
+    status = status_case(on, due_soon_days()).label("status")
+    counts_query = select(status, func.count()).group_by(status)
+    scope = [] if department_id is None else [Obligation.department_id == department_id]
+    counts = dict.fromkeys(rules.STATUSES, 0) | dict(db.session.execute(counts_query.where(*scope)).all())
+    bad_user = case((non_compliant_condition(on), Obligation.user_id))
+    per_department = db.session.execute(
+        select(
+            Obligation.department_id,
+            Department.name,
+            func.count(func.distinct(Obligation.user_id)),
+            func.count(func.distinct(bad_user)),
+        )
+        .outerjoin(Department, Department.id == Obligation.department_id)
+        .where(*scope)
+        .group_by(Obligation.department_id, Department.name)
+        .order_by(Department.name)
+    ).all()
+    departments = [
+        DepartmentFigure(id=dep_id, name=name or "No department", people=people, non_compliant=bad)
+        for dep_id, name, people, bad in per_department
+    ]
+    return Dashboard(on=on, counts=counts, departments=departments)
+
+
+# --- Requirements: HR's rules ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequirementInput:
+    item: str  # an Item.key
+    department_id: int | None
+    job_title: str
+    due_within_days: int
+    recertify_months: int | None
+
+
+def active_requirements() -> list[Requirement]:
+    return list(
+        db.session.execute(
+            select(Requirement)
+            .where(Requirement.retired_at.is_(None))
+            .order_by(Requirement.created_at.desc(), Requirement.id.desc())
+        ).scalars()
+    )
+
+
+def requirable_items() -> list[Item]:
+    """Every published course and every live policy: what HR can choose from."""
+    courses = db.session.execute(
+        select(Course.id, Course.title).where(Course.published.is_(True)).order_by(Course.title)
+    ).all()
+    policies = db.session.execute(
+        select(Policy.id, Policy.title).where(Policy.retired_at.is_(None)).order_by(Policy.title)
+    ).all()
+    return [Item("course", i, t) for i, t in courses] + [Item("policy", i, t) for i, t in policies]
+
+
+def create_requirement(actor: User, data: RequirementInput, *, ip_address: str = "") -> Requirement:
+    """Add a rule and rebuild everyone's obligations under it, with an audit record, in one transaction."""
+    kind, _, raw = data.item.partition(":")
+    known = {item.key for item in requirable_items()}
+    if data.item not in known:
+        raise NotFound("There is no such course or policy to require.")
+    requirement = Requirement(
+        course_id=int(raw) if kind == "course" else None,
+        policy_id=int(raw) if kind == "policy" else None,
+        department_id=data.department_id,
+        job_title=data.job_title.strip(),
+        due_within_days=data.due_within_days,
+        recertify_months=data.recertify_months if kind == "course" or data.recertify_months else None,
+        created_by_id=actor.id,
+    )
+    db.session.add(requirement)
+    db.session.flush()
+    record_event(
+        "requirement.created",
+        actor_id=actor.id,
+        subject_type="requirement",
+        subject_id=str(requirement.id),
+        details={
+            "item": data.item,
+            "department_id": data.department_id,
+            "job_title": requirement.job_title,
+            "due_within_days": data.due_within_days,
+            "recertify_months": requirement.recertify_months,
+        },
+        ip_address=ip_address,
+    )
+    refresh_obligations()
+    db.session.commit()
+    return requirement
+
+
+def retire_requirement(actor: User, requirement_id: int, *, ip_address: str = "") -> Requirement:
+    """Stop a rule (kept for the record); obligations that only it created disappear."""
+    requirement = db.session.get(Requirement, requirement_id)
+    if requirement is None or requirement.retired_at is not None:
+        raise NotFound("There is no such active requirement.")
+    requirement.retired_at = utcnow()
+    requirement.retired_by_id = actor.id
+    record_event(
+        "requirement.retired",
+        actor_id=actor.id,
+        subject_type="requirement",
+        subject_id=str(requirement.id),
+        details={},
+        ip_address=ip_address,
+    )
+    refresh_obligations()
+    db.session.commit()
+    return requirement
