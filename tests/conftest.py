@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from training import create_app
 from training.auth.passwords import hash_password
+from training.compliance.services import refresh_obligations
 from training.config import normalise_database_url
 from training.content.loader import load_content
 from training.content.sync import sync_content
@@ -92,10 +93,24 @@ def make_user(app):
 
     counter = iter(range(1, 10_000))
 
-    def make(role="staff", email=None, name=None, department=None, job_title="Registered Nurse", active=True):
+    def make(
+        role="staff",
+        email=None,
+        name=None,
+        department=None,
+        job_title="Registered Nurse",
+        active=True,
+        employee_id=None,
+        hire_date=None,
+    ):
         n = next(counter)
         with app.app_context():
-            return UserRecord.of(_create(n, role, email, name, department, job_title, active))
+            user = _create(n, role, email, name, department, job_title, active)
+            if employee_id is not None or hire_date is not None:
+                user.employee_id, user.hire_date = employee_id, hire_date
+                refresh_obligations([user.id])
+                db.session.commit()
+            return UserRecord.of(user)
 
     def _create(n, role, email, name, department, job_title, active):
         user = create_user(
@@ -111,6 +126,38 @@ def make_user(app):
             user.active = False
             db.session.commit()
         return user
+
+    return make
+
+
+@pytest.fixture
+def make_requirement(app):
+    """Require a course (by slug) or a policy (`policy=slug`) as an HR rule would; returns its id."""
+    from training.auth.models import Department, User
+    from training.compliance.models import Policy
+    from training.compliance.services import RequirementInput, create_requirement
+    from training.courses.models import Course
+
+    def make(course=None, *, policy=None, department=None, job_title="", due_within_days=30, recertify_months=None):
+        with app.app_context():
+            if course is not None:
+                item = f"course:{db.session.execute(select(Course.id).where(Course.slug == course)).scalar_one()}"
+            else:
+                item = f"policy:{db.session.execute(select(Policy.id).where(Policy.slug == policy)).scalar_one()}"
+            department_id = (
+                db.session.execute(select(Department.id).where(Department.name == department)).scalar_one()
+                if department
+                else None
+            )
+            actor = db.session.execute(select(User).where(User.role.in_(("hr", "admin"))).limit(1)).scalar()
+            actor = actor or _rule_maker()
+            data = RequirementInput(item, department_id, job_title, due_within_days, recertify_months)
+            return create_requirement(actor, data).id
+
+    def _rule_maker():
+        from training.auth.services import create_user
+
+        return create_user("rules@example.org", "Rule Maker", PASSWORD, role="hr", password_hash=_PASSWORD_HASH)
 
     return make
 

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from training.auth.models import ROLES, Department, User, UserSession
 from training.auth.passwords import hash_password, needs_rehash, verify_password
+from training.compliance.services import refresh_obligations
 from training.db import utcnow
 from training.errors import Conflict, DomainError, NotFound
 from training.extensions import db
@@ -139,6 +140,8 @@ def create_user(
         department=get_or_create_department(department) if department else None,
     )
     db.session.add(user)
+    db.session.flush()
+    refresh_obligations([user.id])
     if commit:
         db.session.commit()
     return user
