@@ -106,18 +106,41 @@ def users_activate(email):
 @click.command("demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing (successfully) when users already exist.")
 @click.option("--seed", type=int, default=None, help="Random seed, for a reproducible organisation.")
+@click.option(
+    "--staff",
+    type=click.IntRange(10, 200_000),
+    default=None,
+    help="Generate a large organisation of this many staff in bulk, with history (e.g. 10000).",
+)
+@click.option("--years", type=click.IntRange(1, 6), default=None, help="Years of history for --staff (default 2).")
 @with_appcontext
-def demo_command(if_empty, seed):
-    """Create a demo organisation in an empty database and print its accounts."""
-    from training.demo import DemoRefused, create_demo
+def demo_command(if_empty, seed, staff, years):
+    """Create a demo organisation in an empty database and print its accounts.
 
+    Without --staff: 40 people whose progress is made through the learner services, and HR's rules
+    for every course (what `make run` loads). With --staff N: N people in a hospital's departments,
+    written in bulk with --years of quiz attempts, completions and certificates (PDFs are rendered
+    on first download), for trying the dashboard and the benchmarks at scale. Either way it refuses
+    when any user exists; with --if-empty it then does nothing.
+    """
+    from training.demo import DemoRefused, create_demo
+    from training.demo_bulk import create_bulk_demo
+
+    if years is not None and staff is None:
+        raise click.UsageError("--years only applies with --staff.")
     try:
-        accounts = create_demo(seed=seed)
+        if staff is None:
+            accounts = create_demo(seed=seed)
+        else:
+            result = create_bulk_demo(staff, seed=seed, years=years or 2)
+            accounts = result.accounts
     except DemoRefused as exc:
         if if_empty:
             click.echo("Demo not created: the database already has users.")
             return
         raise click.ClickException(exc.message) from exc
+    if staff is not None:
+        click.echo(f"Generated in {result.seconds:.1f} s: " + ", ".join(f"{n:,} {k}" for k, n in result.counts.items()))
     click.echo("Demo organisation created. Sign in at http://127.0.0.1:5000/login with:")
     for account in accounts:
         click.echo(f"  {account.role:<8} {account.email:<28} password: {account.password}")

@@ -1,20 +1,27 @@
 """A demo organisation: departments, one account per role and a few dozen staff with real progress.
 
 Progress is made through the same services a learner uses (modules marked, quizzes graded), with
-dates in the past, so every record is one the app itself could have written.
+dates in the past, so every record is one the app itself could have written. HR gets something to
+look at: every course is required of everyone (one rule made two years ago, so the staff who never
+finished that course are overdue; the others recently, so they are due soon), staff have employee ids
+and hire dates, and the manager manages their ward.
+For a large organisation made in bulk, see `training.demo_bulk`.
 """
 
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from training.audit.services import record_event
 from training.auth.models import User
 from training.auth.passwords import hash_password
 from training.auth.services import create_user
-from training.courses.models import Course
+from training.compliance.models import Requirement
+from training.compliance.services import refresh_obligations, today
+from training.courses.models import Course, ModuleProgress
 from training.courses.services import mark_module_complete
 from training.db import utcnow
 from training.errors import DomainError
@@ -52,6 +59,10 @@ ROLE_ACCOUNTS = (
     ("admin", "admin@demo.example", "Alex Morgan", None, "Clinical Educator"),
 )
 STAFF_COUNT = 36
+REQUIREMENTS_AGE = timedelta(days=2 * 365)  # HR's rules predate the history, so everyone is already due
+RECENT_REQUIREMENTS_AGE = timedelta(days=10)
+DUE_WITHIN_DAYS = 30
+EMPLOYEE_ID = "E{:06d}"
 
 
 class DemoRefused(DomainError):
@@ -79,10 +90,93 @@ def create_demo(seed: int | None = None) -> list[DemoAccount]:
         password = secrets.token_urlsafe(12)
         create_user(email, name, password, role=role, department=department, job_title=title, commit=False)
         accounts.append(DemoAccount(role, email, password))
-    for user in _create_staff(rng):
+    staff = _create_staff(rng)
+    for user in staff:
         _simulate_progress(user, courses, rng)
+    _add_staff_records(rng)
+    _add_demo_requirements(courses)
+    refresh_obligations()
     db.session.commit()
     return accounts
+
+
+@dataclass(frozen=True)
+class RequirementSpec:
+    course_id: int
+    department_id: int | None = None
+    due_within_days: int = DUE_WITHIN_DAYS
+    recertify_months: int | None = None
+
+
+def add_requirements(actor_id: int, specs: list[RequirementSpec], created_at: datetime) -> list[Requirement]:
+    """HR's rules as if made at `created_at`, each with its audit record; the caller refreshes and commits."""
+    requirements = []
+    for spec in specs:
+        requirement = Requirement(
+            course_id=spec.course_id,
+            department_id=spec.department_id,
+            job_title="",
+            due_within_days=spec.due_within_days,
+            recertify_months=spec.recertify_months,
+            created_by_id=actor_id,
+            created_at=created_at,
+        )
+        db.session.add(requirement)
+        db.session.flush()
+        event = record_event(
+            "requirement.created",
+            actor_id=actor_id,
+            subject_type="requirement",
+            subject_id=str(requirement.id),
+            details={
+                "item": f"course:{spec.course_id}",
+                "department_id": spec.department_id,
+                "job_title": "",
+                "due_within_days": spec.due_within_days,
+                "recertify_months": spec.recertify_months,
+            },
+        )
+        event.occurred_at = created_at
+        requirements.append(requirement)
+    return requirements
+
+
+def _add_demo_requirements(courses: list[Course]) -> None:
+    """Every course for everyone: the first by title required two years ago (so some staff are overdue),
+    the others only days ago (so the rest are due soon)."""
+    hr = db.session.execute(select(User).where(User.role == "hr")).scalar_one()
+    first, *others = sorted(courses, key=lambda c: c.title)
+    add_requirements(hr.id, [RequirementSpec(first.id)], utcnow() - REQUIREMENTS_AGE)
+    add_requirements(hr.id, [RequirementSpec(c.id) for c in others], utcnow() - RECENT_REQUIREMENTS_AGE)
+
+
+def _add_staff_records(rng: random.Random) -> None:
+    """Employee ids, hire dates (each before the person's first activity) and the ward manager."""
+    first_activity = dict(
+        db.session.execute(
+            select(ModuleProgress.user_id, func.min(ModuleProgress.completed_at)).group_by(ModuleProgress.user_id)
+        ).all()
+    )
+    on = today()
+    users = db.session.execute(select(User).order_by(User.id)).scalars().all()
+    for number, user in enumerate(users, start=1):
+        user.employee_id = EMPLOYEE_ID.format(number)
+        latest = first_activity[user.id].date() - timedelta(days=1) if user.id in first_activity else on
+        user.hire_date = _hire_date(rng, on, latest)
+    manager = next(u for u in users if u.role == "manager")
+    db.session.execute(
+        update(User)
+        .where(User.department_id == manager.department_id, User.id != manager.id)
+        .values(manager_id=manager.id)
+    )
+
+
+def _hire_date(rng: random.Random, on: date, latest: date) -> date:
+    """Mostly years ago; some people without any activity yet joined in the last 60 days."""
+    recent = on - timedelta(days=60)
+    if latest >= recent and rng.random() < 0.25:
+        return latest - timedelta(days=rng.randint(0, (latest - recent).days))
+    return min(latest, on - timedelta(days=rng.randint(61, 3650)))
 
 
 def _create_staff(rng: random.Random) -> list[User]:
