@@ -37,6 +37,11 @@ def test_every_route_is_listed_here(app):
         "/verify",
         "/verify/<serial>",
         "/verify/<serial>.json",
+        "/compliance",
+        "/compliance/people",
+        "/compliance/people/<int:user_id>",
+        "/compliance/requirements",
+        "/compliance/requirements/<int:requirement_id>/retire",
     }
 
 

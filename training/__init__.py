@@ -33,6 +33,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from training.auth.routes import bp as auth_bp
     from training.certificates.routes import bp as certificates_bp
+    from training.compliance.routes import bp as compliance_bp
     from training.courses.routes import bp as courses_bp
     from training.quizzes.routes import bp as quizzes_bp
 
@@ -40,6 +41,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(courses_bp)
     app.register_blueprint(quizzes_bp)
     app.register_blueprint(certificates_bp)
+    app.register_blueprint(compliance_bp)
 
 
 def register_cli(app: Flask) -> None:

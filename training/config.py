@@ -42,6 +42,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CONTENT_QUIZZES_DIR": os.environ.get("CONTENT_QUIZZES_DIR", str(PROJECT_ROOT / "quizzes")),
         "ORGANISATION_NAME": os.environ.get("ORGANISATION_NAME", "Demo Health"),
         "ORGANISATION_TIMEZONE": os.environ.get("ORGANISATION_TIMEZONE", "UTC"),
+        "COMPLIANCE_DUE_SOON_DAYS": int(os.environ.get("COMPLIANCE_DUE_SOON_DAYS", "30")),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         "CERTIFICATE_DESIGN_DIR": os.environ.get("CERTIFICATE_DESIGN_DIR", str(PROJECT_ROOT / "certificates")),
         "CERTIFICATE_LOGO": os.environ.get("CERTIFICATE_LOGO", "logo.svg"),

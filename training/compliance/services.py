@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
+from sqlalchemy.orm import joinedload
 
 from training.audit.services import record_event
 from training.auth.models import Department, User
@@ -683,3 +684,15 @@ def retire_requirement(actor: User, requirement_id: int, *, ip_address: str = ""
     refresh_obligations()
     db.session.commit()
     return requirement
+
+
+def attestations_of(user_id: int) -> list[Attestation]:
+    """Every attestation one person made, newest first, with its policy version and policy loaded."""
+    return list(
+        db.session.execute(
+            select(Attestation)
+            .options(joinedload(Attestation.policy_version).joinedload(PolicyVersion.policy))
+            .where(Attestation.user_id == user_id)
+            .order_by(Attestation.attested_at.desc())
+        ).scalars()
+    )

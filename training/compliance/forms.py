@@ -1,0 +1,60 @@
+"""Forms for HR's compliance pages: the people filter (GET) and requirement rules (POST)."""
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from training.compliance import rules
+from training.compliance.services import NON_COMPLIANT_FILTER
+
+STATUS_CHOICES = [
+    SelectChoice("", "Any status"),
+    SelectChoice(NON_COMPLIANT_FILTER, "Not compliant (overdue or expired)"),
+    *[SelectChoice(status, rules.LABELS[status]) for status in rules.STATUSES],
+]
+
+
+def _optional_int(value):
+    """Empty select values mean "any"; anything else must be a whole number (else the field errors)."""
+    if value in (None, ""):
+        return None
+    return int(value)
+
+
+class PeopleFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter that changes nothing; the same values build the export links
+
+    q = StringField("Search", validators=[Optional(), Length(max=100)], render_kw={"placeholder": "Name, email or ID"})
+    department = SelectField("Department", coerce=_optional_int, validate_choice=True)
+    job_title = StringField("Job title", validators=[Optional(), Length(max=120)])
+    item = SelectField("Course or policy", default="", validate_choice=True)
+    status = SelectField("Status", choices=STATUS_CHOICES, default="", validate_choice=True)
+
+
+class RequirementForm(FlaskForm):
+    item = SelectField("Course or policy", validators=[DataRequired(message="Choose what is required.")])
+    department = SelectField(
+        "Department", coerce=_optional_int, description="Leave as everyone, or choose one department."
+    )
+    job_title = StringField(
+        "Job title",
+        validators=[Optional(), Length(max=120)],
+        description="Only people with this job title (any letter case). Leave empty for every job title.",
+    )
+    due_within_days = IntegerField(
+        "Due within (days)",
+        default=30,
+        validators=[
+            InputRequired(message="Enter the number of days."),
+            NumberRange(min=1, max=3650, message="Enter between 1 and 3650 days."),
+        ],
+        description="Counted from the hire date, or from today for people already employed.",
+    )
+    recertify_months = IntegerField(
+        "Recertify every (months)",
+        validators=[Optional(), NumberRange(min=1, max=120, message="Enter between 1 and 120 months.")],
+        description="Leave empty to use the course certificate's validity. Policies: leave empty for no renewal.",
+    )
+    submit = SubmitField("Add requirement")

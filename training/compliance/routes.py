@@ -1,0 +1,126 @@
+"""HR's compliance pages: the dashboard, the people list, one person's record, and requirement rules."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from training.auth.access import roles_required
+from training.auth.models import Department
+from training.compliance import services
+from training.compliance.forms import PeopleFilterForm, RequirementForm
+from training.courses.services import transcript
+from training.extensions import db
+
+bp = Blueprint("compliance", __name__, url_prefix="/compliance")
+
+VIEWERS = ("manager", "hr", "admin")
+RULE_MAKERS = ("hr", "admin")
+
+
+@bp.route("")
+@roles_required(*VIEWERS)
+def dashboard():
+    department_id = services.scoped_filter(current_user, services.ComplianceFilter()).department_id
+    return render_template(
+        "compliance/dashboard.html",
+        figures=services.dashboard(department_id),
+        due_soon_days=services.due_soon_days(),
+        statuses=services.rules.STATUSES,
+    )
+
+
+@bp.route("/people")
+@roles_required(*VIEWERS)
+def people():
+    form = _filter_form()
+    if not form.validate():
+        return render_template("compliance/people.html", form=form, page=None, filter_args={}), 422
+    criteria = services.scoped_filter(current_user, _criteria_of(form))
+    page = services.people_page(criteria, request.args.get("page", 1, type=int))
+    return render_template("compliance/people.html", form=form, page=page, filter_args=_filter_args(form))
+
+
+@bp.route("/people/<int:user_id>")
+@roles_required(*VIEWERS)
+def person(user_id: int):
+    person = services.person_for_viewer(current_user, user_id)
+    return render_template(
+        "compliance/person.html",
+        person=person,
+        cells=services.person_cells(person.id),
+        record=transcript(person.id),
+        attestations=services.attestations_of(person.id),
+        as_of=services.today(),
+    )
+
+
+@bp.route("/requirements", methods=["GET", "POST"])
+@roles_required(*RULE_MAKERS)
+def requirements():
+    form = _requirement_form()
+    if form.validate_on_submit():
+        data = services.RequirementInput(
+            item=form.item.data,
+            department_id=form.department.data,
+            job_title=form.job_title.data or "",
+            due_within_days=form.due_within_days.data,
+            recertify_months=form.recertify_months.data,
+        )
+        services.create_requirement(current_user, data, ip_address=request.remote_addr or "")
+        flash("Requirement added. Everyone's obligations were updated.", "success")
+        return redirect(url_for("compliance.requirements"))
+    status = 422 if form.is_submitted() else 200
+    page = render_template("compliance/requirements.html", form=form, rules=services.active_requirements())
+    return page, status
+
+
+@bp.route("/requirements/<int:requirement_id>/retire", methods=["POST"])
+@roles_required(*RULE_MAKERS)
+def retire(requirement_id: int):
+    """CSRF is checked for every POST by the app-wide CSRFProtect."""
+    services.retire_requirement(current_user, requirement_id, ip_address=request.remote_addr or "")
+    flash("Requirement retired. Obligations that came only from it were removed.", "success")
+    return redirect(url_for("compliance.requirements"))
+
+
+def _departments() -> list[tuple[int, str]]:
+    query = select(Department.id, Department.name).order_by(Department.name)
+    if current_user.role == "manager":
+        query = query.where(Department.id == current_user.department_id)
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def _filter_form() -> PeopleFilterForm:
+    form = PeopleFilterForm(request.args)
+    everyone = [] if current_user.role == "manager" else [("", "All departments")]
+    form.department.choices = everyone + _departments()
+    if current_user.role == "manager" and not request.args.get("department"):
+        form.department.data = current_user.department_id
+    form.item.choices = [("", "Any course or policy")] + [(i.key, i.title) for i in services.required_items()]
+    return form
+
+
+def _criteria_of(form: PeopleFilterForm) -> services.ComplianceFilter:
+    return services.ComplianceFilter(
+        q=form.q.data or "",
+        department_id=form.department.data,
+        job_title=form.job_title.data or "",
+        item=form.item.data or "",
+        status=form.status.data or "",
+    )
+
+
+def _filter_args(form: PeopleFilterForm) -> dict:
+    """The filter as query parameters, for the pager and the export links."""
+    values = {"q": form.q.data, "department": form.department.data, "job_title": form.job_title.data}
+    values |= {"item": form.item.data, "status": form.status.data}
+    return {key: value for key, value in values.items() if value not in (None, "")}
+
+
+def _requirement_form() -> RequirementForm:
+    form = RequirementForm()
+    form.item.choices = [("", "Choose…")] + [
+        (i.key, f"{'Course' if i.kind == 'course' else 'Policy'}: {i.title}") for i in services.requirable_items()
+    ]
+    form.department.choices = [("", "Everyone"), *_departments()]
+    return form
