@@ -1,0 +1,344 @@
+"""Benchmark of the compliance dashboard and people list against a bare page, from 1,000 to 50,000 staff.
+
+Run from the project root:
+
+    .venv/bin/python bench/dashboard.py            # 1,000, 10,000 and 50,000 staff on SQLite and PostgreSQL
+    .venv/bin/python bench/dashboard.py --quick    # 300 and 3,000 staff, fewer requests: a smoke check
+    .venv/bin/python bench/dashboard.py --no-pg    # SQLite only
+
+It only prints figures; a missed goal is reported as "goal missed", never as a failure exit code.
+
+For each backend and size, a fresh database gets the shipped courses and an organisation from the
+same generator as `flask demo --staff N` (two years of attempts, completions and certificates; the
+time it takes is printed). SQLite uses a temporary file; PostgreSQL uses the database given by
+--pg-url, created and dropped by this script when it can (an existing database is used only if it
+holds no tables, and is then left in place). After loading, PostgreSQL gets ANALYZE, as its
+autovacuum would do on its own; SQLite is left as the app leaves it (no statistics).
+With --proposed-indexes, indexes proposed for the schema but not in it yet (see PROPOSED_INDEXES)
+are created with the tables, to measure what they would change.
+
+Three pages are then requested through the Flask test client, signed in as the HR account:
+`GET /compliance` (the dashboard), `GET /compliance/people` (first page of the people list) and
+`GET /bench/bare`, a route registered on the benchmark's app only that renders a template extending
+base.html with no content behind the same sign-in check: the fixed cost of any page (session,
+user, layout). Each page is warmed up, then requested in alternating rounds (A B C, C B A, ...) so
+that machine noise hits all three alike; "ms" is the median time of one request. The SQL
+statements per request are counted with a `before_cursor_execute` listener.
+
+Goals: the people list within 3x the bare route at every size; the dashboard at 10,000 staff
+within 10x; growth from the smallest to the largest size (1,000 -> 50,000: 50 times the staff)
+well below 50x -- taken here as under a fifth of linear growth (10x).
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import count
+from pathlib import Path
+
+_REPOSITORY = Path(__file__).resolve().parent.parent
+if str(_REPOSITORY) not in sys.path:
+    sys.path.insert(0, str(_REPOSITORY))  # run as a plain script: make the `training` package importable
+
+import psycopg  # noqa: E402
+from flask import render_template  # noqa: E402
+from jinja2 import ChoiceLoader, DictLoader  # noqa: E402
+from psycopg import sql  # noqa: E402
+from sqlalchemy import Index, event, func, make_url, text  # noqa: E402
+
+from training import create_app  # noqa: E402
+from training.auth.access import roles_required  # noqa: E402
+from training.auth.models import User  # noqa: E402
+from training.config import normalise_database_url  # noqa: E402
+from training.content.service import sync_configured_content  # noqa: E402
+from training.demo_bulk import create_bulk_demo  # noqa: E402
+from training.extensions import db  # noqa: E402
+
+PAGES = {"bare": "/bench/bare", "dashboard": "/compliance", "people": "/compliance/people"}
+BARE_TEMPLATE = '{% extends "base.html" %}{% block title %}Bare page{% endblock %}'
+PEOPLE_RATIO_GOAL = 3.0
+DASHBOARD_RATIO_GOAL = 10.0
+DASHBOARD_GOAL_SIZE = 10_000
+GROWTH_SHARE_GOAL = 0.2  # "well below 50x" for 50 times the staff: under a fifth of linear growth
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/bench_dashboard"
+
+
+@dataclass(frozen=True)
+class SizeFigures:
+    staff: int
+    generate_seconds: float
+    rows: dict[str, int]
+    median_ms: dict[str, float]
+    statements: dict[str, int]
+
+    def ratio(self, page: str) -> float:
+        return self.median_ms[page] / self.median_ms["bare"]
+
+
+# --- the benchmark's app --------------------------------------------------------------------------
+
+
+def add_proposed_indexes() -> list[str]:
+    """Attach the proposed indexes to the models' tables, so that `create_all` makes them; returns their names.
+
+    ix_user_active_name: the people list is ordered by lower(name) among active people; without an
+    index every page sorts all of them.
+    """
+    active = User.active.is_(True)
+    indexes = [
+        Index("ix_user_active_name", func.lower(User.name), User.id, sqlite_where=active, postgresql_where=active)
+    ]
+    return [index.name for index in indexes]
+
+
+def bench_app(database_uri: str, folder: Path):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "benchmark secret key",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "SQLALCHEMY_DATABASE_URI": database_uri,
+            "CERTIFICATE_STORAGE_DIR": str(folder / "store"),
+        }
+    )
+
+    @roles_required("hr", "admin")
+    def bare():
+        return render_template("bench/bare.html")
+
+    app.add_url_rule(PAGES["bare"], "bench_bare", bare)
+    app.jinja_env.loader = ChoiceLoader([DictLoader({"bench/bare.html": BARE_TEMPLATE}), app.jinja_env.loader])
+    return app
+
+
+def load_organisation(app, staff: int) -> tuple[float, dict[str, int], str]:
+    """A fresh schema, the shipped courses and `staff` people; returns (seconds, row counts, HR password)."""
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        sync_configured_content()
+        result = create_bulk_demo(staff, seed=1)
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(text("ANALYZE"))
+        db.session.remove()
+    password = next(account.password for account in result.accounts if account.role == "hr")
+    return result.seconds, result.counts, password
+
+
+def signed_in_client(app, password: str):
+    client = app.test_client()
+    response = client.post("/login", data={"email": "hr@demo.example", "password": password})
+    if response.status_code != 302:
+        raise RuntimeError(f"signing in failed with HTTP {response.status_code}")
+    return client
+
+
+def get(client, path: str) -> float:
+    start = time.perf_counter()
+    response = client.get(path)
+    response.get_data()
+    elapsed = time.perf_counter() - start
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {path}: HTTP {response.status_code}")
+    return elapsed
+
+
+def count_statements(app, client, path: str) -> int:
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def listener(*_args):
+        statements.append(1)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        get(client, path)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return len(statements)
+
+
+def time_pages(client, requests: int, warmup: int) -> dict[str, float]:
+    """Median milliseconds per page, measured in alternating rounds after a warm-up."""
+    for path in PAGES.values():
+        for _ in range(warmup):
+            get(client, path)
+    times: dict[str, list[float]] = {name: [] for name in PAGES}
+    order = list(PAGES)
+    for _ in range(requests):
+        for name in order:
+            times[name].append(get(client, PAGES[name]))
+        order.reverse()
+    return {name: statistics.median(values) * 1000 for name, values in times.items()}
+
+
+def measure_size(database_uri: str, staff: int, requests: int, warmup: int) -> SizeFigures:
+    with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as folder:
+        app = bench_app(database_uri, Path(folder))
+        seconds, rows, password = load_organisation(app, staff)
+        client = signed_in_client(app, password)
+        medians = time_pages(client, requests, warmup)
+        statements = {name: count_statements(app, client, path) for name, path in PAGES.items()}
+        with app.app_context():
+            db.session.remove()
+            db.drop_all()  # leaves a PostgreSQL database as empty as it was found
+            db.engine.dispose()
+    return SizeFigures(staff, seconds, rows, medians, statements)
+
+
+# --- backends -------------------------------------------------------------------------------------
+
+
+class Unavailable(Exception):
+    """PostgreSQL cannot be used for the benchmark; the message says why."""
+
+
+def prepare_postgresql(url: str) -> tuple[str, Callable[[], None]]:
+    """Create the database unless it exists (then it must hold no tables); returns its URI and a clean-up."""
+    target = make_url(normalise_database_url(url))
+    name = target.database
+    admin = target.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    plain = target.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as connection:
+            exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if not exists:
+                connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        if exists:
+            with psycopg.connect(plain, connect_timeout=5) as connection:
+                tables = connection.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0]
+            if tables:
+                raise Unavailable(f"database {name} already exists and holds {tables} tables; give an empty one")
+    except psycopg.Error as exc:
+        raise Unavailable(f"cannot use {target.render_as_string()}: {exc}".strip()) from exc
+
+    def drop() -> None:
+        if not exists:
+            with psycopg.connect(admin, autocommit=True, connect_timeout=5) as connection:
+                connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    return target.render_as_string(hide_password=False), drop
+
+
+# --- the report -----------------------------------------------------------------------------------
+
+
+def verdict(met: bool) -> str:
+    return "goal met" if met else "goal missed"
+
+
+def row(*cells: str) -> None:
+    widths = (8, 10, 9, 18, 18, 11, 30)
+    print("  " + " ".join(f"{cell:>{width}}" for cell, width in zip(cells, widths, strict=False)))
+
+
+def report_backend(title: str, figures: list[SizeFigures], requests: int, warmup: int) -> None:
+    heading = f"{title}: median of {requests} requests per page after {warmup} warm-ups, signed in as HR"
+    print(f"\n{heading}\n{'-' * len(heading)}")
+    row("staff", "generate s", "bare ms", "dashboard ms", "people ms", "statements", "rows generated")
+    for size in figures:
+        row(
+            f"{size.staff:,}",
+            f"{size.generate_seconds:.1f}",
+            f"{size.median_ms['bare']:.2f}",
+            f"{size.median_ms['dashboard']:.2f} ({size.ratio('dashboard'):.1f}x)",
+            f"{size.median_ms['people']:.2f} ({size.ratio('people'):.1f}x)",
+            f"{size.statements['bare']} / {size.statements['dashboard']} / {size.statements['people']}",
+            f"{size.rows['completions']:,} completions, {size.rows['obligations']:,} obligations",
+        )
+    worst_people = max(size.ratio("people") for size in figures)
+    print(
+        f"  people list within {PEOPLE_RATIO_GOAL:g}x bare at every size: worst {worst_people:.2f}x -> "
+        f"{verdict(worst_people <= PEOPLE_RATIO_GOAL)}"
+    )
+    at_goal_size = next((size for size in figures if size.staff == DASHBOARD_GOAL_SIZE), None)
+    if at_goal_size is not None:
+        ratio = at_goal_size.ratio("dashboard")
+        print(
+            f"  dashboard at {DASHBOARD_GOAL_SIZE:,} staff within {DASHBOARD_RATIO_GOAL:g}x bare: {ratio:.2f}x -> "
+            f"{verdict(ratio <= DASHBOARD_RATIO_GOAL)}"
+        )
+    if len(figures) > 1:
+        first, last = figures[0], figures[-1]
+        growth = {page: last.median_ms[page] / first.median_ms[page] for page in PAGES}
+        scale = last.staff / first.staff
+        print(
+            f"  growth {first.staff:,} -> {last.staff:,} staff ({scale:g}x the staff): "
+            + ", ".join(f"{page} {value:.2f}x" for page, value in growth.items())
+        )
+        worst = max(growth["dashboard"], growth["people"])
+        limit = scale * GROWTH_SHARE_GOAL
+        met = verdict(worst < limit)
+        print(f"  growth well below {scale:g}x (under a fifth of it, {limit:g}x): worst {worst:.2f}x -> {met}")
+
+
+def run_backend(title: str, next_uri: Callable[[], str], sizes: list[int], requests: int, warmup: int) -> None:
+    figures = []
+    for staff in sizes:
+        print(f"  {title}: generating and measuring {staff:,} staff ...", flush=True)
+        figures.append(measure_size(next_uri(), staff, requests, warmup))
+    report_backend(title, figures, requests, warmup)
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="300 and 3,000 staff, fewer requests: a smoke check")
+    parser.add_argument("--sizes", default="1000,10000,50000", help="staff counts, comma separated")
+    parser.add_argument("--requests", type=int, default=15, help="timed requests per page (default 15)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed requests per page first (default 3)")
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL), help="PostgreSQL database")
+    parser.add_argument("--no-pg", action="store_true", help="SQLite only")
+    parser.add_argument("--proposed-indexes", action="store_true", help="create the proposed indexes too")
+    arguments = parser.parse_args(argv)
+    if arguments.quick:
+        arguments.sizes, arguments.requests, arguments.warmup = "300,3000", 7, 2
+    arguments.sizes = [int(size) for size in arguments.sizes.split(",")]
+    return arguments
+
+
+def main(argv: list[str] | None = None) -> None:
+    started = time.perf_counter()
+    try:
+        run(parse_arguments(argv))
+    finally:
+        print(f"\nTotal benchmark time: {time.perf_counter() - started:.1f} s")
+
+
+def run(arguments: argparse.Namespace) -> None:
+    print(
+        f"Dashboard benchmark: Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+        f"sizes {', '.join(f'{size:,}' for size in arguments.sizes)}{' (quick)' if arguments.quick else ''}"
+    )
+    if arguments.proposed_indexes:
+        print(f"With the proposed indexes: {', '.join(add_proposed_indexes())}")
+    with tempfile.TemporaryDirectory(prefix="bench-dashboard-sqlite-") as folder:
+        files = (f"sqlite:///{Path(folder) / f'bench-{n}.sqlite3'}" for n in count(1))
+        run_backend("SQLite (temporary file)", files.__next__, arguments.sizes, arguments.requests, arguments.warmup)
+    if arguments.no_pg:
+        print("\nPostgreSQL skipped: --no-pg")
+        return
+    try:
+        uri, drop = prepare_postgresql(arguments.pg_url)
+    except Unavailable as exc:
+        print(f"\nPostgreSQL skipped: {exc}")
+        return
+    try:
+        title = f"PostgreSQL ({make_url(uri).database})"
+        run_backend(title, lambda: uri, arguments.sizes, arguments.requests, arguments.warmup)
+    finally:
+        drop()
+
+
+if __name__ == "__main__":
+    main()
