@@ -577,21 +577,25 @@ def dashboard(department_id: int | None = None, now: datetime | None = None) -> 
     counts_query = select(status, func.count()).group_by(status)
     scope = [] if department_id is None else [Obligation.department_id == department_id]
     counts = dict.fromkeys(rules.STATUSES, 0) | dict(db.session.execute(counts_query.where(*scope)).all())
-    bad_user = case((non_compliant_condition(on), Obligation.user_id))
-    per_department = db.session.execute(
+    # One row per person first (all of a person's obligations carry their department), then one per
+    # department: cheaper than COUNT(DISTINCT), which sorts every obligation once per count.
+    per_person = (
         select(
-            Obligation.department_id,
-            Department.name,
-            func.count(func.distinct(Obligation.user_id)),
-            func.count(func.distinct(bad_user)),
+            func.max(Obligation.department_id).label("department_id"),
+            func.max(case((non_compliant_condition(on), 1), else_=0)).label("bad"),
         )
-        .outerjoin(Department, Department.id == Obligation.department_id)
         .where(*scope)
-        .group_by(Obligation.department_id, Department.name)
+        .group_by(Obligation.user_id)
+        .subquery()
+    )
+    per_department = db.session.execute(
+        select(per_person.c.department_id, Department.name, func.count(), func.sum(per_person.c.bad))
+        .outerjoin(Department, Department.id == per_person.c.department_id)
+        .group_by(per_person.c.department_id, Department.name)
         .order_by(Department.name)
     ).all()
     departments = [
-        DepartmentFigure(id=dep_id, name=name or "No department", people=people, non_compliant=bad)
+        DepartmentFigure(id=dep_id, name=name or "No department", people=people, non_compliant=int(bad))
         for dep_id, name, people, bad in per_department
     ]
     return Dashboard(on=on, counts=counts, departments=departments)
