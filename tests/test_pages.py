@@ -12,6 +12,7 @@ LEARNER_PAGES = [
     "/courses/test-course/modules/intro",
     "/courses/test-course/attempts",
     "/transcript",
+    "/policies",
 ]
 
 
@@ -37,6 +38,17 @@ def test_every_route_is_listed_here(app):
         "/verify",
         "/verify/<serial>",
         "/verify/<serial>.json",
+        "/policies",
+        "/policies/<slug>",
+        "/policies/<slug>/attest",
+        "/policies/manage",
+        "/policies/manage/new",
+        "/policies/manage/<slug>",
+        "/policies/manage/<slug>/publish",
+        "/policies/manage/<slug>/versions/<int:number>",
+        "/policies/manage/<slug>/courses",
+        "/policies/manage/<slug>/courses/<int:course_id>/unlink",
+        "/policies/manage/<slug>/retire",
     }
 
 

@@ -34,12 +34,14 @@ def register_blueprints(app: Flask) -> None:
     from training.auth.routes import bp as auth_bp
     from training.certificates.routes import bp as certificates_bp
     from training.courses.routes import bp as courses_bp
+    from training.policies.routes import bp as policies_bp
     from training.quizzes.routes import bp as quizzes_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(quizzes_bp)
     app.register_blueprint(certificates_bp)
+    app.register_blueprint(policies_bp)
 
 
 def register_cli(app: Flask) -> None:
