@@ -7,11 +7,12 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import Auth, csrf_token
+from tests.helpers import complete_course, start_quiz
 from training.audit.models import AuditEvent
 from training.auth.models import User
 from training.compliance import services as compliance_services
 from training.compliance.models import Attestation, Obligation, Policy, PolicyCourse, PolicyReading, PolicyVersion
-from training.courses.models import Course
+from training.courses.models import Completion, Course
 from training.db import utcnow
 from training.extensions import db
 from training.policies import services
@@ -497,6 +498,60 @@ def test_a_minor_change_keeps_attestations_valid(
     assert attest(auth).status_code == 302  # attesting to the new version as well is allowed
     assert count(app, Attestation, Attestation.user_id == user.id) == 2
     assert policy_cell(app, user.id).status == "completed"
+
+
+# --- My training --------------------------------------------------------------------------------
+
+
+def test_my_training_shows_course_and_policy_compliance(
+    app, client, auth, make_user, make_policy, make_requirement, course
+):
+    make_policy()
+    make_requirement("test-course", due_within_days=20)
+    make_requirement(policy=SLUG, due_within_days=90)
+    auth.login(make_user())
+    html = client.get("/").get_data(as_text=True)
+    today = local_today(app)
+    assert 'role="progressbar"' in html
+    assert "Required of you:" in html and f"due {day(today + timedelta(days=20))}" in html
+    assert "Policies to read and attest" in html
+    assert f'<a href="/policies/{SLUG}">Social Media Policy</a>' in html
+    assert f"due {day(today + timedelta(days=90))}" in html
+
+
+def test_a_material_change_asks_the_learner_to_retake_the_linked_course_and_attest_again(
+    app, client, auth, hr_auth, make_user, make_policy, make_requirement, course, monkeypatch
+):
+    make_policy(min_reading_seconds=0)
+    make_requirement("test-course", due_within_days=30)
+    make_requirement(policy=SLUG, due_within_days=30)
+    with app.app_context():
+        course_id = db.session.execute(select(Course.id)).scalar_one()
+    assert hr_auth.post(f"/policies/manage/{SLUG}/courses", {"course": str(course_id)}).status_code == 302
+    user = make_user()
+    auth.login(user)
+    complete_course(app, auth)
+    assert attest(auth).status_code == 302
+    home = client.get("/").get_data(as_text=True)
+    assert home.count("badge-c-completed") == 2
+
+    assert publish(hr_auth, material=True, min_reading_seconds="0").status_code == 302
+
+    home = client.get("/").get_data(as_text=True)
+    due = f"due {day(local_today(app) + timedelta(days=30))}"
+    course_card = home.split("Policies to read and attest")[0]
+    assert "badge-c-due_soon" in course_card and due in course_card
+    assert "A policy this course teaches changed materially" in course_card
+    assert "badge-c-due_soon" in home.split("Policies to read and attest")[1]
+    page = client.get("/courses/test-course").get_data(as_text=True)
+    assert "Start the quiz" in page and "You completed this course" not in page
+    start_quiz(auth, "test-course")
+    complete_course(app, auth)
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(Completion)).scalar_one() == 2
+    assert attest(auth).status_code == 302
+    home = client.get("/").get_data(as_text=True)
+    assert home.count("badge-c-completed") == 2 and "badge-c-due_soon" not in home
 
 
 # --- Access --------------------------------------------------------------------------------------
