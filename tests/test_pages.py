@@ -12,6 +12,7 @@ LEARNER_PAGES = [
     "/courses/test-course/modules/intro",
     "/courses/test-course/attempts",
     "/transcript",
+    "/policies",
 ]
 
 
@@ -42,6 +43,17 @@ def test_every_route_is_listed_here(app):
         "/compliance/people/<int:user_id>",
         "/compliance/requirements",
         "/compliance/requirements/<int:requirement_id>/retire",
+        "/policies",
+        "/policies/<slug>",
+        "/policies/<slug>/attest",
+        "/policies/manage",
+        "/policies/manage/new",
+        "/policies/manage/<slug>",
+        "/policies/manage/<slug>/publish",
+        "/policies/manage/<slug>/versions/<int:number>",
+        "/policies/manage/<slug>/courses",
+        "/policies/manage/<slug>/courses/<int:course_id>/unlink",
+        "/policies/manage/<slug>/retire",
     }
 
 
@@ -108,3 +120,9 @@ def test_pages_load_no_external_assets(client, auth, make_user, course):
 def test_oversized_request_is_413(client):
     response = client.post("/login", data={"email": "x" * (3 * 1024 * 1024)})
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize("path", ["/attempts/99999999999999999999", "/compliance/people/2147483648"])
+def test_ids_too_large_for_the_database_are_not_found(client, auth, make_user, path):
+    auth.login(make_user("hr"))
+    assert client.get(path).status_code == 404

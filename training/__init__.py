@@ -3,6 +3,7 @@
 from flask import Flask
 
 from training.config import PROJECT_ROOT, load_config
+from training.urls import RecordIdConverter
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -12,6 +13,7 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
     )
     app.config.update(load_config(app.instance_path, config))
+    app.url_map.converters["int"] = RecordIdConverter
     register_extensions(app)
     register_blueprints(app)
     register_cli(app)
@@ -35,6 +37,7 @@ def register_blueprints(app: Flask) -> None:
     from training.certificates.routes import bp as certificates_bp
     from training.compliance.routes import bp as compliance_bp
     from training.courses.routes import bp as courses_bp
+    from training.policies.routes import bp as policies_bp
     from training.quizzes.routes import bp as quizzes_bp
 
     app.register_blueprint(auth_bp)
@@ -42,6 +45,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(quizzes_bp)
     app.register_blueprint(certificates_bp)
     app.register_blueprint(compliance_bp)
+    app.register_blueprint(policies_bp)
 
 
 def register_cli(app: Flask) -> None:

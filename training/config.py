@@ -50,6 +50,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CERTIFICATE_PDF_VARIANT": os.environ.get("CERTIFICATE_PDF_VARIANT", "pdf/a-3u"),
         "CERTIFICATE_STORAGE_DIR": os.environ.get("CERTIFICATE_STORAGE_DIR", str(Path(instance_path) / "certificates")),
         "VERIFY_RATE_LIMIT": os.environ.get("VERIFY_RATE_LIMIT", "30 per minute; 300 per hour"),
+        "POLICY_MIN_READING_SECONDS": _seconds_setting("POLICY_MIN_READING_SECONDS", 60, 3600),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
@@ -75,3 +76,11 @@ def _dev_secret_key(instance_path: str) -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _seconds_setting(name: str, default: int, maximum: int) -> int:
+    """A whole number of seconds from the environment, refused at start-up when out of range."""
+    raw = os.environ.get(name, str(default)).strip()
+    if not raw.isdigit() or int(raw) > maximum:
+        raise ValueError(f"{name} must be a whole number of seconds from 0 to {maximum}, not {raw!r}")
+    return int(raw)

@@ -2,6 +2,8 @@
 
 from urllib.parse import urlsplit
 
+from werkzeug.routing import IntegerConverter
+
 
 def is_safe_next(target: str | None) -> bool:
     """True only for a path on this site, such as '/courses/x?y=1' (never '//evil' or 'https://...')."""
@@ -11,3 +13,12 @@ def is_safe_next(target: str | None) -> bool:
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc
+
+
+class RecordIdConverter(IntegerConverter):
+    """`<int:...>` limited to ids a database integer column can hold: a larger number is a 404,
+    not an overflow error from SQLite or PostgreSQL."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)

@@ -55,6 +55,9 @@ class RequirementForm(FlaskForm):
     recertify_months = IntegerField(
         "Recertify every (months)",
         validators=[Optional(), NumberRange(min=1, max=120, message="Enter between 1 and 120 months.")],
-        description="Leave empty to use the course certificate's validity. Policies: leave empty for no renewal.",
+        description=(
+            "Courses only. Leave empty to use the course certificate's validity;"
+            " policies are attested again when a material change is published."
+        ),
     )
     submit = SubmitField("Add requirement")

@@ -646,7 +646,7 @@ def create_requirement(actor: User, data: RequirementInput, *, ip_address: str =
         department_id=data.department_id,
         job_title=data.job_title.strip(),
         due_within_days=data.due_within_days,
-        recertify_months=data.recertify_months if kind == "course" or data.recertify_months else None,
+        recertify_months=data.recertify_months if kind == "course" else None,
         created_by_id=actor.id,
     )
     db.session.add(requirement)

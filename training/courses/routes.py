@@ -2,6 +2,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from training.courses import services
+from training.policies.services import learner_compliance
 from training.quizzes.services import attempt_history, open_attempt
 
 bp = Blueprint("courses", __name__)
@@ -10,7 +11,11 @@ bp = Blueprint("courses", __name__)
 @bp.route("/")
 @login_required
 def home():
-    return render_template("courses/home.html", items=services.learner_courses(current_user.id))
+    return render_template(
+        "courses/home.html",
+        items=services.learner_courses(current_user.id),
+        compliance=learner_compliance(current_user.id),
+    )
 
 
 @bp.route("/transcript")

@@ -1,0 +1,1 @@
+"""Policies staff read and attest to: versions HR publishes, readings and attestations."""
