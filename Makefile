@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: run setup venv test bench lint format check-content clean
+.PHONY: run setup venv test bench bench-dashboard lint format check-content clean
 
 $(BIN)/activate.stamp: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: venv
 ## Print certificate rendering and export figures against baselines from the same run.
 bench: venv
 	$(BIN)/python bench/certificates.py
+
+## Print the compliance dashboard's and people list's response times against a bare page, 1,000 to 50,000 staff.
+bench-dashboard: venv
+	$(BIN)/python bench/dashboard.py
 
 lint: venv
 	$(BIN)/ruff check .
