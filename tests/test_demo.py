@@ -13,6 +13,7 @@ from training.compliance.models import Obligation, Requirement
 from training.compliance.services import dashboard
 from training.courses.models import Completion, ModuleProgress
 from training.courses.rules import add_months
+from training.db import utcnow
 from training.extensions import db
 from training.quizzes.models import QuizAttempt
 
@@ -104,6 +105,11 @@ def test_the_large_demo_history_is_what_the_services_would_have_written(app, lar
         assert len({c.serial for c in certificates.values()}) == len(certificates)
         assert any(not a.passed for a in attempts.values())
         assert count(ModuleProgress) > 0
+        added = dict(db.session.execute(select(User.id, User.created_at)).all())
+        now = utcnow()
+        assert all(added[a.user_id] <= a.started_at < a.submitted_at < now for a in attempts.values())
+        progress = db.session.execute(select(ModuleProgress.user_id, ModuleProgress.completed_at)).all()
+        assert all(added[user_id] <= moment < now for user_id, moment in progress)
         assert count(Requirement) == 4 and count(Requirement, Requirement.department_id.is_not(None)) == 2
 
 

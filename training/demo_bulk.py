@@ -178,12 +178,12 @@ def create_bulk_demo(staff: int, seed: int | None = None, years: int = 2, now: d
     if not courses:
         raise DemoRefused("No courses are loaded yet: run `flask content sync` first.")
     now = now or utcnow()
-    zone = organisation_zone()
+    rules_made = now - timedelta(days=365 * years)
     plan = Plan(
         rng=random.Random(seed),
-        zone=zone,
+        zone=organisation_zone(),
         today=today(now),
-        rules_day=today(now - timedelta(days=365 * years)),
+        rules_day=today(rules_made),
         courses=courses,
         organisation=current_app.config["ORGANISATION_NAME"],
     )
@@ -192,7 +192,7 @@ def create_bulk_demo(staff: int, seed: int | None = None, years: int = 2, now: d
     _insert_people(plan, people, now)
     hr_id = next(p.id for p in people if p.role == "hr")
     specs = _requirement_specs(plan)
-    add_requirements(hr_id, specs, now - timedelta(days=365 * years))
+    add_requirements(hr_id, specs, rules_made)
     counts = Counter(
         departments=len({p.department for p in people if p.department}),
         people=len(people),
@@ -200,9 +200,9 @@ def create_bulk_demo(staff: int, seed: int | None = None, years: int = 2, now: d
         managers=sum(p.role == "manager" for p in people),
         requirements=len(specs),
     )
-    rules = _rules_by_department(plan, specs)
+    terms = _terms_by_department(plan, specs)
     for start in range(0, len(people), BATCH):
-        counts.update(_insert_history(plan, people[start : start + BATCH], rules))
+        counts.update(_insert_history(plan, people[start : start + BATCH], terms))
     counts["obligations"] = refresh_obligations(now=now)
     db.session.commit()
     return BulkDemo(accounts=accounts, counts=dict(counts), seconds=timer.perf_counter() - started)
@@ -238,23 +238,18 @@ def _plan_people(plan: Plan, staff: int) -> tuple[list[Person], list[DemoAccount
     """The role accounts (real passwords), then each department's manager and staff; ids by hire date."""
     rng = plan.rng
     unusable = hash_password(secrets.token_urlsafe(32))  # generated staff cannot sign in until given a password
-    headcount = _headcounts(staff - 2)
-    headcount[ROLE_ACCOUNT_DEPARTMENT] += 2
+    headcount = _headcounts(staff - 2)  # the staff@ and manager@ accounts are the other two
     people, accounts = [], []
-    role_people = {}
     for role, email, name, department, title in ROLE_ACCOUNTS:
         password = secrets.token_urlsafe(12)
         accounts.append(DemoAccount(role, email, password))
         person = Person(name, email, role, department, title, _hire_date(rng, plan.today, settled=True))
         person.password_hash = hash_password(password)
-        role_people[role] = person
         people.append(person)
     names = _names(rng)
     for spec in HOSPITAL:
         count = headcount[spec.name]
-        if spec.name == ROLE_ACCOUNT_DEPARTMENT:
-            count -= 2  # the staff@ and manager@ accounts
-        elif count:
+        if count and spec.name != ROLE_ACCOUNT_DEPARTMENT:  # there, manager@ is the manager
             count -= 1
             people.append(_person(plan, next(names), "manager", spec.name, spec.manager_title, unusable))
         people.extend(
@@ -329,8 +324,14 @@ def _insert_people(plan: Plan, people: list[Person], now: datetime) -> None:
         person.id = ids[person.email]
 
 
+def _added_day(plan: Plan, person: Person) -> date:
+    """When HR recorded the person: two weeks before they start (or before the rules, for earlier staff),
+    and for future starters at least a week ago, so that reading ahead comes after it."""
+    return min(max(person.hire_date, plan.rules_day) - timedelta(days=14), plan.today - timedelta(days=7))
+
+
 def _user_row(plan: Plan, person: Person, manager_id: int | None, now: datetime) -> dict:
-    added = _moment(plan, max(person.hire_date, plan.rules_day) - timedelta(days=14), time(9, 0))
+    added = _moment(plan, _added_day(plan, person), time(7, 0))  # before any working-hours activity
     return {
         "email": person.email,
         "name": person.name,
@@ -366,7 +367,7 @@ class Terms:
     months: int
 
 
-def _rules_by_department(plan: Plan, specs: list[RequirementSpec]) -> dict[tuple[int | None, int], Terms]:
+def _terms_by_department(plan: Plan, specs: list[RequirementSpec]) -> dict[tuple[int | None, int], Terms]:
     """The strictest terms per (department id, course id), as `rules.obligation_dates` combines them."""
     terms = {}
     for department_id in [None, *plan.department_ids.values()]:
@@ -398,7 +399,7 @@ def _history(plan: Plan, person: Person, course: CourseInfo, terms: Terms) -> Hi
     if start > last_day:
         if rng.random() < 0.35 and len(course.module_ids) > 1:  # keen starters read ahead of their first day
             history.open_modules = rng.randint(1, len(course.module_ids) - 1)
-            history.open_day = last_day - timedelta(days=rng.randint(0, 10))
+            history.open_day = _between(rng, _added_day(plan, person), last_day)
         return history
     weights = CONSCIENTIOUS_WEIGHTS if person.conscientious else CARELESS_WEIGHTS
     profile = rng.choices(PROFILES, weights=weights)[0]
