@@ -45,11 +45,13 @@ def register_blueprints(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     from training.certificates.cli import certificates_cli
     from training.cli import content_cli, demo_command, users_cli
+    from training.reminders.cli import reminders_cli
 
     app.cli.add_command(content_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(certificates_cli)
+    app.cli.add_command(reminders_cli)
 
 
 def register_web(app: Flask) -> None:
