@@ -36,6 +36,8 @@ class Inbox:
     def __init__(self):
         self.messages: list[tuple[list[str], EmailMessage]] = []
         self.refuse: set[str] = set()
+        self.hang_up_on: set[int] = set()  # answer these DATA commands (counted from 1) with 421
+        self.data_commands = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -44,6 +46,9 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.data_commands += 1
+        if self.data_commands in self.hang_up_on:
+            return "421 4.3.2 Service shutting down, try again"
         parsed = message_from_bytes(envelope.original_content, policy=email_policy.default)
         self.messages.append((list(envelope.rcpt_tos), parsed))
         return "250 Message accepted"
@@ -293,6 +298,16 @@ def test_a_refused_recipient_is_reported_not_recorded_and_retried(app, runner, i
     assert retry.exit_code == 0, retry.output
     assert "Sent 1 reminder and 0 manager digests" in retry.stdout
     assert emails_of(inbox).count("nia@example.org") == 1 and len(inbox.messages) == 7
+
+
+def test_a_server_that_hangs_up_is_reconnected_to(app, runner, inbox, ward):
+    inbox.hang_up_on = {2}
+
+    result = send(runner, on=day(11))
+
+    assert result.exit_code == 0, result.output
+    assert emails_of(inbox) == sorted(EVERYONE + MANAGERS)
+    assert inbox.data_commands == 8
 
 
 def test_an_unreachable_server_is_a_clear_error_and_records_nothing(app, runner, ward):

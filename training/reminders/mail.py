@@ -167,11 +167,13 @@ class SmtpTransport:
             try:
                 connection.send_message(message)
                 return
-            except smtplib.SMTPServerDisconnected as exc:
-                self._drop()
-                if attempt == 2:
-                    raise MailUnavailable(f"the mail server {self.address} closed the connection: {exc}") from exc
             except (smtplib.SMTPException, OSError) as exc:
+                # A server may close the connection after some messages (or say 421): reconnect once.
+                if isinstance(exc, smtplib.SMTPServerDisconnected) or getattr(exc, "smtp_code", None) == 421:
+                    self._drop()
+                    if attempt == 1:
+                        continue
+                    raise MailUnavailable(f"the mail server {self.address} closed the connection: {exc}") from exc
                 error = self._send_error(exc)
                 if isinstance(error, MailUnavailable):
                     self._drop()

@@ -1,12 +1,12 @@
 """Who gets which reminder: each person their own training due soon, overdue or expired; each manager
 a digest of their department.
 
-`send_reminders` reads in batches with a fixed number of queries per batch (the batch's obligations
-with course and policy titles, and its last reminders), whatever the number of staff. For each
-message it records the `Reminder` row and sends inside one savepoint, in the same transaction as
-the reads that decided to send: a failed send rolls its row back (so the next run tries again), and
-when a concurrent run has recorded the same person, kind and day first, the unique constraint
-stops this one. Each batch commits, so a crash re-sends at most the batch in flight.
+`send_reminders` works in batches with a fixed number of queries per batch, whatever the number of
+staff: the batch's obligations with course and policy titles, its last reminders, one INSERT of
+the reminder rows (in the same transaction as the reads that decided to send), one DELETE of the
+rows whose send failed (so the next run tries them again). A concurrent run that recorded the same
+person, kind and day first wins through the unique constraint. Each batch commits, so a crash
+re-sends at most the batch in flight.
 """
 
 from collections import defaultdict
@@ -15,14 +15,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import current_app, render_template
-from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from training.auth.models import Department, User
 from training.compliance import rules
 from training.compliance.models import Obligation, Policy, Reminder
 from training.compliance.services import format_day, status_case
 from training.courses.models import Course
+from training.db import utcnow
 from training.errors import DomainError
 from training.extensions import db
 from training.reminders import schedule
@@ -32,8 +33,10 @@ STAFF = "staff"
 MANAGER = "manager"
 KIND_NAMES = {STAFF: "reminder", MANAGER: "manager digest"}
 ATTENTION = (rules.OVERDUE, rules.EXPIRED, rules.DUE_SOON)
-BATCH_SIZE = 500
-MANAGER_BATCH_SIZE = 100
+# People per batch: read, decide, record, send and commit together. Small enough that SQLite's write
+# lock is held only while one batch is sent.
+BATCH_SIZE = 100
+MANAGER_BATCH_SIZE = 50
 # Connection-level failures in a row after which the run stops: the server is down, not one address.
 MAX_UNAVAILABLE = 3
 # People listed per status in a digest; the rest are counted and one link away.
@@ -404,49 +407,70 @@ def _digest_message(manager: Person, department: str, team: dict, run: ReminderR
 
 
 def _deliver(outgoing: list[Outgoing], run: ReminderRun) -> None:
-    """Record and send each message (see module docstring), then commit the batch."""
-    for message in outgoing:
-        if run.stopped:
-            break
-        if run.dry_run:
+    """Record the batch's messages, send them, drop the records of those that failed, commit.
+
+    The records go in first, with one INSERT that skips anyone a concurrent run has already
+    recorded for the day (on PostgreSQL it waits for that run's batch to commit); they become
+    visible only at the commit, with failed sends removed, so what is recorded was sent.
+    """
+    if run.dry_run:
+        for message in outgoing:
             run.say(f"Would send a {KIND_NAMES[message.kind]} to {message.person.email}: {message.subject}")
             run.sent[message.kind] += 1
-            continue
-        _deliver_one(message, run)
-    if not run.dry_run:
-        db.session.commit()
+        return
+    recorded = _record(outgoing, run) if outgoing else {}
+    unsent = []
+    for message in outgoing:
+        reminder_id = recorded.get(message.person.id)
+        if reminder_id is None:
+            run.already_sent += 1
+        elif run.stopped or not _send(message, run):
+            unsent.append(reminder_id)
+    if unsent:
+        db.session.execute(delete(Reminder).where(Reminder.id.in_(unsent)))
+    db.session.commit()
 
 
-def _deliver_one(message: Outgoing, run: ReminderRun) -> None:
+def _record(outgoing: list[Outgoing], run: ReminderRun) -> dict[int, int]:
+    """Insert the batch's reminder rows, skipping those already there; returns {user id: reminder id}."""
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    rows = [
+        {
+            "user_id": message.person.id,
+            "kind": message.kind,
+            "sent_on": run.on,
+            "sent_at": utcnow(),
+            "transport": run.transport.name,
+            "subject": message.subject[:200],
+            "items": message.items,
+        }
+        for message in outgoing
+    ]
+    statement = (
+        insert(Reminder)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["user_id", "kind", "sent_on"])
+        .returning(Reminder.user_id, Reminder.id)
+    )
+    return dict(db.session.execute(statement).tuples().all())
+
+
+def _send(message: Outgoing, run: ReminderRun) -> bool:
     person = message.person
     email = build_message(run.sender, person.name, person.email, message.subject, message.text, message.html)
     try:
-        with db.session.begin_nested():
-            db.session.add(
-                Reminder(
-                    user_id=message.person.id,
-                    kind=message.kind,
-                    sent_on=run.on,
-                    transport=run.transport.name,
-                    subject=message.subject[:200],
-                    items=message.items,
-                )
-            )
-            db.session.flush()
-            run.transport.send(email)
-    except IntegrityError:
-        run.already_sent += 1
-        return
+        run.transport.send(email)
     except MailError as exc:
         run.failed += 1
-        run.warn(f"error: the {KIND_NAMES[message.kind]} to {message.person.email} was not sent: {exc.message}")
+        run.warn(f"error: the {KIND_NAMES[message.kind]} to {person.email} was not sent: {exc.message}")
         if isinstance(exc, MailUnavailable):
             run.unavailable_in_a_row += 1
             if run.unavailable_in_a_row >= MAX_UNAVAILABLE:
                 run.stopped = f"the mail server failed {MAX_UNAVAILABLE} times in a row; the rest were not attempted."
-        return
+        return False
     run.unavailable_in_a_row = 0
     run.sent[message.kind] += 1
+    return True
 
 
 # --- Reading back: what was sent -----------------------------------------------------------------------
