@@ -37,6 +37,7 @@ def test_every_route_is_listed_here(app):
         "/verify",
         "/verify/<serial>",
         "/verify/<serial>.json",
+        "/reminders",
     }
 
 

@@ -512,3 +512,65 @@ def test_every_reminder_row_is_unique_per_person_kind_and_day(app, runner, ward)
             select(func.count()).select_from(Reminder).group_by(Reminder.user_id, Reminder.kind, Reminder.sent_on)
         ).scalars()
         assert set(counts) == {1}
+
+
+# --- The HR page ---------------------------------------------------------------------------------
+
+
+def test_hr_sees_what_was_sent(app, runner, client, auth, make_user, ward):
+    assert send(runner).exit_code == 0
+    auth.login(make_user("hr", department="Human Resources"))
+
+    page = client.get("/reminders")
+
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "7 reminders since" in html
+    assert "Nia Okafor" in html and "nia@example.org" in html
+    assert "Training reminder: 1 due soon" in html
+    badge = '<span class="badge badge-c-due_soon">Due soon</span>'
+    assert f'Test Course {badge} <span class="status-detail">due {format_day(day(10))}</span>' in html
+    assert "Team training digest for Pharmacy: 2 people need attention" in html
+    assert 'class="stack"' in html and 'data-label="Items"' in html
+
+    digests = client.get("/reminders?kind=manager").get_data(as_text=True)
+    assert "2 reminders since" in digests and "Training reminder:" not in digests
+    nia = client.get("/reminders?q=NIA").get_data(as_text=True)
+    assert "1 reminder since" in nia and "Omar Haddad" not in nia
+    assert client.get("/reminders?q=100%25").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("days=soon", "Not a valid integer value."),
+        ("days=0", "Enter a number of days from 1 to 3660."),
+        ("days=99999", "Enter a number of days from 1 to 3660."),
+        ("kind=everyone", "Not a valid choice"),
+        ("q=" + "x" * 201, "Enter at most 200 characters."),
+    ],
+)
+def test_a_bad_filter_is_a_clear_400(client, auth, make_user, query, message):
+    auth.login(make_user("hr"))
+    response = client.get(f"/reminders?{query}")
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+
+
+def test_a_page_past_the_end_shows_the_last_page(client, auth, make_user):
+    auth.login(make_user("admin"))
+    response = client.get("/reminders?page=99&days=")
+    assert response.status_code == 200 and "No reminders match this filter." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ["staff", "manager"])
+def test_only_hr_and_admins_see_reminders(client, auth, make_user, role):
+    auth.login(make_user(role, department="Pharmacy"))
+    response = client.get("/reminders")
+    assert response.status_code == 403
+    assert "Reminders" not in client.get("/").get_data(as_text=True).split("<main")[0]
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client):
+    response = client.get("/reminders")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import current_app, render_template
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from training.auth.models import Department, User
 from training.compliance import rules
 from training.compliance.models import Obligation, Policy, Reminder
 from training.compliance.services import format_day, status_case
+from training.compliance.services import today as compliance_today
 from training.courses.models import Course
 from training.db import utcnow
 from training.errors import DomainError
@@ -485,3 +486,58 @@ def recent_reminders(since: date):
         .order_by(Reminder.sent_on.desc(), Reminder.sent_at.desc(), Reminder.id.desc())
         .execution_options(yield_per=500)
     )
+
+
+@dataclass(frozen=True)
+class ReminderFilter:
+    """HR's view of recent reminders: the last `days` days (today included), one kind or both, a name or email."""
+
+    days: int = 30
+    kind: str = ""
+    q: str = ""
+
+
+@dataclass(frozen=True)
+class SentReminder:
+    reminder: Reminder
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class ReminderPage:
+    rows: list[SentReminder]
+    total: int
+    page: int
+    per_page: int
+    since: date
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def reminders_page(criteria: ReminderFilter, page: int = 1, per_page: int = 50) -> ReminderPage:
+    """One page of recent reminders, newest first, in two queries."""
+    since = compliance_today() - timedelta(days=criteria.days - 1)
+    query = select(Reminder, User.name, User.email).join(User, User.id == Reminder.user_id)
+    query = query.where(Reminder.sent_on >= since)
+    if criteria.kind in KIND_NAMES:
+        query = query.where(Reminder.kind == criteria.kind)
+    if criteria.q:
+        needle = f"%{_escape_like(criteria.q.lower())}%"
+        query = query.where(
+            or_(func.lower(User.name).like(needle, escape="\\"), func.lower(User.email).like(needle, escape="\\"))
+        )
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    ordered = query.order_by(Reminder.sent_on.desc(), Reminder.sent_at.desc(), Reminder.id.desc())
+    rows = [
+        SentReminder(reminder, name, email)
+        for reminder, name, email in db.session.execute(ordered.limit(per_page).offset((page - 1) * per_page))
+    ]
+    return ReminderPage(rows=rows, total=total, page=page, per_page=per_page, since=since)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
