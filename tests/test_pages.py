@@ -54,6 +54,7 @@ def test_every_route_is_listed_here(app):
         "/policies/manage/<slug>/courses",
         "/policies/manage/<slug>/courses/<int:course_id>/unlink",
         "/policies/manage/<slug>/retire",
+        "/reminders",
     }
 
 

@@ -39,6 +39,7 @@ def register_blueprints(app: Flask) -> None:
     from training.courses.routes import bp as courses_bp
     from training.policies.routes import bp as policies_bp
     from training.quizzes.routes import bp as quizzes_bp
+    from training.reminders.routes import bp as reminders_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(courses_bp)
@@ -46,16 +47,19 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(certificates_bp)
     app.register_blueprint(compliance_bp)
     app.register_blueprint(policies_bp)
+    app.register_blueprint(reminders_bp)
 
 
 def register_cli(app: Flask) -> None:
     from training.certificates.cli import certificates_cli
     from training.cli import content_cli, demo_command, users_cli
+    from training.reminders.cli import reminders_cli
 
     app.cli.add_command(content_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(certificates_cli)
+    app.cli.add_command(reminders_cli)
 
 
 def register_web(app: Flask) -> None:
