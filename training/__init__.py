@@ -35,11 +35,13 @@ def register_blueprints(app: Flask) -> None:
     from training.certificates.routes import bp as certificates_bp
     from training.courses.routes import bp as courses_bp
     from training.quizzes.routes import bp as quizzes_bp
+    from training.reports.routes import bp as reports_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(quizzes_bp)
     app.register_blueprint(certificates_bp)
+    app.register_blueprint(reports_bp)
 
 
 def register_cli(app: Flask) -> None:
