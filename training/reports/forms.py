@@ -2,7 +2,7 @@ import re
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from training.compliance import rules
 from training.compliance.services import NON_COMPLIANT_FILTER
@@ -41,12 +41,12 @@ class PacketForm(FlaskForm):
     )
     person = StringField(
         "Employee ID or email",
-        validators=[Optional(), Length(max=254)],
+        validators=[Length(max=254)],
         render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"},
     )
-    department = SelectField("Department", coerce=str, validators=[Optional()])
-    date_from = DateField("From", validators=[DataRequired(message="Enter the first day of the period.")])
-    date_to = DateField("To", validators=[DataRequired(message="Enter the last day of the period.")])
+    department = SelectField("Department", coerce=str)
+    date_from = DateField("From", validators=[InputRequired(message="Enter the first day of the period.")])
+    date_to = DateField("To", validators=[InputRequired(message="Enter the last day of the period.")])
     submit = SubmitField("Download audit packet (ZIP)")
 
     def validate_person(self, field):
