@@ -87,7 +87,6 @@ def post_packet(auth, org, **fields):
     data = {
         "scope": "person",
         "person": "",
-        "department": "",
         "date_from": (org.on - timedelta(days=30)).isoformat(),
         "date_to": org.on.isoformat(),
     } | fields
@@ -250,7 +249,7 @@ def test_a_manager_cannot_ask_for_another_department(client, auth, org):
     html = client.get("/compliance/packet").get_data(as_text=True)
     assert "Pharmacy" in html and "Radiology" not in html
     response = post_packet(auth, org, scope="department", department=str(org.radiology_id))
-    assert response.status_code == 422 and "Not a valid choice" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "Choose a department from the list." in response.get_data(as_text=True)
 
 
 def test_staff_are_refused(client, auth, org):

@@ -146,3 +146,10 @@ def test_a_deactivated_persons_transcript_is_still_available(app, client, auth, 
     auth.login(people["hr"])
     _, text = pdf_text(client.get(f"/compliance/people/{people['nurse'].id}/transcript.pdf"))
     assert "Nina Nurse (deactivated)" in text
+
+
+def test_us_letter_follows_the_certificate_page_size_setting(app, client, auth, people):
+    app.config["CERTIFICATE_PAGE_SIZE"] = "Letter"
+    auth.login(people["hr"])
+    reader, _ = pdf_text(client.get(f"/compliance/people/{people['nurse'].id}/transcript.pdf"))
+    assert tuple(round(float(v)) for v in reader.pages[0].mediabox.upper_right) == (612, 792)

@@ -44,7 +44,8 @@ class PacketForm(FlaskForm):
         validators=[Length(max=254)],
         render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"},
     )
-    department = SelectField("Department", coerce=str)
+    # Checked only when the packet is for a department (a person's packet ignores it).
+    department = SelectField("Department", coerce=str, validate_choice=False)
     date_from = DateField("From", validators=[InputRequired(message="Enter the first day of the period.")])
     date_to = DateField("To", validators=[InputRequired(message="Enter the last day of the period.")])
     submit = SubmitField("Download audit packet (ZIP)")
@@ -54,8 +55,12 @@ class PacketForm(FlaskForm):
             raise ValidationError("Enter the person's employee ID or email address.")
 
     def validate_department(self, field):
-        if self.scope.data == "department" and not field.data:
+        if self.scope.data != "department":
+            return
+        if not field.data:
             raise ValidationError("Choose a department.")
+        if field.data not in {str(choice.value) for choice in field.iter_choices() if choice.value}:
+            raise ValidationError("Choose a department from the list.")
 
     def validate_date_to(self, field):
         if field.data and self.date_from.data:

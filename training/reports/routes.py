@@ -86,7 +86,7 @@ def transcript(user_id: int):
 def _packet_form() -> PacketForm:
     form = PacketForm()
     departments = packet.departments_for(current_user)
-    form.department.choices = [("", "Choose a department")] + [(str(d.id), d.name) for d in departments]
+    form.department.choices = {"": "Choose a department"} | {str(d.id): d.name for d in departments}
     if not form.is_submitted():
         default = last_twelve_months(today())
         form.date_from.data, form.date_to.data = default.start, default.end

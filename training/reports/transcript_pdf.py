@@ -17,7 +17,7 @@ from sqlalchemy import select
 from training.audit.services import record_event
 from training.auth.models import User
 from training.certificates import rules as certificate_rules
-from training.certificates.render import document_for
+from training.certificates.render import DesignError, document_for
 from training.certificates.serials import display_serial
 from training.compliance.models import Attestation, Policy, PolicyVersion
 from training.compliance.services import format_day, organisation_zone, person_cells
@@ -185,11 +185,13 @@ def attestations_of(user_id: int, bounds: tuple[datetime, datetime] | None = Non
 def render_transcript(view: TranscriptView) -> bytes:
     config = current_app.config
     page_size = config["CERTIFICATE_PAGE_SIZE"]
+    if page_size not in PAGE_SIZES:
+        raise DesignError(f"Page size must be one of {', '.join(PAGE_SIZES)}, not {page_size!r}.")
     document = document_for(
         Path(config["CERTIFICATE_DESIGN_DIR"]),
         TEMPLATE_NAME,
         STYLESHEET_NAME,
-        PAGE_SIZES.get(page_size, PAGE_SIZES["A4"]),
+        PAGE_SIZES[page_size],
         config["CERTIFICATE_PDF_VARIANT"],
     )
     html = document.html(view=view)
