@@ -40,6 +40,7 @@ def register_blueprints(app: Flask) -> None:
     from training.policies.routes import bp as policies_bp
     from training.quizzes.routes import bp as quizzes_bp
     from training.reminders.routes import bp as reminders_bp
+    from training.reports.routes import bp as reports_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(courses_bp)
@@ -48,6 +49,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(compliance_bp)
     app.register_blueprint(policies_bp)
     app.register_blueprint(reminders_bp)
+    app.register_blueprint(reports_bp)
 
 
 def register_cli(app: Flask) -> None:
