@@ -37,6 +37,15 @@ def test_every_route_is_listed_here(app):
         "/verify",
         "/verify/<serial>",
         "/verify/<serial>.json",
+        "/staff",
+        "/staff/new",
+        "/staff/<int:user_id>/edit",
+        "/staff/<int:user_id>/deactivate",
+        "/staff/<int:user_id>/reactivate",
+        "/staff/departments",
+        "/staff/departments/<int:department_id>/rename",
+        "/staff/import",
+        "/staff/import/apply",
     }
 
 

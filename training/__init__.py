@@ -35,21 +35,25 @@ def register_blueprints(app: Flask) -> None:
     from training.certificates.routes import bp as certificates_bp
     from training.courses.routes import bp as courses_bp
     from training.quizzes.routes import bp as quizzes_bp
+    from training.staff.routes import bp as staff_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(quizzes_bp)
     app.register_blueprint(certificates_bp)
+    app.register_blueprint(staff_bp)
 
 
 def register_cli(app: Flask) -> None:
     from training.certificates.cli import certificates_cli
     from training.cli import content_cli, demo_command, users_cli
+    from training.staff.cli import staff_cli
 
     app.cli.add_command(content_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(certificates_cli)
+    app.cli.add_command(staff_cli)
 
 
 def register_web(app: Flask) -> None:
