@@ -547,6 +547,20 @@ def test_a_dry_run_changes_nothing_then_apply_imports_everything(
     assert os.listdir(app.config["STAFF_IMPORT_DIR"]) == []
 
 
+def test_a_manager_can_be_named_by_the_new_email_the_same_file_gives_them(app, auth, make_user, hr):
+    make_user(email="old.boss@example.org", name="Bo Boss", department="Pharmacy", employee_id="B1")
+    data = csv_bytes(
+        "E10,Nia,nia@example.org,Pharmacy,,,bo.boss@example.org",
+        "B1,Bo Boss,bo.boss@example.org,Pharmacy,Registered Nurse,,",
+    )
+    preview = upload(auth, data)
+    assert preview.status_code == 200, preview.get_data(as_text=True)
+    assert apply(auth, preview).status_code == 302
+    boss = person(app, "bo.boss@example.org")
+    assert person(app, "nia@example.org").manager_id == boss.id
+    assert person(app, "old.boss@example.org") is None
+
+
 @pytest.mark.parametrize(
     "encoding, label, prefix",
     [("utf-8", "UTF-8", b""), ("utf-8", "UTF-8 with BOM", b"\xef\xbb\xbf"), ("cp1252", "Windows-1252 (Latin-1)", b"")],

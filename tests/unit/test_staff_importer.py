@@ -244,6 +244,34 @@ def test_only_an_admin_may_change_hr_and_admin_accounts():
     assert messages(refused) == ["line 2: Ada Admin, employee_id E5 has the admin role; only an admin can change them"]
     assert plan(csv(row), may_change_privileged=True).ok
     assert plan(csv("E5,Ada Admin,ada@example.org,,Director,,")).ok  # unchanged: nothing to refuse
+    assert plan(csv(row), importer_id=ADMIN.id).ok  # their own record, as on the form
+
+
+def test_every_problem_on_a_row_is_reported_at_once():
+    result = plan(
+        csv(
+            "E10,Ann,ann@example.org,,,,",
+            "E10,,ANN@example.org,Radiology,,2024-02-30,ghost@example.org",
+        )
+    )
+    assert [e.line for e in result.errors] == [3] * 6
+    found = " | ".join(e.message for e in result.errors)
+    for part in (
+        "name is empty",
+        'department "Radiology" does not exist',
+        "hire_date '2024-02-30'",
+        "email ann@example.org is also on line 2",
+        "employee_id E10 is also on line 2",
+        "manager_email ghost@example.org is not in this file",
+    ):
+        assert part in found
+
+
+def test_a_row_with_errors_can_still_be_someones_manager():
+    result = plan(csv("E10,Ann,ann@example.org,,,,ben@example.org", "E11,Ben,ben@example.org,,,bad-date,"))
+    assert messages(result) == [
+        "line 3: hire_date 'bad-date' is not a date in the format YYYY-MM-DD (for example 2024-03-31)"
+    ]
 
 
 def test_a_file_with_errors_still_shows_what_the_valid_rows_would_do():

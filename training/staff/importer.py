@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -207,8 +208,14 @@ def header_columns(fields: list[str]) -> dict[str, int]:
 
 @dataclass
 class _Row:
+    """One data row while it is checked. `email`, `employee_id` and `manager` are set when valid, even if
+    other values on the row are not, so that every error on a row is found in one pass."""
+
     line: int
     values: dict[str, str]
+    employee_id: str = ""
+    email: str = ""
+    manager: str | None = None
     record: Record | None = None
     person: ExistingPerson | None = None
     errors: list[str] = field(default_factory=list)
@@ -278,12 +285,11 @@ class _Planner:
                 self._read_record(row)
         self._check_duplicates(rows)
         for row in rows:
-            if row.record is not None and not row.errors:
+            if row.email and row.employee_id and not row.errors:
                 self._match(row)
         final_emails = self._final_emails(rows)
         for row in rows:
-            if row.record is not None:
-                self._check_manager(row, final_emails)
+            self._check_manager(row, final_emails)
         planned, errors = [], []
         for row in rows:
             errors.extend(RowError(row.line, message) for message in row.errors)
@@ -306,19 +312,20 @@ class _Planner:
         for name, limit in MAX_LENGTHS.items():
             if len(values[name]) > limit:
                 row.errors.append(f"{name} is longer than {limit} characters")
-        email = _email(values["email"], "email", row.errors) if values["email"] else ""
-        manager = _email(values["manager_email"], "manager_email", row.errors) if values["manager_email"] else None
+        row.employee_id = values["employee_id"]
+        row.email = (_email(values["email"], "email", row.errors) or "") if values["email"] else ""
+        row.manager = _email(values["manager_email"], "manager_email", row.errors) if values["manager_email"] else None
         hire_date = _hire_date(values["hire_date"], row.errors)
         department = self._department(values["department"], row.errors)
         if not row.errors:
             row.record = Record(
-                employee_id=values["employee_id"],
+                employee_id=row.employee_id,
                 name=values["name"],
-                email=email,
+                email=row.email,
                 department=department,
                 job_title=values["job_title"],
                 hire_date=hire_date,
-                manager_email=manager,
+                manager_email=row.manager,
             )
 
     def _department(self, value: str, errors: list[str]) -> str | None:
@@ -340,45 +347,42 @@ class _Planner:
         first_email: dict[str, int] = {}
         first_employee_id: dict[str, int] = {}
         for row in rows:
-            if row.record is None:
-                continue
-            email, employee_id = row.record.email, row.record.employee_id
-            if email in first_email:
+            email, employee_id = row.email, row.employee_id
+            if email and email in first_email:
                 row.errors.append(f"email {email} is also on line {first_email[email]}")
-            else:
+            elif email:
                 first_email[email] = row.line
-            if employee_id in first_employee_id:
+            if employee_id and employee_id in first_employee_id:
                 row.errors.append(f"employee_id {employee_id} is also on line {first_employee_id[employee_id]}")
-            else:
+            elif employee_id:
                 first_employee_id[employee_id] = row.line
 
     def _match(self, row: _Row) -> None:
         """By employee id, else by email (only someone without an employee id: ids are never changed here)."""
-        record = row.record
-        by_id = self.by_employee_id.get(record.employee_id)
-        holder = self.by_email.get(record.email)
+        by_id = self.by_employee_id.get(row.employee_id)
+        holder = self.by_email.get(row.email)
         if by_id is not None:
             if holder is not None and holder.id != by_id.id:
                 row.errors.append(
-                    f"email {record.email} belongs to another person ({_who(holder)}), "
-                    f"not to employee_id {record.employee_id} ({by_id.name})"
+                    f"email {row.email} belongs to another person ({_who(holder)}), "
+                    f"not to employee_id {row.employee_id} ({by_id.name})"
                 )
                 return
             row.person = by_id
         elif holder is not None:
             if holder.employee_id:
                 row.errors.append(
-                    f"email {record.email} belongs to another person ({_who(holder)}); "
-                    f"employee_id {record.employee_id} is not theirs"
+                    f"email {row.email} belongs to another person ({_who(holder)}); "
+                    f"employee_id {row.employee_id} is not theirs"
                 )
                 return
             row.person = holder
-        if self._out_of_reach(row.person, record):
+        if self._out_of_reach(row.person, row.record):
             row.errors.append(f"{_who(row.person)} has the {row.person.role} role; only an admin can change them")
 
-    def _out_of_reach(self, person: ExistingPerson | None, record: Record) -> bool:
+    def _out_of_reach(self, person: ExistingPerson | None, record: Record | None) -> bool:
         """A change to an hr or admin account by someone who is not an admin."""
-        if person is None or person.role not in PRIVILEGED_ROLES or self.may_change_privileged:
+        if person is None or record is None or person.role not in PRIVILEGED_ROLES or self.may_change_privileged:
             return False
         if person.id == self.importer_id:
             return False
@@ -388,18 +392,18 @@ class _Planner:
         """Email -> active, for everyone after the import: managers may be anywhere in the file."""
         emails = {p.email: p.active for p in self.people}
         for row in rows:
-            if row.person is not None and row.record is not None:
+            if row.person is not None:
                 emails.pop(row.person.email, None)
         for row in rows:
-            if row.record is not None:
-                emails[row.record.email] = row.person.active if row.person is not None else True
+            if row.email:
+                emails[row.email] = row.person.active if row.person is not None else True
         return emails
 
     def _check_manager(self, row: _Row, final_emails: dict[str, bool]) -> None:
-        manager = row.record.manager_email
+        manager = row.manager
         if manager is None:
             return
-        if manager == row.record.email:
+        if manager == row.email:
             row.errors.append("manager_email is the person's own email; a person cannot be their own manager")
         elif manager not in final_emails:
             row.errors.append(f"manager_email {manager} is not in this file or in the staff records")
@@ -413,12 +417,21 @@ class _Planner:
         return PlannedRow(row.line, row.record, row.person.id, changes, row.person.active)
 
 
-def _email(value: str, column: str, errors: list[str]) -> str:
+def _email(value: str, column: str, errors: list[str]) -> str | None:
+    """The normalised address, or None (with an error) when it is not one."""
+    address, problem = _checked_email(value)
+    if problem:
+        errors.append(f"{column} {value!r} is not a valid email address ({problem})")
+    return address
+
+
+@lru_cache(maxsize=65536)
+def _checked_email(value: str) -> tuple[str | None, str]:
+    """Cached: a manager's address repeats on many rows, and checking one is the slowest step per row."""
     try:
-        return validate_email(value, check_deliverability=False).normalized.lower()
+        return validate_email(value, check_deliverability=False).normalized.lower(), ""
     except EmailNotValidError as error:
-        errors.append(f"{column} {value!r} is not a valid email address ({error})")
-        return value.lower()
+        return None, str(error)
 
 
 def _hire_date(value: str, errors: list[str]) -> date | None:

@@ -7,13 +7,14 @@ manage staff and managers; only admins may give the hr or admin role or change t
 
 import secrets
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
@@ -29,16 +30,13 @@ from training.staff import importer
 from training.staff.staging import ImportStore, StagedImport, sha256_hex
 
 STAFF_ROLES = ("hr", "admin")
-PRIVILEGED_ROLES = ("hr", "admin")
 PER_PAGE = 50
-STATUSES = ("active", "deactivated", "all")
 NO_DEPARTMENT = "none"
-BATCH = 1000
 RACE_MESSAGE = "Someone else changed these records at the same moment. Reload the page and try again."
 
 
 class InvalidFields(DomainError):
-    """Values that break a rule only the database can check (uniqueness, existence): field -> message."""
+    """Values the service refuses, by form field (field -> message), so the page shows each beside its field."""
 
     status = 422
     code = "invalid"
@@ -143,27 +141,26 @@ def department(department_id: int) -> Department:
 
 
 def create_department(actor: User, name: str, *, ip_address: str = "") -> Department:
-    department = _new_department(actor.id, name, ip_address)
-    db.session.commit()
-    return department
+    with _transaction():
+        return _new_department(actor.id, name, ip_address)
 
 
 def rename_department(actor: User, department_id: int, name: str, *, ip_address: str = "") -> Department:
     """A new name for a department; people and requirements keep pointing at it, so no obligation changes."""
-    renamed = department(department_id)
-    name = _department_name(name, department_id)
-    old = renamed.name
-    renamed.name = name
-    record_event(
-        "department.renamed",
-        actor_id=actor.id,
-        subject_type="department",
-        subject_id=str(renamed.id),
-        details={"name": {"old": old, "new": name}},
-        ip_address=ip_address,
-    )
-    _commit()
-    return renamed
+    with _transaction():
+        renamed = department(department_id)
+        name = _department_name(name, department_id)
+        old = renamed.name
+        renamed.name = name
+        record_event(
+            "department.renamed",
+            actor_id=actor.id,
+            subject_type="department",
+            subject_id=str(renamed.id),
+            details={"name": {"old": old, "new": name}},
+            ip_address=ip_address,
+        )
+        return renamed
 
 
 def _new_department(actor_id: int | None, name: str, ip_address: str) -> Department:
@@ -228,86 +225,90 @@ def managed_person(actor: User, user_id: int) -> User:
     person = db.session.get(User, user_id)
     if person is None:
         raise NotFound("There is no such person.")
-    if person.role in PRIVILEGED_ROLES and actor.role != "admin" and person.id != actor.id:
+    if person.role in importer.PRIVILEGED_ROLES and actor.role != "admin" and person.id != actor.id:
         raise Forbidden(f"Only an admin can change an account with the {person.role} role.")
     return person
 
 
 def create_person(actor: User, data: PersonInput, *, ip_address: str = "") -> User:
     """Add a person who cannot sign in until given a password (`flask users set-password`)."""
-    values = _checked(actor, None, data)
-    person = User(password_hash=hash_password(secrets.token_urlsafe(32)), active=True)
-    _assign(person, values, actor.id, ip_address)
-    db.session.add(person)
-    db.session.flush()
-    record_event(
-        "staff.created",
-        actor_id=actor.id,
-        subject_type="user",
-        subject_id=str(person.id),
-        details={"changes": _diff({}, _snapshot(person))},
-        ip_address=ip_address,
-    )
-    refresh_obligations([person.id])
-    _commit()
-    return person
+    with _transaction():
+        values = _checked(actor, None, data)
+        person = User(password_hash=hash_password(secrets.token_urlsafe(32)), active=True)
+        _assign(person, values, actor.id, ip_address)
+        db.session.add(person)
+        db.session.flush()
+        record_event(
+            "staff.created",
+            actor_id=actor.id,
+            subject_type="user",
+            subject_id=str(person.id),
+            details={"changes": _diff({}, _snapshot(person))},
+            ip_address=ip_address,
+        )
+        refresh_obligations([person.id])
+        return person
 
 
 def update_person(actor: User, user_id: int, data: PersonInput, *, ip_address: str = "") -> tuple[User, dict]:
     """Save the form's values; returns the person and the changed fields (old -> new)."""
-    person = managed_person(actor, user_id)
-    values = _checked(actor, person, data)
-    before = _snapshot(person)
-    _assign(person, values, actor.id, ip_address)
-    db.session.flush()
-    changes = _diff(before, _snapshot(person))
-    if changes:
-        record_event(
-            "staff.updated",
-            actor_id=actor.id,
-            subject_type="user",
-            subject_id=str(person.id),
-            details={"changes": changes},
-            ip_address=ip_address,
-        )
-        refresh_obligations([person.id])
-    _commit()
-    return person, changes
+    with _transaction():
+        person = managed_person(actor, user_id)
+        values = _checked(actor, person, data)
+        before = _snapshot(person)
+        _assign(person, values, actor.id, ip_address)
+        db.session.flush()
+        changes = _diff(before, _snapshot(person))
+        if changes:
+            record_event(
+                "staff.updated",
+                actor_id=actor.id,
+                subject_type="user",
+                subject_id=str(person.id),
+                details={"changes": changes},
+                ip_address=ip_address,
+            )
+            refresh_obligations([person.id])
+        return person, changes
 
 
 def deactivate_person(actor: User, user_id: int, *, ip_address: str = "") -> User:
     """Stop a person signing in and drop them from compliance figures; their history stays."""
-    person = managed_person(actor, user_id)
-    if person.id == actor.id:
-        raise Forbidden("You cannot deactivate your own account. Ask another HR user or an admin.")
-    if not person.active:
-        raise Conflict(f"{person.name} is already deactivated.")
-    person.active = False
-    ended = end_all_sessions(person.id)
-    record_event(
-        "staff.deactivated",
-        actor_id=actor.id,
-        subject_type="user",
-        subject_id=str(person.id),
-        details={"sessions_ended": ended},
-        ip_address=ip_address,
-    )
-    refresh_obligations([person.id])
-    _commit()
-    return person
+    with _transaction():
+        person = managed_person(actor, user_id)
+        if person.id == actor.id:
+            raise Forbidden("You cannot deactivate your own account. Ask another HR user or an admin.")
+        if not person.active:
+            raise Conflict(f"{person.name} is already deactivated.")
+        person.active = False
+        ended = end_all_sessions(person.id)
+        record_event(
+            "staff.deactivated",
+            actor_id=actor.id,
+            subject_type="user",
+            subject_id=str(person.id),
+            details={"sessions_ended": ended},
+            ip_address=ip_address,
+        )
+        refresh_obligations([person.id])
+        return person
 
 
 def reactivate_person(actor: User, user_id: int, *, ip_address: str = "") -> User:
-    person = managed_person(actor, user_id)
-    if person.active:
-        raise Conflict(f"{person.name} is already active.")
-    person.active = True
-    record_event(
-        "staff.reactivated", actor_id=actor.id, subject_type="user", subject_id=str(person.id), ip_address=ip_address
-    )
-    refresh_obligations([person.id])
-    _commit()
-    return person
+    with _transaction():
+        person = managed_person(actor, user_id)
+        if person.active:
+            raise Conflict(f"{person.name} is already active.")
+        person.active = True
+        record_event(
+            "staff.reactivated",
+            actor_id=actor.id,
+            subject_type="user",
+            subject_id=str(person.id),
+            ip_address=ip_address,
+        )
+        refresh_obligations([person.id])
+        return person
 
 
 def people_managed_by(person: User) -> list[User]:
@@ -432,12 +433,19 @@ def _diff(before: dict[str, str], after: dict[str, str]) -> dict[str, dict[str, 
     }
 
 
-def _commit() -> None:
+@contextmanager
+def _transaction():
+    """Commit what the block wrote, or roll all of it back. A unique constraint tripped by someone
+    else's write at the same moment is a 409 with a message, not a 500."""
     try:
+        yield
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         raise Conflict(RACE_MESSAGE) from None
+    except BaseException:
+        db.session.rollback()
+        raise
 
 
 # --- CSV import ----------------------------------------------------------------------------------
@@ -513,72 +521,74 @@ def apply_import(
     if not plan.ok:
         raise ImportRefused(Preview(plan, filename, sha256_hex(data)))
     actor_id = actor.id if actor else None
-    for name in plan.new_departments:
-        _new_department(actor_id, name, ip_address)
-    department_ids = dict(db.session.execute(select(Department.name, Department.id)).all())
-    created = _create_imported(plan.created, department_ids)
-    updated = _update_imported(plan.updated, department_ids)
-    _set_managers([*created, *updated])
-    _audit_import(plan, created, updated, actor_id, ip_address, filename, sha256_hex(data))
-    refresh_obligations([person.id for _, person in created + updated])
-    _commit()
+    with _transaction():
+        for name in plan.new_departments:
+            _new_department(actor_id, name, ip_address)
+        department_ids = dict(db.session.execute(select(Department.name, Department.id)).all())
+        created = _create_imported(plan.created, department_ids)
+        updated = [(row, row.person_id) for row in plan.updated]
+        _update_imported(updated, department_ids)
+        _set_managers(created + updated)
+        _audit_import(plan, created, updated, actor_id, ip_address, filename, sha256_hex(data))
+        refresh_obligations([user_id for _, user_id in created + updated])
     return plan
 
 
-def _create_imported(rows: Iterable[importer.PlannedRow], department_ids: dict[str, int]):
-    unusable = hash_password(secrets.token_urlsafe(32))  # nobody knows it: they sign in once given a password
-    pairs = []
-    for row in rows:
-        person = User(password_hash=unusable, role="staff", active=True)
-        _set_record(person, row.record, department_ids)
-        pairs.append((row, person))
-    db.session.add_all(person for _, person in pairs)
-    db.session.flush()
-    return pairs
-
-
-def _update_imported(rows: Iterable[importer.PlannedRow], department_ids: dict[str, int]):
+def _create_imported(rows: Iterable[importer.PlannedRow], department_ids: dict[str, int]) -> list[tuple]:
+    """Insert the new people in bulk (one statement per batch, not one per person); returns (row, id)."""
     rows = list(rows)
-    people: dict[int, User] = {}
-    ids = [row.person_id for row in rows]
-    for start in range(0, len(ids), BATCH):
-        chunk = ids[start : start + BATCH]
-        people.update((p.id, p) for p in db.session.execute(select(User).where(User.id.in_(chunk))).scalars())
-    pairs = []
-    for row in rows:
-        person = people[row.person_id]
-        _set_record(person, row.record, department_ids)
-        pairs.append((row, person))
-    db.session.flush()
-    return pairs
+    if not rows:
+        return []
+    unusable = hash_password(secrets.token_urlsafe(32))  # nobody knows it: they sign in once given a password
+    values = [
+        {"password_hash": unusable, "role": "staff", "active": True, **_record_values(row.record, department_ids)}
+        for row in rows
+    ]
+    ids = db.session.scalars(insert(User).returning(User.id, sort_by_parameter_order=True), values).all()
+    return list(zip(rows, ids, strict=True))
 
 
-def _set_record(person: User, record: importer.Record, department_ids: dict[str, int]) -> None:
-    person.employee_id = record.employee_id
-    person.name = record.name
-    person.email = record.email
-    person.department_id = department_ids[record.department] if record.department else None
-    person.job_title = record.job_title
-    person.hire_date = record.hire_date
+def _update_imported(updated: list[tuple], department_ids: dict[str, int]) -> None:
+    """Update the changed people in bulk by primary key (managers come after: they may be new people)."""
+    if updated:
+        db.session.execute(
+            update(User), [{"id": user_id, **_record_values(row.record, department_ids)} for row, user_id in updated]
+        )
 
 
-def _set_managers(pairs) -> None:
-    """After everyone in the file exists: a manager may be on a later line than the people they manage."""
+def _record_values(record: importer.Record, department_ids: dict[str, int]) -> dict:
+    return {
+        "employee_id": record.employee_id,
+        "name": record.name,
+        "email": record.email,
+        "department_id": department_ids[record.department] if record.department else None,
+        "job_title": record.job_title,
+        "hire_date": record.hire_date,
+    }
+
+
+def _set_managers(pairs: list[tuple]) -> None:
+    """Managers by email once every person in the file exists with their new email (any line of the file)."""
+    if not pairs:
+        return
     ids_by_email = dict(db.session.execute(select(User.email, User.id)).all())
-    for row, person in pairs:
-        manager_email = row.record.manager_email
-        person.manager_id = ids_by_email[manager_email] if manager_email else None
-    db.session.flush()
+    db.session.execute(
+        update(User),
+        [
+            {"id": user_id, "manager_id": ids_by_email[row.record.manager_email] if row.record.manager_email else None}
+            for row, user_id in pairs
+        ],
+    )
 
 
 def _audit_import(plan, created, updated, actor_id, ip_address, filename, digest) -> None:
     for event, pairs in (("staff.created", created), ("staff.updated", updated)):
-        for row, person in pairs:
+        for row, user_id in pairs:
             record_event(
                 event,
                 actor_id=actor_id,
                 subject_type="user",
-                subject_id=str(person.id),
+                subject_id=str(user_id),
                 details={
                     "changes": {c.field: {"old": c.old, "new": c.new} for c in row.changes},
                     "source": "import",
@@ -622,14 +632,16 @@ def stage_import(actor: User, data: bytes, filename: str, *, create_departments:
 
 
 def apply_staged_import(actor: User, token: str, sha256: str, *, ip_address: str = "") -> importer.ImportPlan:
+    """Apply a staged dry run once: the file is discarded whether it is imported or refused."""
     store = import_store()
     staged: StagedImport = store.load(token, actor.id, sha256, utcnow())
-    plan = apply_import(
-        actor,
-        staged.data,
-        create_departments=staged.create_departments,
-        filename=staged.filename,
-        ip_address=ip_address,
-    )
-    store.discard(token)
-    return plan
+    try:
+        return apply_import(
+            actor,
+            staged.data,
+            create_departments=staged.create_departments,
+            filename=staged.filename,
+            ip_address=ip_address,
+        )
+    finally:
+        store.discard(token)
