@@ -59,6 +59,15 @@ def test_every_route_is_listed_here(app):
         "/compliance/export.xlsx",
         "/compliance/people/<int:user_id>/transcript.pdf",
         "/compliance/packet",
+        "/staff",
+        "/staff/new",
+        "/staff/<int:user_id>/edit",
+        "/staff/<int:user_id>/deactivate",
+        "/staff/<int:user_id>/reactivate",
+        "/staff/departments",
+        "/staff/departments/<int:department_id>/rename",
+        "/staff/import",
+        "/staff/import/apply",
     }
 
 

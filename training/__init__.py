@@ -41,6 +41,7 @@ def register_blueprints(app: Flask) -> None:
     from training.quizzes.routes import bp as quizzes_bp
     from training.reminders.routes import bp as reminders_bp
     from training.reports.routes import bp as reports_bp
+    from training.staff.routes import bp as staff_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(courses_bp)
@@ -50,18 +51,21 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(policies_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(staff_bp)
 
 
 def register_cli(app: Flask) -> None:
     from training.certificates.cli import certificates_cli
     from training.cli import content_cli, demo_command, users_cli
     from training.reminders.cli import reminders_cli
+    from training.staff.cli import staff_cli
 
     app.cli.add_command(content_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(certificates_cli)
     app.cli.add_command(reminders_cli)
+    app.cli.add_command(staff_cli)
 
 
 def register_web(app: Flask) -> None:
