@@ -31,6 +31,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from training.api.routes import bp as api_bp
+    from training.api.token_routes import bp as api_tokens_bp
     from training.auth.routes import bp as auth_bp
     from training.certificates.routes import bp as certificates_bp
     from training.courses.routes import bp as courses_bp
@@ -40,6 +42,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(courses_bp)
     app.register_blueprint(quizzes_bp)
     app.register_blueprint(certificates_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(api_tokens_bp)
 
 
 def register_cli(app: Flask) -> None:

@@ -49,6 +49,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CERTIFICATE_PDF_VARIANT": os.environ.get("CERTIFICATE_PDF_VARIANT", "pdf/a-3u"),
         "CERTIFICATE_STORAGE_DIR": os.environ.get("CERTIFICATE_STORAGE_DIR", str(Path(instance_path) / "certificates")),
         "VERIFY_RATE_LIMIT": os.environ.get("VERIFY_RATE_LIMIT", "30 per minute; 300 per hour"),
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
