@@ -68,6 +68,12 @@ def test_every_route_is_listed_here(app):
         "/staff/departments/<int:department_id>/rename",
         "/staff/import",
         "/staff/import/apply",
+        "/settings/api-tokens",
+        "/settings/api-tokens/<int:token_id>/revoke",
+        "/api/v1/compliance",
+        "/api/v1/people/<employee_id>/transcript",
+        "/api/v1/certificates/<serial>",
+        "/api/v1/openapi.json",
     }
 
 

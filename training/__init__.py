@@ -33,6 +33,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from training.api.routes import bp as api_bp
+    from training.api.token_routes import bp as api_tokens_bp
     from training.auth.routes import bp as auth_bp
     from training.certificates.routes import bp as certificates_bp
     from training.compliance.routes import bp as compliance_bp
@@ -52,6 +54,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reminders_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(api_tokens_bp)
 
 
 def register_cli(app: Flask) -> None:
