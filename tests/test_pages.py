@@ -54,6 +54,26 @@ def test_every_route_is_listed_here(app):
         "/policies/manage/<slug>/courses",
         "/policies/manage/<slug>/courses/<int:course_id>/unlink",
         "/policies/manage/<slug>/retire",
+        "/reminders",
+        "/compliance/export.csv",
+        "/compliance/export.xlsx",
+        "/compliance/people/<int:user_id>/transcript.pdf",
+        "/compliance/packet",
+        "/staff",
+        "/staff/new",
+        "/staff/<int:user_id>/edit",
+        "/staff/<int:user_id>/deactivate",
+        "/staff/<int:user_id>/reactivate",
+        "/staff/departments",
+        "/staff/departments/<int:department_id>/rename",
+        "/staff/import",
+        "/staff/import/apply",
+        "/settings/api-tokens",
+        "/settings/api-tokens/<int:token_id>/revoke",
+        "/api/v1/compliance",
+        "/api/v1/people/<employee_id>/transcript",
+        "/api/v1/certificates/<serial>",
+        "/api/v1/openapi.json",
     }
 
 
@@ -79,6 +99,24 @@ def test_every_role_is_a_learner(client, auth, make_user, course, role, path):
     response = client.get(path)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
+
+
+REPORT_PAGES = ["/compliance/export.csv", "/compliance/export.xlsx", "/compliance/packet"]
+
+
+@pytest.mark.parametrize("path", [*REPORT_PAGES, "/compliance/people/1/transcript.pdf"])
+def test_anonymous_visitors_get_no_reports(client, path):
+    response = client.get(path)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize(("role", "status"), [("staff", 403), ("manager", 200), ("hr", 200), ("admin", 200)])
+@pytest.mark.parametrize("path", REPORT_PAGES)
+def test_reports_are_for_hr_admins_and_managers(client, auth, make_user, role, status, path):
+    auth.login(make_user(role=role, department="Ward 1"))
+    response = client.get(path)
+    assert response.status_code == status
+    response.close()
 
 
 @pytest.mark.parametrize(

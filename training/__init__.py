@@ -33,12 +33,17 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from training.api.routes import bp as api_bp
+    from training.api.token_routes import bp as api_tokens_bp
     from training.auth.routes import bp as auth_bp
     from training.certificates.routes import bp as certificates_bp
     from training.compliance.routes import bp as compliance_bp
     from training.courses.routes import bp as courses_bp
     from training.policies.routes import bp as policies_bp
     from training.quizzes.routes import bp as quizzes_bp
+    from training.reminders.routes import bp as reminders_bp
+    from training.reports.routes import bp as reports_bp
+    from training.staff.routes import bp as staff_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(courses_bp)
@@ -46,16 +51,25 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(certificates_bp)
     app.register_blueprint(compliance_bp)
     app.register_blueprint(policies_bp)
+    app.register_blueprint(reminders_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(api_tokens_bp)
 
 
 def register_cli(app: Flask) -> None:
     from training.certificates.cli import certificates_cli
     from training.cli import content_cli, demo_command, users_cli
+    from training.reminders.cli import reminders_cli
+    from training.staff.cli import staff_cli
 
     app.cli.add_command(content_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(certificates_cli)
+    app.cli.add_command(reminders_cli)
+    app.cli.add_command(staff_cli)
 
 
 def register_web(app: Flask) -> None:

@@ -49,8 +49,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CERTIFICATE_PAGE_SIZE": os.environ.get("CERTIFICATE_PAGE_SIZE", "A4"),
         "CERTIFICATE_PDF_VARIANT": os.environ.get("CERTIFICATE_PDF_VARIANT", "pdf/a-3u"),
         "CERTIFICATE_STORAGE_DIR": os.environ.get("CERTIFICATE_STORAGE_DIR", str(Path(instance_path) / "certificates")),
+        "STAFF_IMPORT_DIR": os.environ.get("STAFF_IMPORT_DIR", str(Path(instance_path) / "staff-imports")),
         "VERIFY_RATE_LIMIT": os.environ.get("VERIFY_RATE_LIMIT", "30 per minute; 300 per hour"),
         "POLICY_MIN_READING_SECONDS": _seconds_setting("POLICY_MIN_READING_SECONDS", 60, 3600),
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
@@ -58,6 +60,16 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
         "WTF_CSRF_TIME_LIMIT": None,
+        # Reminder emails (training/reminders): no MAIL_SERVER prints them to the console instead.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": os.environ.get("MAIL_PORT", "587"),
+        "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "1"),
+        "MAIL_USE_SSL": os.environ.get("MAIL_USE_SSL", "0"),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", ""),
+        "MAIL_TIMEOUT": os.environ.get("MAIL_TIMEOUT", "10"),
+        "REMINDER_INTERVAL_DAYS": os.environ.get("REMINDER_INTERVAL_DAYS", "7"),
     } | overrides
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(config["SQLALCHEMY_DATABASE_URI"]))
     return config

@@ -1,6 +1,6 @@
 """Cross-cutting web concerns: the session user loader, error pages, headers and template helpers."""
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -30,7 +30,11 @@ def init_app(app: Flask) -> None:
 
 
 def _wants_json() -> bool:
-    return request.path.endswith(".json") or request.accept_mimetypes.best == "application/json"
+    return (
+        request.path.startswith("/api/")
+        or request.path.endswith(".json")
+        or request.accept_mimetypes.best == "application/json"
+    )
 
 
 def error_response(status: int, code: str, message: str, title: str | None = None):
@@ -73,8 +77,13 @@ def _http_error(exc: HTTPException):
         405: "This page does not accept that kind of request.",
         413: "The data sent was larger than this site accepts.",
     }
+    if request.path.startswith("/api/"):
+        messages = {404: "There is no such API endpoint; see /api/v1/openapi.json.", 405: "Only GET is allowed here."}
     message = messages.get(exc.code, exc.description)
-    return error_response(exc.code, (exc.name or "error").lower().replace(" ", "_"), message)
+    response = make_response(error_response(exc.code, (exc.name or "error").lower().replace(" ", "_"), message))
+    if getattr(exc, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
 
 
 def _security_headers(response):

@@ -1,9 +1,9 @@
-"""Certificate PDFs: a Jinja template and stylesheet from the design folder, rendered by WeasyPrint.
+"""Certificate and transcript PDFs: Jinja templates and stylesheets of the design folder, by WeasyPrint.
 
-The renderer takes plain values (`CertificateView`), never ORM objects, and reads nothing but the
-files of its design folder: `DesignFetcher` refuses every network scheme and every path outside that
-folder. One `FontConfiguration` and one parsed stylesheet are kept per design for the life of the
-process, so fonts are loaded once, not on every certificate.
+The renderers take plain values (`CertificateView`, the transcript's view), never ORM objects, and
+read nothing but the files of their design folder: `DesignFetcher` refuses every network scheme and
+every path outside that folder. One `FontConfiguration` and one parsed stylesheet are kept per design
+for the life of the process, so fonts are loaded once, not on every document.
 """
 
 import threading
@@ -92,20 +92,30 @@ def font_configuration() -> FontConfiguration:
         return _FONT_CONFIG
 
 
-class CertificateRenderer:
-    """Renders certificates with one design; build it once (see `renderer_for`) and reuse it."""
+class DesignDocument:
+    """One template and stylesheet of the design folder, rendered through the shared stack.
 
-    def __init__(self, settings: DesignSettings):
-        folder = settings.folder.resolve()
-        if settings.page_size not in PAGE_SIZES:
-            raise DesignError(f"Page size must be one of {', '.join(PAGE_SIZES)}, not {settings.page_size!r}.")
-        if settings.pdf_variant not in PDF_VARIANTS:
+    Certificates and transcripts both go through here: the same restricted fetcher, the process's one
+    FontConfiguration and the render lock. Build it once per design (see `document_for`) and reuse it.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        template_name: str,
+        stylesheet_name: str,
+        page_size: str,
+        pdf_variant: str,
+        extra_files: tuple[str, ...] = (),
+    ):
+        folder = folder.resolve()
+        if pdf_variant not in PDF_VARIANTS:
             raise DesignError(f"PDF variant must be one of {', '.join(repr(v) for v in PDF_VARIANTS)}.")
-        for name in (TEMPLATE_NAME, STYLESHEET_NAME, settings.logo):
+        for name in (template_name, stylesheet_name, *extra_files):
             if name and not (folder / name).is_file():
                 raise DesignError(f"The certificate design folder {folder} has no file {name}.")
-        self.settings = settings
         self.folder = folder
+        self.pdf_variant = pdf_variant
         self.fetcher = DesignFetcher(folder)
         self.base_url = path2url(str(folder)) + "/"
         self.environment = Environment(
@@ -114,21 +124,62 @@ class CertificateRenderer:
             undefined=StrictUndefined,
             auto_reload=False,
         )
-        self.template = self.environment.get_template(TEMPLATE_NAME)
+        self.template = self.environment.get_template(template_name)
         fonts = font_configuration()
         self.stylesheets = [
             CSS(
-                filename=str(folder / STYLESHEET_NAME),
+                filename=str(folder / stylesheet_name),
                 base_url=self.base_url,
                 url_fetcher=self.fetcher,
                 font_config=fonts,
             ),
-            CSS(string=f"@page {{ size: {PAGE_SIZES[settings.page_size]}; }}", font_config=fonts),
+            CSS(string=f"@page {{ size: {page_size}; }}", font_config=fonts),
         ]
         self.cache: dict = {}
 
+    def html(self, **context) -> str:
+        return self.template.render(**context)
+
+    def render(self, html: str, identifier: bytes) -> bytes:
+        """PDF bytes of the rendered HTML; metadata (title, author, dates) comes from its <head>."""
+        document = HTML(string=html, base_url=self.base_url, url_fetcher=self.fetcher)
+        options = {
+            "stylesheets": self.stylesheets,
+            "font_config": font_configuration(),
+            "pdf_identifier": identifier,
+            "cache": self.cache,
+        }
+        if self.pdf_variant:
+            options["pdf_variant"] = self.pdf_variant
+        with _RENDER_LOCK:
+            return document.write_pdf(**options)
+
+
+@lru_cache(maxsize=8)
+def document_for(
+    folder: Path, template_name: str, stylesheet_name: str, page_size: str, pdf_variant: str
+) -> DesignDocument:
+    return DesignDocument(folder, template_name, stylesheet_name, page_size, pdf_variant)
+
+
+class CertificateRenderer:
+    """Renders certificates with one design; build it once (see `renderer_for`) and reuse it."""
+
+    def __init__(self, settings: DesignSettings):
+        if settings.page_size not in PAGE_SIZES:
+            raise DesignError(f"Page size must be one of {', '.join(PAGE_SIZES)}, not {settings.page_size!r}.")
+        self.settings = settings
+        self.document = DesignDocument(
+            settings.folder,
+            TEMPLATE_NAME,
+            STYLESHEET_NAME,
+            PAGE_SIZES[settings.page_size],
+            settings.pdf_variant,
+            extra_files=(settings.logo,),
+        )
+
     def html(self, view: CertificateView) -> str:
-        return self.template.render(
+        return self.document.html(
             serial=view.serial,
             recipient_name=view.recipient_name,
             course_title=view.course_title,
@@ -145,17 +196,7 @@ class CertificateRenderer:
 
     def render(self, view: CertificateView) -> bytes:
         """The certificate as PDF bytes; the same view and design always give the same bytes."""
-        document = HTML(string=self.html(view), base_url=self.base_url, url_fetcher=self.fetcher)
-        options = {
-            "stylesheets": self.stylesheets,
-            "font_config": font_configuration(),
-            "pdf_identifier": view.serial.encode(),
-            "cache": self.cache,
-        }
-        if self.settings.pdf_variant:
-            options["pdf_variant"] = self.settings.pdf_variant
-        with _RENDER_LOCK:
-            return document.write_pdf(**options)
+        return self.document.render(self.html(view), view.serial.encode())
 
 
 def qr_svg(url: str) -> Markup:

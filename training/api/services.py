@@ -1,0 +1,220 @@
+"""What the API returns: the compliance, course and certificate services' answers as JSON-ready dicts.
+
+Field names and shapes here are the public contract described in `openapi.py`; a test checks every
+response against that document. Dates (whole days in the organisation's timezone) are ISO dates;
+moments are UTC date-times.
+"""
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from training.api.params import ComplianceQuery, InvalidParameter
+from training.auth.models import Department, User
+from training.certificates import rules as certificate_rules
+from training.certificates.models import Certificate
+from training.certificates.serials import display_serial
+from training.certificates.services import certificate_by_serial
+from training.compliance import rules
+from training.compliance import services as compliance
+from training.compliance.models import Attestation, Policy, PolicyVersion
+from training.courses.models import Course
+from training.courses.services import transcript
+from training.db import utcnow
+from training.errors import NotFound
+from training.extensions import db
+
+UNKNOWN_PERSON = "No person has this employee id."
+
+
+def day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def moment(value: datetime | None) -> str | None:
+    """A UTC date-time in RFC 3339 form, to the second: `2026-03-12T14:05:09Z`."""
+    return value.isoformat(timespec="seconds").replace("+00:00", "Z") if value else None
+
+
+# --- the compliance list -------------------------------------------------------------------------
+
+
+def compliance_list(query: ComplianceQuery) -> dict:
+    """One page of people with their status per required item (`data` and `meta`).
+
+    A page past the last one is empty rather than a repeat of the last page, so a client that
+    reads pages until one comes back empty stops.
+    """
+    criteria = compliance.ComplianceFilter(
+        q=query.q,
+        department_id=_department_id(query.department),
+        job_title=query.job_title,
+        item=_item_key(query.item_kind, query.item_slug),
+        status=query.status,
+    )
+    page = compliance.people_page(criteria, query.page, query.per_page)
+    slugs = item_slugs(page.items)
+    rows = page.rows if page.page == query.page else []
+    return {
+        "data": [_person_row(row.user, row.cells, page.items, slugs) for row in rows],
+        "meta": {
+            "page": query.page,
+            "per_page": query.per_page,
+            "total": page.total,
+            "pages": page.pages,
+            "as_of": day(compliance.today()),
+            "due_soon_days": compliance.due_soon_days(),
+        },
+    }
+
+
+def _department_id(name: str) -> int | None:
+    if not name:
+        return None
+    department_id = db.session.execute(select(Department.id).where(Department.name == name)).scalar()
+    if department_id is None:
+        raise InvalidParameter("department", "department names no department; use the department's exact name.")
+    return department_id
+
+
+def _item_key(kind: str, slug: str) -> str:
+    if not kind:
+        return ""
+    model = Course if kind == "course" else Policy
+    item_id = db.session.execute(select(model.id).where(model.slug == slug)).scalar()
+    if item_id is None:
+        raise InvalidParameter("item", f"item names no {kind}; use {kind}:<slug> with an existing {kind}'s slug.")
+    return f"{kind}:{item_id}"
+
+
+def item_slugs(items: list[compliance.Item]) -> dict[str, str]:
+    """Slugs by item key ("course:3" -> "patient-confidentiality"): one query per kind at most."""
+    slugs: dict[str, str] = {}
+    for kind, model in (("course", Course), ("policy", Policy)):
+        ids = [item.id for item in items if item.kind == kind]
+        if ids:
+            for item_id, slug in db.session.execute(select(model.id, model.slug).where(model.id.in_(ids))):
+                slugs[f"{kind}:{item_id}"] = slug
+    return slugs
+
+
+def _person_row(user: User, cells: dict[str, compliance.Cell], items, slugs: dict[str, str]) -> dict:
+    ordered = [cells[item.key] for item in items if item.key in cells]
+    return _person(user) | {
+        "status": rules.worst(cell.status for cell in ordered),
+        "items": [_cell(cell, slugs) for cell in ordered],
+    }
+
+
+def _person(user: User) -> dict:
+    return {
+        "employee_id": user.employee_id,
+        "name": user.name,
+        "email": user.email,
+        "department": user.department.name if user.department else None,
+        "job_title": user.job_title,
+    }
+
+
+def _cell(cell: compliance.Cell, slugs: dict[str, str]) -> dict:
+    return {
+        "type": cell.item.kind,
+        "slug": slugs.get(cell.item.key, ""),
+        "title": cell.item.title,
+        "status": cell.status,
+        "status_label": cell.label,
+        "due_on": day(cell.dates.due_on),
+        "completed_on": day(cell.dates.completed_on),
+        "valid_until": day(cell.dates.valid_until),
+    }
+
+
+# --- one person's transcript ---------------------------------------------------------------------
+
+
+def person_transcript(employee_id: str) -> dict:
+    """Everything one person must do and has done, found by employee id (deactivated people too)."""
+    person = _person_by_employee_id(employee_id)
+    cells = compliance.person_cells(person.id)
+    slugs = item_slugs([cell.item for cell in cells])
+    now = utcnow()
+    record = transcript(person.id, now)
+    return _person(person) | {
+        "active": person.active,
+        "hire_date": day(person.hire_date),
+        "status": rules.worst(cell.status for cell in cells),
+        "obligations": [_cell(cell, slugs) for cell in cells],
+        "completions": [_completion(entry) for entry in record.completions],
+        "quiz_attempts": [_attempt(attempt) for attempt in record.attempts],
+        "attestations": _attestations(person.id),
+    }
+
+
+def _person_by_employee_id(employee_id: str) -> User:
+    if not employee_id or len(employee_id) > 64 or "\x00" in employee_id:
+        raise NotFound(UNKNOWN_PERSON)
+    person = db.session.execute(select(User).where(User.employee_id == employee_id)).scalar()
+    if person is None:
+        raise NotFound(UNKNOWN_PERSON)
+    return person
+
+
+def _completion(entry) -> dict:
+    completion, certificate = entry.completion, entry.certificate
+    return {
+        "course_slug": completion.course.slug,
+        "course_title": completion.course.title,
+        "course_version": completion.course_version,
+        "completed_at": moment(completion.completed_at),
+        "expires_at": moment(completion.expires_at),
+        "score": completion.score,
+        "certificate_serial": display_serial(certificate.serial) if certificate else None,
+        "certificate_status": entry.certificate_status,
+    }
+
+
+def _attempt(attempt) -> dict:
+    return {
+        "course_slug": attempt.course.slug,
+        "course_title": attempt.course.title,
+        "started_at": moment(attempt.started_at),
+        "submitted_at": moment(attempt.submitted_at),
+        "score": attempt.score,
+        "passed": attempt.passed,
+    }
+
+
+def _attestations(user_id: int) -> list[dict]:
+    rows = db.session.execute(
+        select(Policy.slug, Policy.title, PolicyVersion.version, Attestation.attested_at)
+        .join(PolicyVersion, PolicyVersion.id == Attestation.policy_version_id)
+        .join(Policy, Policy.id == PolicyVersion.policy_id)
+        .where(Attestation.user_id == user_id)
+        .order_by(Attestation.attested_at.desc(), Attestation.id.desc())
+    ).all()
+    return [
+        {"policy_slug": slug, "policy_title": title, "version": version, "attested_at": moment(attested_at)}
+        for slug, title, version, attested_at in rows
+    ]
+
+
+# --- certificates --------------------------------------------------------------------------------
+
+
+def certificate(serial: str) -> dict:
+    """A certificate by serial (any accepted spelling); unknown and malformed serials are both 404."""
+    found: Certificate = certificate_by_serial(serial)
+    return {
+        "serial": display_serial(found.serial),
+        "status": certificate_rules.certificate_status(found.expires_at, found.revoked_at, utcnow()),
+        "name": found.recipient_name,
+        "employee_id": found.user.employee_id,
+        "course_slug": found.course.slug,
+        "course_title": found.course_title,
+        "course_version": found.course_version,
+        "score": found.score,
+        "completed_at": moment(found.completed_at),
+        "issued_at": moment(found.issued_at),
+        "expires_at": moment(found.expires_at),
+        "revoked_at": moment(found.revoked_at),
+    }

@@ -1,0 +1,119 @@
+"""Exports of the compliance matrix, transcript PDFs and audit packets. Every download is audited."""
+
+import os
+import tempfile
+
+from flask import Blueprint, current_app, render_template, request, send_file, stream_with_context
+from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
+
+from training.auth.access import roles_required
+from training.compliance.services import ComplianceFilter, person_for_viewer, scoped_filter, today
+from training.errors import DomainError
+from training.reports import matrix, packet, transcript_pdf
+from training.reports.forms import ComplianceFilterForm, PacketForm
+from training.reports.period import Period, last_twelve_months
+
+bp = Blueprint("reports", __name__)
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _address() -> str:
+    return request.remote_addr or ""
+
+
+def _export_filter() -> ComplianceFilter:
+    """The people list's filter from the query string, narrowed to what the viewer may see."""
+    form = ComplianceFilterForm(formdata=MultiDict(request.args))
+    if not form.validate():
+        errors = "; ".join(f"{form[name].label.text}: {' '.join(messages)}" for name, messages in form.errors.items())
+        raise DomainError(f"The export filter is not valid. {errors}")
+    criteria = ComplianceFilter(
+        q=(form.q.data or "").strip(),
+        department_id=form.department.data,
+        job_title=(form.job_title.data or "").strip(),
+        item=form.item.data or "",
+        status=form.status.data or "",
+    )
+    return scoped_filter(current_user, criteria)
+
+
+@bp.route("/compliance/export.csv")
+@roles_required(*packet.PACKET_ROLES)
+def export_csv():
+    criteria, on = _export_filter(), today()
+    matrix.record_export(current_user, criteria, "csv", matrix.count_rows(criteria, on), _address())
+    response = current_app.response_class(
+        stream_with_context(matrix.csv_chunks(criteria, on)), mimetype="text/csv; charset=utf-8"
+    )
+    response.headers["Content-Disposition"] = f"attachment; filename={matrix.file_name(on, 'csv')}"
+    return response
+
+
+@bp.route("/compliance/export.xlsx")
+@roles_required(*packet.PACKET_ROLES)
+def export_xlsx():
+    """Written to an unnamed temporary file (see `matrix.write_xlsx` for why), sent, then gone with it."""
+    criteria, on = _export_filter(), today()
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed (and so deleted) when the response closes
+    try:
+        rows = matrix.write_xlsx(criteria, on, handle)
+        matrix.record_export(current_user, criteria, "xlsx", rows, _address())
+        handle.seek(0)
+        response = send_file(
+            handle, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=matrix.file_name(on, "xlsx"), max_age=0
+        )
+    except BaseException:
+        handle.close()
+        raise
+    response.content_length = os.fstat(handle.fileno()).st_size
+    return response
+
+
+@bp.route("/compliance/people/<int:user_id>/transcript.pdf")
+@login_required
+def transcript(user_id: int):
+    person = person_for_viewer(current_user, user_id)
+    data = transcript_pdf.transcript_pdf(person)
+    name = f"transcript-{transcript_pdf.file_stem(person)}-{today().isoformat()}.pdf"
+    transcript_pdf.record_download(current_user, person, _address())
+    response = current_app.response_class(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f"attachment; filename={name}"
+    return response
+
+
+def _packet_form() -> PacketForm:
+    form = PacketForm()
+    departments = packet.departments_for(current_user)
+    form.department.choices = {"": "Choose a department"} | {str(d.id): d.name for d in departments}
+    if not form.is_submitted():
+        default = last_twelve_months(today())
+        form.date_from.data, form.date_to.data = default.start, default.end
+    return form
+
+
+@bp.route("/compliance/packet", methods=["GET", "POST"])
+@roles_required(*packet.PACKET_ROLES)
+def audit_packet():
+    form = _packet_form()
+    if not form.validate_on_submit():
+        return render_template("reports/packet.html", form=form), 422 if form.is_submitted() else 200
+    by_person = form.scope.data == "person"
+    wanted = packet.PacketRequest(
+        person=form.person.data.strip() if by_person else "",
+        department_id=None if by_person else int(form.department.data),
+        period=Period(form.date_from.data, form.date_to.data),
+    )
+    try:
+        prepared = packet.prepare_packet(current_user, wanted)
+    except packet.PacketRefused as refusal:
+        target = form[refusal.field].errors if refusal.field else form.form_errors
+        target.append(refusal.message)
+        return render_template("reports/packet.html", form=form), refusal.status
+    packet.record_packet(current_user, prepared, _address())
+    response = current_app.response_class(
+        stream_with_context(iter(packet.packet_zip(prepared))), mimetype="application/zip"
+    )
+    response.headers["Content-Disposition"] = f"attachment; filename={prepared.file_name}"
+    return response

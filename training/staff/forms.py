@@ -1,0 +1,123 @@
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from training.staff import services
+
+EMAIL_KW = {"inputmode": "email", "autocapitalize": "none", "spellcheck": "false", "autocomplete": "off"}
+
+
+class StaffFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search that changes nothing
+
+    q = StringField("Search", validators=[Optional(), Length(max=200)], description="Name, email or employee id")
+    department = SelectField("Department", coerce=str, validators=[Optional()])
+    status = SelectField(
+        "Status",
+        choices=[
+            SelectChoice("active", "Active"),
+            SelectChoice("deactivated", "Deactivated"),
+            SelectChoice("all", "All"),
+        ],
+        default="active",
+        validators=[Optional()],
+    )
+
+    def criteria(self) -> services.StaffFilter:
+        return services.StaffFilter(
+            q=self.q.data or "", department=self.department.data or "", status=self.status.data or "active"
+        )
+
+
+class PersonForm(FlaskForm):
+    employee_id = StringField("Employee id", validators=[Optional(), Length(max=64)])
+    name = StringField("Full name", validators=[DataRequired(message="Enter the person's name."), Length(max=200)])
+    email = StringField(
+        "Email",
+        validators=[DataRequired(message="Enter the person's email address."), Length(max=254)],
+        render_kw=EMAIL_KW,
+    )
+    department = SelectField("Department", coerce=str, validators=[Optional()])
+    new_department = StringField(
+        "Or add a new department",
+        validators=[Optional(), Length(max=120)],
+        description="Fill this in to create the department and put the person in it.",
+    )
+    job_title = StringField("Job title", validators=[Optional(), Length(max=120)])
+    hire_date = DateField(
+        "Hire date",
+        validators=[Optional()],
+        description="Due dates for required training count from this day.",
+    )
+    manager_email = StringField(
+        "Manager's email",
+        validators=[Optional(), Length(max=254)],
+        description="An active person in the staff records.",
+        render_kw=EMAIL_KW,
+    )
+    role = SelectField("Role", coerce=str)
+    submit = SubmitField("Save")
+
+    def set_choices(self, departments, roles) -> None:
+        self.department.choices = [("", "No department")] + [(str(d.id), d.name) for d in departments]
+        self.role.choices = [(role, role.title() if role != "hr" else "HR") for role in roles]
+
+    def person_input(self) -> services.PersonInput:
+        return services.PersonInput(
+            employee_id=self.employee_id.data or "",
+            name=self.name.data or "",
+            email=self.email.data or "",
+            department_id=int(self.department.data) if (self.department.data or "").isdigit() else None,
+            new_department=self.new_department.data or "",
+            job_title=self.job_title.data or "",
+            hire_date=self.hire_date.data,
+            manager_email=self.manager_email.data or "",
+            role=self.role.data,
+        )
+
+    def attach(self, errors: dict[str, str]) -> None:
+        """Show the service's findings next to the fields they are about."""
+        for name, message in errors.items():
+            field = self._fields.get(name, self.email)
+            field.errors = [*field.errors, message]
+
+
+class ConfirmForm(FlaskForm):
+    submit = SubmitField("Confirm")
+
+
+class DepartmentForm(FlaskForm):
+    name = StringField(
+        "Department name",
+        validators=[DataRequired(message="Enter the department's name."), Length(max=120)],
+    )
+    submit = SubmitField("Add department")
+
+    def attach(self, errors: dict[str, str]) -> None:
+        self.name.errors = [*self.name.errors, *errors.values()]
+
+
+class RenameDepartmentForm(FlaskForm):
+    name = StringField("New name", validators=[DataRequired(message="Enter the new name."), Length(max=120)])
+    submit = SubmitField("Rename")
+
+    def attach(self, errors: dict[str, str]) -> None:
+        self.name.errors = [*self.name.errors, *errors.values()]
+
+
+class ImportForm(FlaskForm):
+    file = FileField("CSV file", validators=[FileRequired(message="Choose the CSV file to check.")])
+    create_departments = BooleanField(
+        "Create missing departments",
+        description="Otherwise a department that does not exist yet is an error on its row.",
+    )
+    submit = SubmitField("Check the file (dry run)")
+
+
+class ApplyImportForm(FlaskForm):
+    token = HiddenField(validators=[DataRequired()])
+    sha256 = HiddenField(validators=[DataRequired()])
+    submit = SubmitField("Import these changes")

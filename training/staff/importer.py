@@ -1,0 +1,464 @@
+"""Reading a staff CSV and working out what it would change: pure, no Flask and no database.
+
+`plan_import(data, directory)` takes the uploaded bytes and a snapshot of the staff records
+(`Directory`) and returns an `ImportPlan`: who would be created, which fields of whom would change
+(old -> new), how many rows change nothing, and every problem with the file line it is on (the
+header is line 1; a quoted value spanning lines counts from the line where its row starts). The
+service applies a plan only when it has no errors, so the dry run and the import agree by
+construction.
+"""
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+
+from email_validator import EmailNotValidError, validate_email
+
+COLUMNS = ("employee_id", "name", "email", "department", "job_title", "hire_date", "manager_email")
+REQUIRED = ("employee_id", "name", "email")
+MAX_LENGTHS = {"employee_id": 64, "name": 200, "email": 254, "department": 120, "job_title": 120}
+MAX_ROWS = 50_000
+PRIVILEGED_ROLES = ("hr", "admin")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+EXAMPLE = "employee_id,name,email,department,job_title,hire_date,manager_email"
+ADD_DEPARTMENT_HINT = 'add it under Staff > Departments first, or choose "Create missing departments"'
+
+
+@dataclass(frozen=True)
+class ExistingPerson:
+    """One person in the staff records as the import sees them (department by name, manager by email)."""
+
+    id: int
+    employee_id: str | None
+    name: str
+    email: str
+    department: str | None
+    job_title: str
+    hire_date: date | None
+    manager_email: str | None
+    active: bool = True
+    role: str = "staff"
+
+
+@dataclass(frozen=True)
+class Directory:
+    people: tuple[ExistingPerson, ...] = ()
+    departments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A problem on one line of the file; `line` is None for the file as a whole."""
+
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line is not None else self.message
+
+
+@dataclass(frozen=True)
+class Record:
+    """What one row says a person's record should be (department by its existing spelling)."""
+
+    employee_id: str
+    name: str
+    email: str
+    department: str | None
+    job_title: str
+    hire_date: date | None
+    manager_email: str | None
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class PlannedRow:
+    line: int
+    record: Record
+    person_id: int | None  # None: a new person
+    changes: tuple[Change, ...] = ()
+    active: bool = True
+
+    @property
+    def action(self) -> str:
+        if self.person_id is None:
+            return "create"
+        return "update" if self.changes else "unchanged"
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    encoding: str
+    rows: tuple[PlannedRow, ...] = ()
+    errors: tuple[RowError, ...] = ()
+    new_departments: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def count(self, action: str) -> int:
+        return sum(1 for row in self.rows if row.action == action)
+
+    @property
+    def created(self) -> tuple[PlannedRow, ...]:
+        return tuple(row for row in self.rows if row.action == "create")
+
+    @property
+    def updated(self) -> tuple[PlannedRow, ...]:
+        return tuple(row for row in self.rows if row.action == "update")
+
+    def summary(self) -> str:
+        text = f"{self.count('create')} new, {self.count('update')} updated, {self.count('unchanged')} unchanged"
+        if self.new_departments:
+            text += f"; new departments: {', '.join(self.new_departments)}"
+        if self.errors:
+            text += f"; {len(self.errors)} error(s)"
+        return text
+
+
+class FileProblem(Exception):
+    """The file as a whole cannot be read as a staff CSV."""
+
+
+# --- Reading the file ----------------------------------------------------------------------------
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The text and the name of its encoding: UTF-8 (with or without BOM), else Windows-1252.
+
+    Windows-1252 is the superset of Latin-1 that spreadsheet programs on Windows write; bytes it
+    does not define, NUL bytes and control characters mean the file is not text at all.
+    """
+    if b"\x00" in data:
+        raise FileProblem(_NOT_CSV)
+    try:
+        text = data.decode("utf-8-sig")
+        encoding = "UTF-8 with BOM" if data.startswith(b"\xef\xbb\xbf") else "UTF-8"
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            raise FileProblem(_NOT_CSV) from None
+        encoding = "Windows-1252 (Latin-1)"
+    if not text.strip():
+        raise FileProblem(f"The file is empty. The first line must be the header: {EXAMPLE}")
+    if CONTROL_CHARACTERS.search(text):
+        raise FileProblem(_NOT_CSV)
+    return text, encoding
+
+
+_NOT_CSV = (
+    "This file is not a CSV text file (it contains binary data). Save the spreadsheet as "
+    '"CSV UTF-8 (comma delimited)" and upload that file.'
+)
+
+
+def csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """Each row with the file line it starts on (the header is line 1); FileProblem for broken CSV."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    line = 1
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise FileProblem(f"Line {line}: the file cannot be read as CSV ({error}); check the quotes.") from None
+        yield line, fields
+        line = reader.line_num + 1
+
+
+def header_columns(fields: list[str]) -> dict[str, int]:
+    """Column name -> position; raises FileProblem naming what is missing, unknown or repeated."""
+    names = [name.strip().lower() for name in fields]
+    problems = []
+    if len(names) == 1 and ";" in names[0]:
+        problems.append("the columns are separated by semicolons; save the file with commas between columns")
+    else:
+        unknown = [name or f"(column {i} has no name)" for i, name in enumerate(names, 1) if name not in COLUMNS]
+        repeated = sorted({name for name in names if name in COLUMNS and names.count(name) > 1})
+        missing = [name for name in COLUMNS if name not in names]
+        if unknown:
+            problems.append(f"unknown column(s) {', '.join(unknown)} (extra columns are not accepted)")
+        if repeated:
+            problems.append(f"repeated column(s) {', '.join(repeated)}")
+        if missing:
+            problems.append(f"missing column(s) {', '.join(missing)}")
+    if problems:
+        raise FileProblem(
+            f"Line 1 (the header): {'; '.join(problems)}. The header must name these columns, in any order: {EXAMPLE}"
+        )
+    return {name: names.index(name) for name in COLUMNS}
+
+
+# --- Planning ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Row:
+    """One data row while it is checked. `email`, `employee_id` and `manager` are set when valid, even if
+    other values on the row are not, so that every error on a row is found in one pass."""
+
+    line: int
+    values: dict[str, str]
+    employee_id: str = ""
+    email: str = ""
+    manager: str | None = None
+    record: Record | None = None
+    person: ExistingPerson | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def plan_import(
+    data: bytes,
+    directory: Directory,
+    *,
+    create_departments: bool = False,
+    may_change_privileged: bool = False,
+    importer_id: int | None = None,
+) -> ImportPlan:
+    """What importing this file would do to these records (see the module docstring).
+
+    `create_departments`: unknown departments are listed to be created instead of being errors.
+    `may_change_privileged`: whether the importer may change hr and admin accounts (admins may);
+    `importer_id`: the person importing, who may update their own record like on the form.
+    """
+    try:
+        text, encoding = decode(data)
+    except FileProblem as problem:
+        return ImportPlan(encoding="unknown", errors=(RowError(None, str(problem)),))
+    try:
+        rows = _read(text)
+    except FileProblem as problem:
+        return ImportPlan(encoding=encoding, errors=(RowError(None, str(problem)),))
+    planner = _Planner(directory, create_departments, may_change_privileged, importer_id)
+    return planner.plan(rows, encoding)
+
+
+def _read(text: str) -> list[_Row]:
+    rows: list[_Row] = []
+    lines = csv_rows(text)
+    _, header = next(lines)
+    columns = header_columns(header)
+    for line, fields in lines:
+        if not any(value.strip() for value in fields):
+            continue
+        if len(rows) == MAX_ROWS:
+            raise FileProblem(f"The file has more than {MAX_ROWS:,} rows. Split it into smaller files.")
+        row = _Row(line, {})
+        if len(fields) != len(header):
+            row.errors.append(f"has {len(fields)} values but the header has {len(header)} columns")
+        else:
+            row.values = {name: fields[index].strip() for name, index in columns.items()}
+        rows.append(row)
+    if not rows:
+        raise FileProblem("The file has a header but no rows of people.")
+    return rows
+
+
+class _Planner:
+    def __init__(self, directory: Directory, create_departments: bool, may_change_privileged: bool, importer_id):
+        self.people = directory.people
+        self.by_employee_id = {p.employee_id: p for p in directory.people if p.employee_id}
+        self.by_email = {p.email: p for p in directory.people}
+        self.departments = {name.casefold(): name for name in directory.departments}
+        self.create_departments = create_departments
+        self.may_change_privileged = may_change_privileged
+        self.importer_id = importer_id
+        self.new_departments: dict[str, str] = {}
+
+    def plan(self, rows: list[_Row], encoding: str) -> ImportPlan:
+        for row in rows:
+            if not row.errors:
+                self._read_record(row)
+        self._check_duplicates(rows)
+        for row in rows:
+            if row.email and row.employee_id and not row.errors:
+                self._match(row)
+        final_emails = self._final_emails(rows)
+        for row in rows:
+            self._check_manager(row, final_emails)
+        planned, errors = [], []
+        for row in rows:
+            errors.extend(RowError(row.line, message) for message in row.errors)
+            if not row.errors and row.record is not None:
+                planned.append(self._planned(row))
+        return ImportPlan(
+            encoding=encoding,
+            rows=tuple(planned),
+            errors=tuple(errors),
+            new_departments=tuple(self.new_departments.values()),
+        )
+
+    # one row on its own
+
+    def _read_record(self, row: _Row) -> None:
+        values = row.values
+        for name in REQUIRED:
+            if not values[name]:
+                row.errors.append(f"{name} is empty; every row needs {', '.join(REQUIRED)}")
+        for name, limit in MAX_LENGTHS.items():
+            if len(values[name]) > limit:
+                row.errors.append(f"{name} is longer than {limit} characters")
+        row.employee_id = values["employee_id"]
+        row.email = (_email(values["email"], "email", row.errors) or "") if values["email"] else ""
+        row.manager = _email(values["manager_email"], "manager_email", row.errors) if values["manager_email"] else None
+        hire_date = _hire_date(values["hire_date"], row.errors)
+        department = self._department(values["department"], row.errors)
+        if not row.errors:
+            row.record = Record(
+                employee_id=row.employee_id,
+                name=values["name"],
+                email=row.email,
+                department=department,
+                job_title=values["job_title"],
+                hire_date=hire_date,
+                manager_email=row.manager,
+            )
+
+    def _department(self, value: str, errors: list[str]) -> str | None:
+        name = " ".join(value.split())
+        if not name:
+            return None
+        known = self.departments.get(name.casefold()) or self.new_departments.get(name.casefold())
+        if known:
+            return known
+        if self.create_departments and len(name) <= MAX_LENGTHS["department"]:
+            self.new_departments[name.casefold()] = name
+            return name
+        errors.append(f'department "{name}" does not exist; {ADD_DEPARTMENT_HINT}')
+        return None
+
+    # rows against each other and against the records
+
+    def _check_duplicates(self, rows: list[_Row]) -> None:
+        first_email: dict[str, int] = {}
+        first_employee_id: dict[str, int] = {}
+        for row in rows:
+            email, employee_id = row.email, row.employee_id
+            if email and email in first_email:
+                row.errors.append(f"email {email} is also on line {first_email[email]}")
+            elif email:
+                first_email[email] = row.line
+            if employee_id and employee_id in first_employee_id:
+                row.errors.append(f"employee_id {employee_id} is also on line {first_employee_id[employee_id]}")
+            elif employee_id:
+                first_employee_id[employee_id] = row.line
+
+    def _match(self, row: _Row) -> None:
+        """By employee id, else by email (only someone without an employee id: ids are never changed here)."""
+        by_id = self.by_employee_id.get(row.employee_id)
+        holder = self.by_email.get(row.email)
+        if by_id is not None:
+            if holder is not None and holder.id != by_id.id:
+                row.errors.append(
+                    f"email {row.email} belongs to another person ({_who(holder)}), "
+                    f"not to employee_id {row.employee_id} ({by_id.name})"
+                )
+                return
+            row.person = by_id
+        elif holder is not None:
+            if holder.employee_id:
+                row.errors.append(
+                    f"email {row.email} belongs to another person ({_who(holder)}); "
+                    f"employee_id {row.employee_id} is not theirs"
+                )
+                return
+            row.person = holder
+        if self._out_of_reach(row.person, row.record):
+            row.errors.append(f"{_who(row.person)} has the {row.person.role} role; only an admin can change them")
+
+    def _out_of_reach(self, person: ExistingPerson | None, record: Record | None) -> bool:
+        """A change to an hr or admin account by someone who is not an admin."""
+        if person is None or record is None or person.role not in PRIVILEGED_ROLES or self.may_change_privileged:
+            return False
+        if person.id == self.importer_id:
+            return False
+        return bool(_changes(person, record))
+
+    def _final_emails(self, rows: list[_Row]) -> dict[str, bool]:
+        """Email -> active, for everyone after the import: managers may be anywhere in the file."""
+        emails = {p.email: p.active for p in self.people}
+        for row in rows:
+            if row.person is not None:
+                emails.pop(row.person.email, None)
+        for row in rows:
+            if row.email:
+                emails[row.email] = row.person.active if row.person is not None else True
+        return emails
+
+    def _check_manager(self, row: _Row, final_emails: dict[str, bool]) -> None:
+        manager = row.manager
+        if manager is None:
+            return
+        if manager == row.email:
+            row.errors.append("manager_email is the person's own email; a person cannot be their own manager")
+        elif manager not in final_emails:
+            row.errors.append(f"manager_email {manager} is not in this file or in the staff records")
+        elif not final_emails[manager]:
+            row.errors.append(f"manager_email {manager} belongs to a deactivated person")
+
+    def _planned(self, row: _Row) -> PlannedRow:
+        if row.person is None:
+            return PlannedRow(row.line, row.record, None, tuple(_changes(None, row.record)))
+        changes = tuple(_changes(row.person, row.record))
+        return PlannedRow(row.line, row.record, row.person.id, changes, row.person.active)
+
+
+def _email(value: str, column: str, errors: list[str]) -> str | None:
+    """The normalised address, or None (with an error) when it is not one."""
+    address, problem = _checked_email(value)
+    if problem:
+        errors.append(f"{column} {value!r} is not a valid email address ({problem})")
+    return address
+
+
+@lru_cache(maxsize=65536)
+def _checked_email(value: str) -> tuple[str | None, str]:
+    """Cached: a manager's address repeats on many rows, and checking one is the slowest step per row."""
+    try:
+        return validate_email(value, check_deliverability=False).normalized.lower(), ""
+    except EmailNotValidError as error:
+        return None, str(error)
+
+
+def _hire_date(value: str, errors: list[str]) -> date | None:
+    if not value:
+        return None
+    try:
+        if ISO_DATE.match(value):
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    errors.append(f"hire_date {value!r} is not a date in the format YYYY-MM-DD (for example 2024-03-31)")
+    return None
+
+
+def _who(person: ExistingPerson) -> str:
+    return f"{person.name}, employee_id {person.employee_id}" if person.employee_id else person.name
+
+
+def display(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _changes(person: ExistingPerson | None, record: Record) -> list[Change]:
+    """The fields this record changes (for a new person: every field it fills)."""
+    pairs = [(name, getattr(person, name, None), getattr(record, name)) for name in COLUMNS]
+    return [Change(name, display(old), display(new)) for name, old, new in pairs if display(old) != display(new)]
