@@ -11,7 +11,7 @@ from training.audit.models import AuditEvent
 from training.auth.models import Department, User
 from training.compliance import rules
 from training.compliance.models import Obligation, Requirement
-from training.compliance.services import refresh_obligations, status_case, today
+from training.compliance.services import refresh_obligations, status_case, status_conditions, today
 from training.courses.models import Course
 from training.extensions import db
 
@@ -211,7 +211,7 @@ def test_the_people_list_searches_filters_and_pages(app, auth, course, make_user
 
 
 def test_the_sql_status_agrees_with_the_pure_rule_on_every_case(app, course, make_user, make_requirement):
-    """`status_case` (SQL, for the dashboard) and `rules.status_on` (Python, for pages) must never differ."""
+    """The SQL conditions (dashboard, filters) and `rules.status_on` (pages) must never differ; exactly one holds."""
     person = make_user()
     make_requirement(course)
     on = date(2026, 11, 24)
@@ -226,6 +226,11 @@ def test_the_sql_status_agrees_with_the_pure_rule_on_every_case(app, course, mak
             obligation.valid_until, obligation.started = valid_until, started
             db.session.flush()
             in_sql = db.session.execute(select(status_case(on, 30)).where(Obligation.id == obligation.id)).scalar_one()
-            dates = rules.ObligationDates(due_on, completed_on, valid_until, started)
-            assert in_sql == rules.status_on(dates, on, 30), (due_on, completed_on, valid_until, started)
+            matching = [
+                status
+                for status, condition in status_conditions(on, 30).items()
+                if db.session.execute(select(Obligation.id).where(Obligation.id == obligation.id, condition)).first()
+            ]
+            expected = rules.status_on(rules.ObligationDates(due_on, completed_on, valid_until, started), on, 30)
+            assert in_sql == expected and matching == [expected], (due_on, completed_on, valid_until, started)
         db.session.rollback()

@@ -3,6 +3,7 @@
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from training.auth.services import user_for_session
@@ -26,6 +27,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.globals["status_labels"] = STATUS_LABELS
     app.jinja_env.globals["compliance_labels"] = compliance_rules.LABELS
+    app.jinja_env.globals["compliance_badge"] = compliance_badge
     app.jinja_env.globals["organisation_name"] = lambda: app.config["ORGANISATION_NAME"]
 
 
@@ -97,3 +99,17 @@ def _security_headers(response):
     if current_user.is_authenticated:
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+_BADGES = {
+    status: Markup('<span class="badge badge-c-{}">{}</span>').format(status, label)
+    for status, label in compliance_rules.LABELS.items()
+}
+
+
+def compliance_badge(status: str, detail: str = "") -> Markup:
+    """A compliance status as HTML: the coloured label, then its date. A function with the badges
+    made once, not a Jinja macro, because the people list draws hundreds of them per page."""
+    if not detail:
+        return _BADGES[status]
+    return _BADGES[status] + Markup(' <span class="status-detail">') + escape(detail) + Markup("</span>")

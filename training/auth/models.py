@@ -3,7 +3,7 @@
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.db import CreatedAtMixin, utcnow
@@ -65,3 +65,13 @@ class UserSession(CreatedAtMixin, db.Model):
     ip_address: Mapped[str] = mapped_column(String(64), default="")
 
     user: Mapped[User] = relationship()
+
+
+# The people lists show active people ordered by name: this index serves the order without a sort.
+Index(
+    "ix_user_active_name",
+    func.lower(User.name),
+    User.id,
+    sqlite_where=User.active.is_(True),
+    postgresql_where=User.active.is_(True),
+)

@@ -64,6 +64,7 @@ class Obligation(db.Model):
         UniqueConstraint("user_id", "course_id"),
         UniqueConstraint("user_id", "policy_id"),
         Index("ix_obligation_department_due", "department_id", "due_on"),
+        Index("ix_obligation_department_user", "department_id", "user_id"),
         Index("ix_obligation_valid_until", "valid_until"),
     )
 

@@ -32,11 +32,12 @@ def dashboard():
 @bp.route("/people")
 @roles_required(*VIEWERS)
 def people():
-    form = _filter_form()
+    items = services.required_items()
+    form = _filter_form(items)
     if not form.validate():
         return render_template("compliance/people.html", form=form, page=None, filter_args={}), 422
     criteria = services.scoped_filter(current_user, _criteria_of(form))
-    page = services.people_page(criteria, request.args.get("page", 1, type=int))
+    page = services.people_page(criteria, request.args.get("page", 1, type=int), items=items)
     return render_template("compliance/people.html", form=form, page=page, filter_args=_filter_args(form))
 
 
@@ -90,13 +91,13 @@ def _departments() -> list[tuple[int, str]]:
     return [tuple(row) for row in db.session.execute(query)]
 
 
-def _filter_form() -> PeopleFilterForm:
+def _filter_form(items: list[services.Item]) -> PeopleFilterForm:
     form = PeopleFilterForm(request.args)
     everyone = [] if current_user.role == "manager" else [("", "All departments")]
     form.department.choices = everyone + _departments()
     if current_user.role == "manager" and not request.args.get("department"):
         form.department.data = current_user.department_id
-    form.item.choices = [("", "Any course or policy")] + [(i.key, i.title) for i in services.required_items()]
+    form.item.choices = [("", "Any course or policy")] + [(i.key, i.title) for i in items]
     return form
 
 

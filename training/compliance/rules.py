@@ -2,8 +2,8 @@
 
 Everything here takes plain values (whole days in the organisation's timezone) and returns plain
 values, so the same rules serve pages, exports, reminders and the API, and are unit tested alone.
-The dashboard evaluates `status_on` inside the database for speed; `services.status_case` is the SQL
-form of the same rule, and a test checks that both agree on every case.
+The dashboard evaluates `status_on` inside the database for speed; `services.status_conditions` is the
+SQL form of the same rule, and a test checks that both agree on every case.
 """
 
 from dataclasses import dataclass

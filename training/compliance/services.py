@@ -3,17 +3,18 @@
 `refresh_obligations(user_ids)` is called (before the commit) by every service that changes what
 a person must do or has done: a completion, a quiz attempt, a module marked, an attestation, a
 revocation, a staff record edit or import, a rule change, a policy publication. Reads never
-compute a status in Python per row for aggregates: `status_case` evaluates `rules.status_on` in SQL.
+compute a status in Python per row for aggregates: `status_conditions` evaluates `rules.status_on` in SQL.
 """
 
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from training.audit.services import record_event
@@ -62,25 +63,23 @@ class Item:
     id: int
     title: str
 
-    @property
+    @cached_property
     def key(self) -> str:
         return f"{self.kind}:{self.id}"
 
 
 def required_items() -> list[Item]:
     """Every course and policy that an active rule requires, courses first, by title (the matrix columns)."""
-    courses = db.session.execute(
-        select(Course.id, Course.title)
-        .where(Course.id.in_(select(Requirement.course_id).where(Requirement.retired_at.is_(None))))
-        .order_by(Course.title)
-    ).all()
-    policies = db.session.execute(
-        select(Policy.id, Policy.title)
-        .where(Policy.id.in_(select(Requirement.policy_id).where(Requirement.retired_at.is_(None))))
-        .where(Policy.retired_at.is_(None))
-        .order_by(Policy.title)
-    ).all()
-    return [Item("course", i, t) for i, t in courses] + [Item("policy", i, t) for i, t in policies]
+    live = Requirement.retired_at.is_(None)
+    courses = select(literal("course").label("kind"), Course.id, Course.title).where(
+        Course.id.in_(select(Requirement.course_id).where(live))
+    )
+    policies = select(literal("policy").label("kind"), Policy.id, Policy.title).where(
+        Policy.id.in_(select(Requirement.policy_id).where(live)), Policy.retired_at.is_(None)
+    )
+    rows = db.session.execute(union_all(courses, policies)).all()
+    items = [Item(kind, item_id, title) for kind, item_id, title in rows]
+    return sorted(items, key=lambda item: (item.kind != "course", item.title.casefold(), item.id))
 
 
 # --- Refresh: rules + records -> obligation rows ----------------------------------------------
@@ -327,37 +326,36 @@ def _policy_baselines(policy_ids: list[int]) -> dict[int, tuple[int, datetime | 
 # --- Status in SQL ------------------------------------------------------------------------------
 
 
-def status_case(on: date, window_days: int):
-    """`rules.status_on` as a SQL CASE over the obligation table (kept equal by a test)."""
+def status_conditions(on: date, window_days: int) -> dict[str, object]:
+    """`rules.status_on` in SQL: one condition per status, mutually exclusive and together exhaustive,
+    so each can be counted or filtered on its own (a test checks them against the pure rule)."""
     horizon = on + timedelta(days=window_days)
     o = Obligation
-    return case(
-        (and_(o.completed_on.is_not(None), or_(o.valid_until.is_(None), o.valid_until > horizon)), rules.COMPLETED),
-        (and_(o.completed_on.is_not(None), o.valid_until >= on), rules.DUE_SOON),
-        (o.completed_on.is_not(None), rules.EXPIRED),
-        (o.due_on < on, rules.OVERDUE),
-        (o.due_on <= horizon, rules.DUE_SOON),
-        (o.started.is_(True), rules.IN_PROGRESS),
-        else_=literal(rules.NOT_STARTED),
-    )
+    done, not_done = o.completed_on.is_not(None), o.completed_on.is_(None)
+    later = and_(not_done, o.due_on > horizon)
+    return {
+        rules.OVERDUE: and_(not_done, o.due_on < on),
+        rules.EXPIRED: and_(done, o.valid_until < on),
+        rules.DUE_SOON: or_(
+            and_(done, o.valid_until >= on, o.valid_until <= horizon),
+            and_(not_done, o.due_on >= on, o.due_on <= horizon),
+        ),
+        rules.IN_PROGRESS: and_(later, o.started.is_(True)),
+        rules.NOT_STARTED: and_(later, o.started.is_(False)),
+        rules.COMPLETED: and_(done, or_(o.valid_until.is_(None), o.valid_until > horizon)),
+    }
+
+
+def status_case(on: date, window_days: int):
+    """The status of each obligation row as a SQL expression (for grouping and display)."""
+    conditions = status_conditions(on, window_days)
+    return case(*[(condition, status) for status, condition in conditions.items()], else_=literal(None))
 
 
 def non_compliant_condition(on: date):
-    """Overdue or expired, without the CASE: usable by indexes."""
-    o = Obligation
-    return or_(
-        and_(o.completed_on.is_not(None), o.valid_until < on),
-        and_(o.completed_on.is_(None), o.due_on < on),
-    )
-
-
-def dates_of(obligation: Obligation) -> rules.ObligationDates:
-    return rules.ObligationDates(
-        due_on=obligation.due_on,
-        completed_on=obligation.completed_on,
-        valid_until=obligation.valid_until,
-        started=obligation.started,
-    )
+    """Overdue or expired."""
+    conditions = status_conditions(on, 0)
+    return or_(conditions[rules.OVERDUE], conditions[rules.EXPIRED])
 
 
 # --- Reading: filters, the people list, the dashboard -----------------------------------------
@@ -417,7 +415,7 @@ def filtered_people(criteria: ComplianceFilter, on: date):
         if status == NON_COMPLIANT_FILTER:
             matching = matching.where(non_compliant_condition(on))
         elif status in rules.LABELS:
-            matching = matching.where(status_case(on, due_soon_days()) == status)
+            matching = matching.where(status_conditions(on, due_soon_days())[status])
         query = query.where(matching.exists())
     return query.order_by(func.lower(User.name), User.id)
 
@@ -463,14 +461,23 @@ class PeoplePage:
         return max(1, -(-self.total // self.per_page))
 
 
-def people_page(criteria: ComplianceFilter, page: int = 1, per_page: int = 50, now: datetime | None = None):
-    """One page of the people list with every required item's status: five queries at any size."""
+def people_page(
+    criteria: ComplianceFilter,
+    page: int = 1,
+    per_page: int = 50,
+    now: datetime | None = None,
+    items: list[Item] | None = None,
+):
+    """One page of the people list with every required item's status: four queries at any size.
+
+    `items` (the columns) may be passed in by a caller that already loaded them for its filter form.
+    """
     on = today(now)
     query = filtered_people(criteria, on)
     total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
     page = max(1, min(page, max(1, -(-total // per_page))))
     users = list(db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).scalars())
-    items = required_items()
+    items = required_items() if items is None else items
     cells = cells_for([u.id for u in users], items, on)
     rows = [PersonRow(user=u, cells=cells.get(u.id, {})) for u in users]
     return PeoplePage(rows=rows, items=items, total=total, page=page, per_page=per_page)
@@ -483,19 +490,23 @@ def cells_for(user_ids: list[int], items: list[Item], on: date) -> dict[int, dic
     if not user_ids:
         return result
     window = due_soon_days()
-    for obligation in db.session.execute(select(Obligation).where(Obligation.user_id.in_(user_ids))).scalars():
-        item = by_key.get(_key_of(obligation))
+    columns = select(
+        Obligation.user_id,
+        Obligation.course_id,
+        Obligation.policy_id,
+        Obligation.due_on,
+        Obligation.completed_on,
+        Obligation.valid_until,
+        Obligation.started,
+    ).where(Obligation.user_id.in_(user_ids))
+    for user_id, course_id, policy_id, *dates in db.session.execute(columns):
+        item = by_key.get(f"course:{course_id}" if course_id else f"policy:{policy_id}")
         if item is not None:
-            result[obligation.user_id][item.key] = cell_of(obligation, item, on, window)
+            result[user_id][item.key] = cell_with(rules.ObligationDates(*dates), item, on, window)
     return result
 
 
-def _key_of(obligation: Obligation) -> str:
-    return f"course:{obligation.course_id}" if obligation.course_id else f"policy:{obligation.policy_id}"
-
-
-def cell_of(obligation: Obligation, item: Item, on: date, window: int) -> Cell:
-    dates = dates_of(obligation)
+def cell_with(dates: rules.ObligationDates, item: Item, on: date, window: int) -> Cell:
     status = rules.status_on(dates, on, window)
     return Cell(item=item, status=status, detail=rules.status_detail(status, dates, format_day), dates=dates)
 
@@ -568,37 +579,43 @@ def percent(part: int, whole: int) -> int:
 
 
 def dashboard(department_id: int | None = None, now: datetime | None = None) -> Dashboard:
-    """Compliance figures from two aggregate queries over obligations, whatever the number of staff.
+    """Compliance figures from three aggregate queries over obligations, whatever the number of staff.
 
     A person counts once, as compliant when none of their obligations is overdue or expired.
     """
     on = today(now)
-    status = status_case(on, due_soon_days()).label("status")
-    counts_query = select(status, func.count()).group_by(status)
+    conditions = status_conditions(on, due_soon_days())
     scope = [] if department_id is None else [Obligation.department_id == department_id]
-    counts = dict.fromkeys(rules.STATUSES, 0) | dict(db.session.execute(counts_query.where(*scope)).all())
-    # One row per person first (all of a person's obligations carry their department), then one per
-    # department: cheaper than COUNT(DISTINCT), which sorts every obligation once per count.
-    per_person = (
-        select(
-            func.max(Obligation.department_id).label("department_id"),
-            func.max(case((non_compliant_condition(on), 1), else_=0)).label("bad"),
-        )
-        .where(*scope)
-        .group_by(Obligation.user_id)
-        .subquery()
-    )
-    per_department = db.session.execute(
-        select(per_person.c.department_id, Department.name, func.count(), func.sum(per_person.c.bad))
-        .outerjoin(Department, Department.id == per_person.c.department_id)
-        .group_by(per_person.c.department_id, Department.name)
-        .order_by(Department.name)
-    ).all()
+    sums = [func.coalesce(func.sum(case((condition, 1), else_=0)), 0) for condition in conditions.values()]
+    row = db.session.execute(select(*sums).where(*scope)).one()
+    counts = dict(zip(conditions, (int(n) for n in row), strict=True))
+    everyone = _people_per_department(scope)
+    behind = {dep_id: people for dep_id, _, people in _people_per_department([*scope, non_compliant_condition(on)])}
     departments = [
-        DepartmentFigure(id=dep_id, name=name or "No department", people=people, non_compliant=int(bad))
-        for dep_id, name, people, bad in per_department
+        DepartmentFigure(id=dep_id, name=name or "No department", people=people, non_compliant=behind.get(dep_id, 0))
+        for dep_id, name, people in everyone
     ]
     return Dashboard(on=on, counts=counts, departments=departments)
+
+
+def _people_per_department(conditions: list) -> list[tuple[int | None, str | None, int]]:
+    """(department id, name, people) for obligations matching `conditions`, by department name.
+
+    COUNT(DISTINCT user_id) grouped by department reads the (department_id, user_id) index in
+    order, so no obligation is sorted; the names are joined to the few grouped rows afterwards.
+    """
+    grouped = (
+        select(Obligation.department_id, func.count(func.distinct(Obligation.user_id)).label("people"))
+        .where(*conditions)
+        .group_by(Obligation.department_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(grouped.c.department_id, Department.name, grouped.c.people)
+        .outerjoin(Department, Department.id == grouped.c.department_id)
+        .order_by(Department.name.is_(None), Department.name)
+    ).all()
+    return [(dep_id, name, people) for dep_id, name, people in rows]
 
 
 # --- Requirements: HR's rules ---------------------------------------------------------------------
