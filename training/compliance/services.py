@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from training.audit.services import record_event
 from training.auth.models import Department, User
+from training.auth.search import person_matches
 from training.certificates.models import Certificate, CertificateRevocation
 from training.compliance import rules
 from training.compliance.models import (
@@ -394,14 +395,7 @@ def filtered_people(criteria: ComplianceFilter, on: date):
     """Active people matching the filter, by name: a SELECT of `User` the callers page or stream."""
     query = select(User).where(User.active.is_(True))
     if criteria.q.strip():
-        needle = f"%{_escape_like(criteria.q.strip().lower())}%"
-        query = query.where(
-            or_(
-                func.lower(User.name).like(needle, escape="\\"),
-                func.lower(User.email).like(needle, escape="\\"),
-                func.lower(func.coalesce(User.employee_id, "")).like(needle, escape="\\"),
-            )
-        )
+        query = query.where(person_matches(criteria.q))
     if criteria.department_id is not None:
         query = query.where(User.department_id == criteria.department_id)
     if criteria.job_title.strip():
@@ -418,10 +412,6 @@ def filtered_people(criteria: ComplianceFilter, on: date):
             matching = matching.where(status_conditions(on, due_soon_days())[status])
         query = query.where(matching.exists())
     return query.order_by(func.lower(User.name), User.id)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass(frozen=True)

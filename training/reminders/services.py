@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from training.auth.models import Department, User
+from training.auth.search import person_matches
 from training.compliance import rules
 from training.compliance.models import Obligation, Policy, Reminder
 from training.compliance.services import format_day, status_case
@@ -525,10 +526,7 @@ def reminders_page(criteria: ReminderFilter, page: int = 1, per_page: int = 50) 
     if criteria.kind in KIND_NAMES:
         query = query.where(Reminder.kind == criteria.kind)
     if criteria.q:
-        needle = f"%{_escape_like(criteria.q.lower())}%"
-        query = query.where(
-            or_(func.lower(User.name).like(needle, escape="\\"), func.lower(User.email).like(needle, escape="\\"))
-        )
+        query = query.where(person_matches(criteria.q))
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     page = max(1, min(page, max(1, -(-total // per_page))))
     ordered = query.order_by(Reminder.sent_on.desc(), Reminder.sent_at.desc(), Reminder.id.desc())
@@ -537,7 +535,3 @@ def reminders_page(criteria: ReminderFilter, page: int = 1, per_page: int = 50) 
         for reminder, name, email in db.session.execute(ordered.limit(per_page).offset((page - 1) * per_page))
     ]
     return ReminderPage(rows=rows, total=total, page=page, per_page=per_page, since=since)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, DateField, HiddenField, SearchField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -13,7 +13,7 @@ class StaffFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search that changes nothing
 
-    q = StringField("Search", validators=[Optional(), Length(max=200)], description="Name, email or employee id")
+    q = SearchField("Search", validators=[Optional(), Length(max=200)], description="Name, email or employee id")
     department = SelectField("Department", coerce=str, validators=[Optional()])
     status = SelectField(
         "Status",

@@ -14,13 +14,14 @@ from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
 from training.audit.services import record_event
 from training.auth.models import ROLES, Department, User
 from training.auth.passwords import hash_password
+from training.auth.search import person_matches
 from training.auth.services import end_all_sessions
 from training.compliance.services import refresh_obligations
 from training.db import utcnow
@@ -82,14 +83,7 @@ def staff_page(criteria: StaffFilter, page: int = 1, per_page: int = PER_PAGE) -
 def _filtered(criteria: StaffFilter):
     query = select(User)
     if criteria.q.strip():
-        needle = f"%{_escape_like(criteria.q.strip().lower())}%"
-        query = query.where(
-            or_(
-                func.lower(User.name).like(needle, escape="\\"),
-                func.lower(User.email).like(needle, escape="\\"),
-                func.lower(func.coalesce(User.employee_id, "")).like(needle, escape="\\"),
-            )
-        )
+        query = query.where(person_matches(criteria.q))
     if criteria.department == NO_DEPARTMENT:
         query = query.where(User.department_id.is_(None))
     elif criteria.department.isdigit():
@@ -99,10 +93,6 @@ def _filtered(criteria: StaffFilter):
     elif criteria.status == "deactivated":
         query = query.where(User.active.is_(False))
     return query.order_by(func.lower(User.name), User.id)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 # --- Departments -------------------------------------------------------------------------------
