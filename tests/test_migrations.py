@@ -58,3 +58,44 @@ def test_the_people_list_index_exists_after_upgrade(empty_database_uri):
             lines = " ".join(str(row) for row in conn.execute(text(plan + query)))
         assert "ix_user_active_name" in lines, lines
         db.engine.dispose()
+
+
+def test_0005_marks_existing_questions_as_synced_and_accepts_the_new_role_and_status(empty_database_uri):
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": empty_database_uri})
+    with app.app_context():
+        upgrade(revision="0004")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO course (id, slug, title, summary, pass_mark, questions_per_attempt,"
+                    " certificate_validity_months, estimated_minutes, version, content_hash, published,"
+                    " updated_at, created_at) VALUES (1, 'c', 'C', '', 80, 1, 12, 10, 1, 'h', true,"
+                    " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO question (id, key, course_id, status, created_at)"
+                    " VALUES (1, 'q-1', 1, 'published', CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO question_version (id, question_id, version, type, scenario, prompt, explanation,"
+                    " tags, \"references\", content_hash, created_at) VALUES (1, 1, 1, 'single', '', 'P?', 'E',"
+                    " '[]', '[]', 'abc123', CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(text("UPDATE question SET current_version_id = 1"))
+        upgrade()
+        with db.engine.begin() as conn:
+            row = conn.execute(text("SELECT synced_hash, browser_edited_at, status FROM question")).one()
+            assert tuple(row) == ("abc123", None, "published")
+            assert conn.execute(text("SELECT source, change_note FROM question_version")).one() == ("file", "")
+            conn.execute(text("UPDATE question SET status = 'draft'"))
+        with pytest.raises(Exception, match=r"(?i)check"), db.engine.begin() as conn:
+            conn.execute(text("UPDATE question SET status = 'deleted'"))
+        with pytest.raises(Exception, match=r"(?i)check"), db.engine.begin() as conn:
+            conn.execute(text("UPDATE course SET max_attempts = 0"))
+        downgrade(revision="base")
+        db.engine.dispose()

@@ -14,7 +14,7 @@ from training.compliance.models import (
     Reminder,
     Requirement,
 )
-from training.courses.models import Completion, Course, ModuleProgress, TrainingModule
+from training.courses.models import AttemptAllowance, Completion, Course, ModuleProgress, TrainingModule
 from training.quizzes.models import (
     AttemptAnswer,
     AttemptQuestion,
@@ -26,6 +26,7 @@ from training.quizzes.models import (
 
 __all__ = [
     "ApiToken",
+    "AttemptAllowance",
     "AttemptAnswer",
     "AttemptQuestion",
     "Attestation",

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from training.db import CreatedAtMixin, utcnow
 from training.extensions import db
 
-ROLES = ("staff", "manager", "hr", "admin")
+ROLES = ("staff", "manager", "hr", "author", "admin")
 
 
 class Department(db.Model):

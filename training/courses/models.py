@@ -14,6 +14,8 @@ class Course(CreatedAtMixin, db.Model):
         CheckConstraint("pass_mark BETWEEN 1 AND 100", name="pass_mark_percent"),
         CheckConstraint("questions_per_attempt >= 1", name="questions_per_attempt_positive"),
         CheckConstraint("certificate_validity_months >= 1", name="validity_positive"),
+        CheckConstraint("max_attempts IS NULL OR max_attempts >= 1", name="max_attempts_positive"),
+        CheckConstraint("attempt_wait_minutes >= 0", name="attempt_wait_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -27,6 +29,12 @@ class Course(CreatedAtMixin, db.Model):
     version: Mapped[int] = mapped_column(default=1)
     content_hash: Mapped[str] = mapped_column(String(64), default="")
     published: Mapped[bool] = mapped_column(default=True)
+    # Attempts allowed per completion cycle (None: unlimited) and the wait after a failed attempt.
+    max_attempts: Mapped[int | None]
+    attempt_wait_minutes: Mapped[int] = mapped_column(default=0)
+    # Files versus the browser: see Question and docs/authoring.md.
+    synced_hash: Mapped[str | None] = mapped_column(String(64))
+    browser_edited_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     modules: Mapped[list["TrainingModule"]] = relationship(
@@ -48,6 +56,8 @@ class TrainingModule(CreatedAtMixin, db.Model):
     summary: Mapped[str] = mapped_column(String(300), default="")
     body: Mapped[str] = mapped_column(Text)
     retired: Mapped[bool] = mapped_column(default=False)
+    synced_hash: Mapped[str | None] = mapped_column(String(64))
+    browser_edited_at: Mapped[datetime | None]
 
     course: Mapped[Course] = relationship(back_populates="modules")
 
@@ -84,3 +94,18 @@ class Completion(db.Model):
     expires_at: Mapped[datetime]
 
     course: Mapped[Course] = relationship()
+
+
+class AttemptAllowance(db.Model):
+    """Extra quiz attempts granted to one learner for one cycle of a course. Append-only."""
+
+    __table_args__ = (CheckConstraint("extra_attempts BETWEEN 1 AND 10", name="extra_attempts_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id"))
+    cycle: Mapped[int]
+    extra_attempts: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,11 +8,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from training.db import CreatedAtMixin, utcnow
 from training.extensions import db
 
+QUESTION_STATUSES = ("draft", "published", "retired")
+VERSION_SOURCES = ("file", "browser", "import")
+
 
 class Question(CreatedAtMixin, db.Model):
-    """A stable question identity; what learners see lives in its versions."""
+    """A stable question identity; what learners see lives in its versions.
 
-    __table_args__ = (CheckConstraint("status IN ('published', 'retired')", name="status_known"),)
+    Only published questions are drawn into new attempts. `synced_hash` is the content hash of the
+    file version the last content sync saw; `browser_edited_at` is set by any change made in the
+    browser and cleared when the files catch up, so a sync never overwrites an author's edit.
+    """
+
+    __table_args__ = (CheckConstraint(f"status IN {QUESTION_STATUSES!r}", name="status_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
@@ -21,6 +29,8 @@ class Question(CreatedAtMixin, db.Model):
     current_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("question_version.id", use_alter=True, name="fk_question_current_version")
     )
+    synced_hash: Mapped[str | None] = mapped_column(String(64))
+    browser_edited_at: Mapped[datetime | None]
 
     current_version: Mapped["QuestionVersion | None"] = relationship(foreign_keys=[current_version_id])
 
@@ -31,6 +41,7 @@ class QuestionVersion(CreatedAtMixin, db.Model):
     __table_args__ = (
         UniqueConstraint("question_id", "version"),
         CheckConstraint("type IN ('single', 'multiple', 'true_false')", name="type_known"),
+        CheckConstraint(f"source IN {VERSION_SOURCES!r}", name="source_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,8 +54,12 @@ class QuestionVersion(CreatedAtMixin, db.Model):
     tags: Mapped[list] = mapped_column(JSON, default=list)
     references: Mapped[list] = mapped_column(JSON, default=list)
     content_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(20), default="file")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    change_note: Mapped[str] = mapped_column(String(300), default="")
 
     question: Mapped[Question] = relationship(foreign_keys=[question_id])
+    created_by: Mapped["User | None"] = relationship()  # noqa: F821 - resolved by name
     options: Mapped[list["QuestionOption"]] = relationship(
         order_by="QuestionOption.position", back_populates="question_version"
     )
