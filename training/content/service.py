@@ -19,5 +19,6 @@ def load_configured_content() -> ContentBundle:
     )
 
 
-def sync_configured_content() -> SyncReport:
-    return sync_content(load_configured_content())
+def sync_configured_content(prefer_files: bool = False) -> SyncReport:
+    """Sync the configured folders; browser edits are kept unless `prefer_files` (docs/authoring.md)."""
+    return sync_content(load_configured_content(), prefer_files=prefer_files)

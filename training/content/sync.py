@@ -2,6 +2,9 @@
 
 Upserts by stable ids (course slug, module slug, question id). An edited question becomes a
 new QuestionVersion; rows that attempts reference are never deleted, only retired.
+
+Files versus the browser (training/content/reconcile.py, docs/authoring.md): what an author changed
+in the browser since the last sync is kept, and the report says so; `prefer_files` lets the files win.
 """
 
 from dataclasses import dataclass, field
@@ -9,11 +12,18 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from training.content.schema import ContentBundle, CourseSpec, QuestionSpec
+from training.content import reconcile
+from training.content.schema import ContentBundle, CourseSpec
 from training.courses.models import Course, TrainingModule
 from training.errors import DomainError
 from training.extensions import db
-from training.quizzes.models import Question, QuestionOption, QuestionVersion
+from training.quizzes.models import Question
+from training.quizzes.versions import new_question_version
+
+RESOLVE = (
+    "run `flask content export` to write the browser's version to the files, "
+    "or `flask content sync --prefer-files` to let the files win"
+)
 
 
 class ContentInvalid(DomainError):
@@ -36,29 +46,58 @@ class SyncReport:
     questions_created: int = 0
     questions_new_version: int = 0
     questions_retired: int = 0
+    kept: list[str] = field(default_factory=list)  # browser edits left alone, files unchanged
+    conflicts: list[str] = field(default_factory=list)  # browser edits left alone, files changed too
+    overridden: list[str] = field(default_factory=list)  # browser edits replaced (--prefer-files)
 
     def lines(self) -> list[str]:
-        return [
+        lines = [
             f"courses: {len(self.courses_created)} created, {len(self.courses_new_version)} new version, "
             f"{len(self.courses_unchanged)} unchanged, {len(self.courses_retired)} retired",
             f"modules: {self.modules_added} added, {self.modules_retired} retired",
             f"questions: {self.questions_created} created, {self.questions_new_version} new version, "
             f"{self.questions_retired} retired",
         ]
+        lines += [f"kept (edited in the browser): {item}" for item in self.kept]
+        lines += [f"overridden by the files (--prefer-files): {item}" for item in self.overridden]
+        lines += [f"conflict: {item} was edited in the browser and in the files; {RESOLVE}" for item in self.conflicts]
+        if self.conflicts:
+            lines.append(f"{len(self.conflicts)} conflict(s): the browser's version was kept for each.")
+        return lines
 
 
-def sync_content(bundle: ContentBundle) -> SyncReport:
+class _Outcome:
+    """Records one item's decision in the report; True when the files' content is to be written."""
+
+    def __init__(self, report: SyncReport):
+        self.report = report
+
+    def __call__(self, decision: str, label: str, note: str = "") -> bool:
+        if decision == reconcile.KEPT:
+            self.report.kept.append(label + note)
+        elif decision == reconcile.CONFLICT:
+            self.report.conflicts.append(label)
+        elif decision == reconcile.OVERRIDDEN:
+            self.report.overridden.append(label + note)
+        return decision in (reconcile.APPLY, reconcile.OVERRIDDEN)
+
+
+def sync_content(bundle: ContentBundle, *, prefer_files: bool = False) -> SyncReport:
     """Apply a bundle in one transaction; a bundle with any error changes nothing."""
     if not bundle.ok:
         raise ContentInvalid(bundle.errors)
     report = SyncReport()
+    outcome = _Outcome(report)
     try:
         existing = {c.slug: c for c in db.session.execute(select(Course)).scalars()}
         for spec in bundle.courses:
-            _sync_course(spec, existing.get(spec.slug), report)
+            _sync_course(spec, existing.get(spec.slug), report, outcome, prefer_files)
         for slug in sorted(set(existing) - {c.slug for c in bundle.courses}):
             course = existing[slug]
-            if course.published:
+            if not course.published:
+                continue
+            decision = reconcile.decide_missing(course.browser_edited_at is not None, course.synced_hash, prefer_files)
+            if outcome(decision, f"course {slug}", " (not in the files)"):
                 course.published = False
                 report.courses_retired.append(slug)
         db.session.commit()
@@ -68,50 +107,98 @@ def sync_content(bundle: ContentBundle) -> SyncReport:
     return report
 
 
-def _sync_course(spec: CourseSpec, course: Course | None, report: SyncReport) -> None:
+def _sync_course(spec: CourseSpec, course: Course | None, report: SyncReport, outcome, prefer_files: bool) -> None:
     content_hash = spec.content_hash()
-    if course is None:
+    created = course is None
+    if created:
         course = Course(slug=spec.slug, version=1, content_hash=content_hash)
         db.session.add(course)
         report.courses_created.append(spec.slug)
-    elif course.content_hash != content_hash:
-        course.version += 1
-        course.content_hash = content_hash
-        report.courses_new_version.append(spec.slug)
-    elif course.published:
-        report.courses_unchanged.append(spec.slug)
-    for name in ("title", "summary", "pass_mark", "questions_per_attempt", "certificate_validity_months"):
-        setattr(course, name, getattr(spec, name))
-    course.estimated_minutes = spec.estimated_minutes
-    course.published = True
+    changed = _sync_settings(spec, course, outcome, prefer_files)
     db.session.flush()
-    _sync_modules(spec, course, report)
-    _sync_questions(spec, course, report)
+    changed = _sync_modules(spec, course, report, outcome, prefer_files) or changed
+    changed = _sync_questions(spec, course, report, outcome, prefer_files) or changed
+    if created:
+        return
+    if course.content_hash != content_hash:
+        course.content_hash = content_hash
+        if changed:
+            course.version += 1
+            report.courses_new_version.append(spec.slug)
+            return
+    if course.published:
+        report.courses_unchanged.append(spec.slug)
 
 
-def _sync_modules(spec: CourseSpec, course: Course, report: SyncReport) -> None:
+def _settings_of(course: Course) -> dict:
+    return {name: getattr(course, name) for name in reconcile.SETTINGS_FIELDS}
+
+
+def _sync_settings(spec: CourseSpec, course: Course, outcome, prefer_files: bool) -> bool:
+    """Apply course.yaml unless the browser changed the settings (or unpublished the course)."""
+    file_hash = reconcile.settings_fingerprint({name: getattr(spec, name) for name in reconcile.SETTINGS_FIELDS})
+    in_db = None
+    if course.id is not None:
+        state = "published" if course.published else "unpublished"
+        in_db = reconcile.held(reconcile.settings_fingerprint(_settings_of(course)), state, "published")
+    item = reconcile.Fingerprints(file_hash, in_db, course.synced_hash, course.browser_edited_at is not None)
+    decision = reconcile.decide(item, prefer_files)
+    if not outcome(decision, f"course {spec.slug} settings") and decision != reconcile.SAME:
+        return False
+    for name in reconcile.SETTINGS_FIELDS:
+        setattr(course, name, getattr(spec, name))
+    course.published = True
+    course.synced_hash = file_hash
+    course.browser_edited_at = None
+    return decision != reconcile.SAME
+
+
+def _sync_modules(spec: CourseSpec, course: Course, report: SyncReport, outcome, prefer_files: bool) -> bool:
     existing = {
         m.slug: m
         for m in db.session.execute(select(TrainingModule).where(TrainingModule.course_id == course.id)).scalars()
     }
+    changed = False
     for module_spec in spec.modules:
         module = existing.get(module_spec.slug)
+        file_hash = reconcile.module_fingerprint(
+            module_spec.title, module_spec.summary, module_spec.body, module_spec.position
+        )
+        in_db = None
+        if module is not None:
+            held = reconcile.module_fingerprint(module.title, module.summary, module.body, module.position)
+            in_db = reconcile.held(held, "retired" if module.retired else "active", "active")
+        edited = module is not None and module.browser_edited_at is not None
+        decision = reconcile.decide(
+            reconcile.Fingerprints(file_hash, in_db, module and module.synced_hash, edited), prefer_files
+        )
+        if not outcome(decision, f"module {spec.slug}/{module_spec.slug}") and decision != reconcile.SAME:
+            continue
         if module is None:
             module = TrainingModule(course_id=course.id, slug=module_spec.slug)
             db.session.add(module)
             report.modules_added += 1
+        changed = changed or decision != reconcile.SAME
         module.position = module_spec.position
         module.title = module_spec.title
         module.summary = module_spec.summary
         module.body = module_spec.body
         module.retired = False
-    for slug in set(existing) - {m.slug for m in spec.modules}:
-        if not existing[slug].retired:
-            existing[slug].retired = True
+        module.synced_hash = file_hash
+        module.browser_edited_at = None
+    for slug in sorted(set(existing) - {m.slug for m in spec.modules}):
+        module = existing[slug]
+        if module.retired:
+            continue
+        decision = reconcile.decide_missing(module.browser_edited_at is not None, module.synced_hash, prefer_files)
+        if outcome(decision, f"module {spec.slug}/{slug}", " (not in the files)"):
+            module.retired = True
             report.modules_retired += 1
+            changed = True
+    return changed
 
 
-def _sync_questions(spec: CourseSpec, course: Course, report: SyncReport) -> None:
+def _sync_questions(spec: CourseSpec, course: Course, report: SyncReport, outcome, prefer_files: bool) -> bool:
     existing = {
         q.key: q
         for q in db.session.execute(
@@ -120,45 +207,40 @@ def _sync_questions(spec: CourseSpec, course: Course, report: SyncReport) -> Non
             .options(selectinload(Question.current_version))
         ).scalars()
     }
+    changed = False
     for question_spec in spec.questions:
         question = existing.get(question_spec.id)
+        file_hash = question_spec.content_hash()
+        in_db = None
+        if question is not None and question.current_version is not None:
+            in_db = reconcile.held(question.current_version.content_hash, question.status, "published")
+        edited = question is not None and question.browser_edited_at is not None
+        item = reconcile.Fingerprints(file_hash, in_db, question and question.synced_hash, edited)
+        decision = reconcile.decide(item, prefer_files)
+        if not outcome(decision, f"question {question_spec.id}") and decision != reconcile.SAME:
+            continue
         if question is None:
             question = Question(key=question_spec.id, course_id=course.id)
             db.session.add(question)
             db.session.flush()
             report.questions_created += 1
-        elif question.current_version is None or question.current_version.content_hash != question_spec.content_hash():
-            report.questions_new_version += 1
-        else:
-            question.status = "published"
-            question.course_id = course.id
-            continue
+        if question.current_version is None or question.current_version.content_hash != file_hash:
+            if question.current_version is not None:
+                report.questions_new_version += 1
+            number = question.current_version.version + 1 if question.current_version else 1
+            question.current_version = new_question_version(question, question_spec, number, source="file")
+        changed = changed or decision != reconcile.SAME or question.course_id != course.id
         question.course_id = course.id
         question.status = "published"
-        number = question.current_version.version + 1 if question.current_version else 1
-        question.current_version = _new_version(question, question_spec, number)
-    for key in set(existing) - {q.id for q in spec.questions}:
-        if existing[key].course_id == course.id and existing[key].status != "retired":
-            existing[key].status = "retired"
+        question.synced_hash = file_hash
+        question.browser_edited_at = None
+    for key in sorted(set(existing) - {q.id for q in spec.questions}):
+        question = existing[key]
+        if question.course_id != course.id or question.status == "retired":
+            continue
+        decision = reconcile.decide_missing(question.browser_edited_at is not None, question.synced_hash, prefer_files)
+        if outcome(decision, f"question {key}", " (not in the files)"):
+            question.status = "retired"
             report.questions_retired += 1
-
-
-def _new_version(question: Question, spec: QuestionSpec, number: int) -> QuestionVersion:
-    version = QuestionVersion(
-        question_id=question.id,
-        version=number,
-        type=spec.type,
-        scenario=spec.scenario,
-        prompt=spec.prompt,
-        explanation=spec.explanation,
-        tags=list(spec.tags),
-        references=list(spec.references),
-        content_hash=spec.content_hash(),
-        options=[
-            QuestionOption(position=i, text=o.text, correct=o.correct, feedback=o.feedback)
-            for i, o in enumerate(spec.options)
-        ],
-    )
-    db.session.add(version)
-    db.session.flush()
-    return version
+            changed = True
+    return changed
