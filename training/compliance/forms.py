@@ -61,3 +61,19 @@ class RequirementForm(FlaskForm):
         ),
     )
     submit = SubmitField("Add requirement")
+
+
+class AllowanceForm(FlaskForm):
+    """HR allows a person extra quiz attempts at a course with an attempt limit."""
+
+    course = SelectField("Course", coerce=_optional_int, validate_choice=True, validators=[InputRequired()])
+    extra_attempts = IntegerField(
+        "Extra attempts",
+        default=1,
+        validators=[InputRequired("Enter a number."), NumberRange(1, 5, message="Allow from 1 to 5 extra attempts.")],
+    )
+    reason = StringField(
+        "Reason",
+        validators=[DataRequired("Say why, for the record."), Length(max=300)],
+        description="Kept in the person's record, for example: a system outage during the last attempt.",
+    )

@@ -7,9 +7,10 @@ from sqlalchemy import select
 from training.auth.access import roles_required
 from training.auth.models import Department
 from training.compliance import services
-from training.compliance.forms import PeopleFilterForm, RequirementForm
+from training.compliance.forms import AllowanceForm, PeopleFilterForm, RequirementForm
 from training.courses.services import transcript
 from training.extensions import db
+from training.quizzes import services as quiz_services
 
 bp = Blueprint("compliance", __name__, url_prefix="/compliance")
 
@@ -44,15 +45,48 @@ def people():
 @bp.route("/people/<int:user_id>")
 @roles_required(*VIEWERS)
 def person(user_id: int):
-    person = services.person_for_viewer(current_user, user_id)
-    return render_template(
+    return _person_page(services.person_for_viewer(current_user, user_id))
+
+
+def _allowance_form() -> AllowanceForm | None:
+    if current_user.role not in RULE_MAKERS:
+        return None
+    form = AllowanceForm()
+    form.course.choices = [("", "Choose…")] + [(c.id, c.title) for c in quiz_services.limited_courses()]
+    return form
+
+
+def _person_page(person, form=None, status=200):
+    page = render_template(
         "compliance/person.html",
         person=person,
         cells=services.person_cells(person.id),
         record=transcript(person.id),
         attestations=services.attestations_of(person.id),
+        allowances=quiz_services.allowances_of(person.id),
+        allowance_form=form or _allowance_form(),
         as_of=services.today(),
     )
+    return page, status
+
+
+@bp.route("/people/<int:user_id>/allowances", methods=["POST"])
+@roles_required(*RULE_MAKERS)
+def allowances(user_id: int):
+    person = services.person_for_viewer(current_user, user_id)
+    form = _allowance_form()
+    if not form.validate_on_submit():
+        return _person_page(person, form, 422)
+    quiz_services.grant_allowance(
+        current_user,
+        person,
+        form.course.data,
+        form.extra_attempts.data,
+        form.reason.data.strip(),
+        request.remote_addr or "",
+    )
+    flash(f"{person.name} may make {form.extra_attempts.data} more attempt(s).", "success")
+    return redirect(url_for("compliance.person", user_id=person.id) + "#allowances-heading")
 
 
 @bp.route("/requirements", methods=["GET", "POST"])

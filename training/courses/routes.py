@@ -3,7 +3,7 @@ from flask_login import current_user, login_required
 
 from training.courses import services
 from training.policies.services import learner_compliance
-from training.quizzes.services import attempt_history, open_attempt
+from training.quizzes.services import attempt_gate, attempt_history, gate_message, open_attempt
 
 bp = Blueprint("courses", __name__)
 
@@ -29,8 +29,11 @@ def transcript():
 def course(slug: str):
     course = services.published_course(slug)
     progress = services.course_progress(current_user.id, course)
+    gate = attempt_gate(current_user.id, course, progress.cycle)
     return render_template(
         "courses/course.html",
+        gate=gate,
+        gate_message=gate_message(gate),
         course=course,
         progress=progress,
         done_ids=services.completed_module_ids(current_user.id, course, progress),

@@ -5,13 +5,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from training.audit.services import record_event
+from training.auth.models import User
 from training.certificates.services import store_file_of_completion
-from training.compliance.services import refresh_obligations
-from training.courses.models import Course
+from training.compliance.services import organisation_zone, refresh_obligations
+from training.courses import rules
+from training.courses.models import AttemptAllowance, Course
 from training.courses.services import complete_course_if_ready, course_progress
 from training.db import utcnow
 from training.errors import Conflict, DomainError, NotFound
@@ -28,6 +31,12 @@ class AttemptAlreadySubmitted(Conflict):
     def __init__(self, attempt_id: int):
         super().__init__("This attempt has already been submitted and graded.")
         self.attempt_id = attempt_id
+
+
+class AttemptRefused(Conflict):
+    """The course's attempt limit is used up, or the wait after a failed attempt has not passed."""
+
+    code = "attempt_refused"
 
 
 class IncompleteAnswers(DomainError):
@@ -93,6 +102,9 @@ def start_attempt(user_id: int, course: Course, *, rng: random.Random | None = N
     existing = open_attempt(user_id, course.id)
     if existing is not None:
         return existing
+    gate = attempt_gate(user_id, course, progress.cycle, now)
+    if not gate.allowed:
+        raise AttemptRefused(gate_message(gate))
     versions = _draw_questions(course, rng or _system_random)
     attempt = QuizAttempt(
         user_id=user_id,
@@ -121,6 +133,100 @@ def start_attempt(user_id: int, course: Course, *, rng: random.Random | None = N
     refresh_obligations([user_id], now)
     db.session.commit()
     return attempt
+
+
+def attempt_gate(user_id: int, course: Course, cycle: int, now: datetime | None = None) -> rules.AttemptGate:
+    """May this learner start a new attempt in this cycle? (training/courses/rules.attempt_gate)."""
+    in_cycle = (QuizAttempt.user_id == user_id) & (QuizAttempt.course_id == course.id) & (QuizAttempt.cycle == cycle)
+    submitted = in_cycle & QuizAttempt.submitted_at.is_not(None)
+    count = db.session.execute(select(func.count()).select_from(QuizAttempt).where(submitted)).scalar_one()
+    last = db.session.execute(
+        select(QuizAttempt.submitted_at, QuizAttempt.passed)
+        .where(submitted)
+        .order_by(QuizAttempt.submitted_at.desc())
+        .limit(1)
+    ).first()
+    extra = db.session.execute(
+        select(func.coalesce(func.sum(AttemptAllowance.extra_attempts), 0)).where(
+            AttemptAllowance.user_id == user_id,
+            AttemptAllowance.course_id == course.id,
+            AttemptAllowance.cycle == cycle,
+        )
+    ).scalar_one()
+    facts = rules.AttemptFacts(
+        now=now or utcnow(),
+        max_attempts=course.max_attempts,
+        extra_attempts=int(extra),
+        submitted=count,
+        wait_minutes=course.attempt_wait_minutes,
+        last_submitted_at=last.submitted_at if last else None,
+        last_passed=last.passed if last else None,
+    )
+    return rules.attempt_gate(facts)
+
+
+def local_time(moment: datetime) -> str:
+    """A moment as people in the organisation read it: its timezone, with the zone's name."""
+    return moment.astimezone(organisation_zone()).strftime("%-d %b %Y at %H:%M %Z")
+
+
+def gate_message(gate: rules.AttemptGate) -> str:
+    if gate.reason == "limit":
+        return f"You have used all {gate.allowed_attempts} attempts. Your HR team can allow another attempt."
+    if gate.reason == "wait":
+        return f"You can start your next attempt after {local_time(gate.wait_until)}."
+    return ""
+
+
+MAX_EXTRA_ATTEMPTS = 5
+
+
+def grant_allowance(
+    actor: User, person: User, course_id: int, extra_attempts: int, reason: str, ip: str = ""
+) -> AttemptAllowance:
+    """HR allows a learner more attempts at a course in their current cycle; recorded and audited."""
+    course = db.session.get(Course, course_id)
+    if course is None:
+        raise NotFound("There is no such course.")
+    if not 1 <= extra_attempts <= MAX_EXTRA_ATTEMPTS:
+        raise DomainError(f"Allow from 1 to {MAX_EXTRA_ATTEMPTS} extra attempts.")
+    cycle = course_progress(person.id, course).cycle
+    allowance = AttemptAllowance(
+        user_id=person.id,
+        course_id=course.id,
+        cycle=cycle,
+        extra_attempts=extra_attempts,
+        reason=reason[:300],
+        granted_by_id=actor.id,
+    )
+    db.session.add(allowance)
+    record_event(
+        "attempt_allowance.granted",
+        actor_id=actor.id,
+        subject_type="user",
+        subject_id=str(person.id),
+        details={"course": course.slug, "cycle": cycle, "extra_attempts": extra_attempts, "reason": reason[:300]},
+        ip_address=ip,
+    )
+    db.session.commit()
+    return allowance
+
+
+def allowances_of(user_id: int) -> list:
+    """Extra attempts granted to a person, newest first, with the course title and who granted them."""
+    return db.session.execute(
+        select(AttemptAllowance, Course.title, User.name)
+        .join(Course, Course.id == AttemptAllowance.course_id)
+        .outerjoin(User, User.id == AttemptAllowance.granted_by_id)
+        .where(AttemptAllowance.user_id == user_id)
+        .order_by(AttemptAllowance.granted_at.desc(), AttemptAllowance.id.desc())
+    ).all()
+
+
+def limited_courses() -> list[Course]:
+    """Published courses with an attempt limit: the ones where an allowance makes a difference."""
+    query = select(Course).where(Course.published.is_(True), Course.max_attempts.is_not(None))
+    return db.session.execute(query.order_by(Course.title)).scalars().all()
 
 
 def _draw_questions(course: Course, rng: random.Random) -> list[QuestionVersion]:
