@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: run setup venv test bench bench-dashboard lint format check-content clean
+.PHONY: run setup venv test bench bench-dashboard bench-item-stats lint format check-content clean
 
 $(BIN)/activate.stamp: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ bench: venv
 ## Print the compliance dashboard's and people list's response times against a bare page, 1,000 to 50,000 staff.
 bench-dashboard: venv
 	$(BIN)/python bench/dashboard.py
+
+## Print the item statistics pages' response times against a bare page, for 20,000 quiz attempts.
+bench-item-stats: venv
+	$(BIN)/python bench/item_stats.py
 
 lint: venv
 	$(BIN)/ruff check .

@@ -60,11 +60,11 @@ def test_demo_needs_content_then_creates_an_organisation_once(app, runner, auth,
     result = runner.invoke(args=["demo", "--seed", "7"])
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line.split() for line in result.output.splitlines() if "password:" in line}
-    assert set(lines) == {"staff", "manager", "hr", "admin"}
+    assert set(lines) == {"staff", "manager", "hr", "author", "admin"}
     staff = lines["staff"]
     assert auth.login(staff[1], staff[-1]).status_code == 302
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(User)) == 40
+        assert db.session.scalar(select(func.count()).select_from(User)) == 41
         assert db.session.scalar(select(func.count()).select_from(Completion)) > 0
         assert db.session.scalar(select(func.count()).select_from(QuizAttempt).where(QuizAttempt.passed.is_(False))) > 0
         assert len({u.department_id for u in db.session.execute(select(User)).scalars()}) >= 5

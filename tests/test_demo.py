@@ -43,9 +43,9 @@ def large(runner, two_courses):
 
 
 def test_the_large_demo_prints_its_time_counts_and_working_accounts(large, auth, client):
-    assert re.search(r"Generated in \d+\.\d s: 18 departments, 1,002 people, .* certificates", large)
+    assert re.search(r"Generated in \d+\.\d s: 18 departments, 1,003 people, .* certificates", large)
     accounts = accounts_of(large)
-    assert set(accounts) == {"staff", "manager", "hr", "admin"}
+    assert set(accounts) == {"staff", "manager", "hr", "author", "admin"}
     assert auth.login(*accounts["hr"]).status_code == 302
     page = client.get("/compliance/people").get_data(as_text=True)
     assert re.search(r"\d+ people · page 1 of \d+", page)
@@ -62,8 +62,8 @@ def test_the_large_demo_shows_every_status_and_department(app, large):
 def test_the_large_demo_staff_have_hr_records_and_a_manager_in_their_department(app, large):
     with app.app_context():
         people = db.session.execute(select(User)).scalars().all()
-        assert len(people) == 1002
-        assert len({p.employee_id for p in people}) == 1002
+        assert len(people) == 1003
+        assert len({p.employee_id for p in people}) == 1003
         assert all(re.fullmatch(r"E\d{6}", p.employee_id) and p.hire_date for p in people)
         by_id = {p.id: p for p in people}
         managers = [p for p in people if p.role == "manager"]
@@ -129,7 +129,7 @@ def test_the_large_demo_refuses_a_database_with_users(app, runner, large):
     skipped = runner.invoke(args=["demo", "--staff", "50", "--if-empty"])
     assert skipped.exit_code == 0 and "Demo not created" in skipped.output
     with app.app_context():
-        assert count(User) == 1002
+        assert count(User) == 1003
 
 
 def test_the_large_demo_needs_content_and_sensible_options(app, runner):
@@ -153,7 +153,7 @@ def test_the_small_demo_gives_hr_rules_staff_records_and_a_ward_manager(app, run
     assert result.exit_code == 0, result.output
     with app.app_context():
         people = db.session.execute(select(User)).scalars().all()
-        assert len({p.employee_id for p in people if p.employee_id}) == 40
+        assert len({p.employee_id for p in people if p.employee_id}) == 41
         first_activity = dict(
             db.session.execute(
                 select(ModuleProgress.user_id, func.min(ModuleProgress.completed_at)).group_by(ModuleProgress.user_id)
@@ -164,7 +164,7 @@ def test_the_small_demo_gives_hr_rules_staff_records_and_a_ward_manager(app, run
         ward = [p for p in people if p.department_id == manager.department_id and p.id != manager.id]
         assert ward and all(p.manager_id == manager.id for p in ward)
         assert count(Requirement, Requirement.department_id.is_(None)) == 2
-        assert count(Obligation) == 2 * 40
+        assert count(Obligation) == 2 * 41
         counts = dashboard().counts
         assert counts[rules.OVERDUE] and counts[rules.DUE_SOON] and counts[rules.COMPLETED]
     auth.login(*accounts_of(result.output)["hr"])

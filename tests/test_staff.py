@@ -334,11 +334,12 @@ def test_hr_gives_staff_or_manager_roles_and_admins_any(app, client, auth, make_
     assert response.status_code == 302 and person(app, "h2@example.org").role == "hr"
 
 
-def test_hr_cannot_change_an_admin_or_another_hr_account(app, client, auth, make_user, hr):
+def test_hr_cannot_change_an_admin_an_author_or_another_hr_account(app, client, auth, make_user, hr):
     admin = make_user(role="admin", email="ada@example.org")
     other_hr = make_user(role="hr")
+    author = make_user(role="author")
     before = state(app)
-    for target in (admin, other_hr):
+    for target in (admin, other_hr, author):
         assert client.get(f"/staff/{target.id}/edit").status_code == 403
         response = auth.post(f"/staff/{target.id}/edit", person_form(email="mine@example.org"), token_from="/staff")
         assert response.status_code == 403

@@ -36,6 +36,10 @@ def register_blueprints(app: Flask) -> None:
     from training.api.routes import bp as api_bp
     from training.api.token_routes import bp as api_tokens_bp
     from training.auth.routes import bp as auth_bp
+    from training.authoring.course_routes import bp as authoring_courses_bp
+    from training.authoring.routes import bp as authoring_bp
+    from training.authoring.stats_routes import bp as authoring_stats_bp
+    from training.authoring.transfer_routes import bp as authoring_transfer_bp
     from training.certificates.routes import bp as certificates_bp
     from training.compliance.routes import bp as compliance_bp
     from training.courses.routes import bp as courses_bp
@@ -56,6 +60,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(api_tokens_bp)
+    app.register_blueprint(authoring_bp)
+    app.register_blueprint(authoring_courses_bp)
+    app.register_blueprint(authoring_stats_bp)
+    app.register_blueprint(authoring_transfer_bp)
 
 
 def register_cli(app: Flask) -> None:

@@ -50,6 +50,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CERTIFICATE_PDF_VARIANT": os.environ.get("CERTIFICATE_PDF_VARIANT", "pdf/a-3u"),
         "CERTIFICATE_STORAGE_DIR": os.environ.get("CERTIFICATE_STORAGE_DIR", str(Path(instance_path) / "certificates")),
         "STAFF_IMPORT_DIR": os.environ.get("STAFF_IMPORT_DIR", str(Path(instance_path) / "staff-imports")),
+        "AUTHORING_IMPORT_DIR": os.environ.get("AUTHORING_IMPORT_DIR", str(Path(instance_path) / "question-imports")),
         "VERIFY_RATE_LIMIT": os.environ.get("VERIFY_RATE_LIMIT", "30 per minute; 300 per hour"),
         "POLICY_MIN_READING_SECONDS": _seconds_setting("POLICY_MIN_READING_SECONDS", 60, 3600),
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),

@@ -56,6 +56,7 @@ ROLE_ACCOUNTS = (
     ("staff", "staff@demo.example", "Sam Rivera", "Medical-Surgical Ward", "Registered Nurse"),
     ("manager", "manager@demo.example", "Morgan Lee", "Medical-Surgical Ward", "Nurse Manager"),
     ("hr", "hr@demo.example", "Harper Quinn", None, "HR Compliance Lead"),
+    ("author", "author@demo.example", "Avery Chen", None, "Privacy Officer"),
     ("admin", "admin@demo.example", "Alex Morgan", None, "Clinical Educator"),
 )
 STAFF_COUNT = 36

@@ -1,0 +1,400 @@
+"""Authoring operations shared by the pages and the CLI: question versions, lifecycle, the audit trail.
+
+Rules (docs/authoring.md):
+- A question's content lives in immutable versions. Saving a change makes a new version and points
+  the question at it; attempts keep the version they were asked, so grades never change.
+- Only published questions are drawn into new attempts. A published course must keep at least as many
+  published questions as it asks per attempt.
+- Every change made here sets `browser_edited_at`, so `flask content sync` leaves it alone.
+- Every change is written to the audit record in the same transaction.
+"""
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from training.audit.models import AuditEvent
+from training.audit.services import record_event
+from training.auth.models import User
+from training.content.schema import OptionSpec, QuestionSpec
+from training.courses.models import Course
+from training.db import utcnow
+from training.errors import Conflict, DomainError, NotFound
+from training.extensions import db
+from training.quizzes.models import Question, QuestionVersion
+from training.quizzes.versions import new_question_version
+
+AUTHOR_ROLES = ("author", "admin")
+STATS_ROLES = ("author", "admin", "hr")
+PAGE_SIZE = 25
+
+
+class QuestionChanged(Conflict):
+    """Someone else saved the question after this author opened it."""
+
+    code = "question_changed"
+
+
+# --- Reading ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CourseSummary:
+    course: Course
+    published: int
+    draft: int
+    retired: int
+    modules: int
+
+
+def authoring_courses() -> list[CourseSummary]:
+    """Every course (published or not) with its question counts per status: one grouped query."""
+    courses = db.session.execute(select(Course).order_by(Course.title)).scalars().all()
+    counts = {
+        (course_id, status): n
+        for course_id, status, n in db.session.execute(
+            select(Question.course_id, Question.status, func.count()).group_by(Question.course_id, Question.status)
+        )
+    }
+    return [
+        CourseSummary(
+            course,
+            counts.get((course.id, "published"), 0),
+            counts.get((course.id, "draft"), 0),
+            counts.get((course.id, "retired"), 0),
+            len(course.modules),
+        )
+        for course in courses
+    ]
+
+
+def course_for_authoring(slug: str) -> Course:
+    course = db.session.execute(select(Course).where(Course.slug == slug)).scalar_one_or_none()
+    if course is None:
+        raise NotFound("There is no course with that address.")
+    return course
+
+
+def question_for_authoring(question_id: int) -> Question:
+    question = db.session.execute(
+        select(Question)
+        .where(Question.id == question_id)
+        .options(selectinload(Question.current_version).selectinload(QuestionVersion.options))
+    ).scalar_one_or_none()
+    if question is None:
+        raise NotFound("There is no such question.")
+    return question
+
+
+def question_versions(question: Question) -> list[QuestionVersion]:
+    """All versions, newest first, with options and authors loaded."""
+    return (
+        db.session.execute(
+            select(QuestionVersion)
+            .where(QuestionVersion.question_id == question.id)
+            .order_by(QuestionVersion.version.desc())
+            .options(selectinload(QuestionVersion.options), selectinload(QuestionVersion.created_by))
+        )
+        .scalars()
+        .all()
+    )
+
+
+def question_version(question: Question, number: int) -> QuestionVersion:
+    version = db.session.execute(
+        select(QuestionVersion)
+        .where(QuestionVersion.question_id == question.id, QuestionVersion.version == number)
+        .options(selectinload(QuestionVersion.options))
+    ).scalar_one_or_none()
+    if version is None:
+        raise NotFound(f"This question has no version {number}.")
+    return version
+
+
+@dataclass(frozen=True)
+class BankFilter:
+    text: str = ""
+    type: str = ""
+    tag: str = ""
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class BankPage:
+    """One page of a list (the question bank, the activity record)."""
+
+    items: list[Question]
+    page: int
+    pages: int
+    total: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def bank_page(course: Course, criteria: BankFilter, page: int = 1) -> BankPage:
+    """One page of a course's question bank, filtered in the database (tags filtered on the loaded page set)."""
+    query = (
+        select(Question)
+        .join(QuestionVersion, QuestionVersion.id == Question.current_version_id)
+        .where(Question.course_id == course.id)
+    )
+    if criteria.status:
+        query = query.where(Question.status == criteria.status)
+    if criteria.type:
+        query = query.where(QuestionVersion.type == criteria.type)
+    if criteria.text:
+        pattern = _like(criteria.text)
+        query = query.where(
+            or_(
+                func.lower(Question.key).like(pattern, escape="\\"),
+                func.lower(QuestionVersion.prompt).like(pattern, escape="\\"),
+                func.lower(QuestionVersion.scenario).like(pattern, escape="\\"),
+            )
+        )
+    rows = (
+        db.session.execute(query.order_by(Question.key).options(selectinload(Question.current_version))).scalars().all()
+    )
+    if criteria.tag:
+        rows = [q for q in rows if criteria.tag in (q.current_version.tags or [])]
+    total = len(rows)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    return BankPage(rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], page, pages, total)
+
+
+def course_tags(course: Course) -> list[str]:
+    """Tags used by the current versions of a course's questions, for the filter."""
+    tags: set[str] = set()
+    for (values,) in db.session.execute(
+        select(QuestionVersion.tags)
+        .join(Question, Question.current_version_id == QuestionVersion.id)
+        .where(Question.course_id == course.id)
+    ):
+        tags.update(values or [])
+    return sorted(tags)
+
+
+def published_question_count(course_id: int) -> int:
+    condition = (Question.course_id == course_id) & (Question.status == "published")
+    return db.session.execute(select(func.count()).select_from(Question).where(condition)).scalar_one()
+
+
+def spec_of(version: QuestionVersion, key: str) -> QuestionSpec:
+    """The file-format description of a stored version (what export writes and hashes compare)."""
+    return QuestionSpec(
+        id=key,
+        type=version.type,
+        prompt=version.prompt,
+        options=tuple(OptionSpec(o.text, o.correct, o.feedback) for o in version.options),
+        explanation=version.explanation,
+        scenario=version.scenario,
+        tags=tuple(version.tags or ()),
+        references=tuple(version.references or ()),
+    )
+
+
+# --- Writing ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    question: Question
+    version: QuestionVersion
+    created: bool  # a new question
+    new_version: bool  # False when nothing had changed
+
+
+def suggest_key(course: Course, prompt: str) -> str:
+    """A stable id for a new question: the course's initials and the prompt's first words, made unique."""
+    initials = "".join(part[0] for part in course.slug.split("-") if part)[:6] or "q"
+    words = re.findall(r"[a-z0-9]+", prompt.lower())
+    base = "-".join([initials, *words[:5]])[:56].strip("-")
+    taken = set(db.session.execute(select(Question.key).where(Question.key.like(f"{base}%"))).scalars())
+    if base not in taken and len(base) >= 3:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def save_question(
+    course: Course,
+    spec: QuestionSpec,
+    actor_id: int | None,
+    *,
+    question: Question | None = None,
+    base_version: int | None = None,
+    status: str | None = None,
+    source: str = "browser",
+    note: str = "",
+    ip: str = "",
+    commit: bool = True,
+) -> SaveResult:
+    """Create a question or give it a new version when its content changed; record who did it.
+
+    `base_version` is the version the author started from: if someone saved another one since, the
+    save is refused (unless what they saved is exactly this content, as after a double submit).
+    `status` publishes or keeps a draft; the course's minimum of published questions is enforced.
+    """
+    now = utcnow()
+    created = question is None
+    if created:
+        if db.session.execute(select(Question.id).where(Question.key == spec.id)).first():
+            raise Conflict(f"A question with the id {spec.id!r} already exists. Choose another id.")
+        question = Question(key=spec.id, course_id=course.id, status=status or "draft")
+        db.session.add(question)
+        db.session.flush()
+    current = question.current_version
+    content_hash = spec.content_hash()
+    unchanged = current is not None and current.content_hash == content_hash
+    stale = not created and base_version is not None and current is not None and current.version != base_version
+    if stale and not unchanged:
+        raise QuestionChanged(
+            f"Someone saved version {current.version} of this question while you were editing version "
+            f"{base_version}. Your text is below: compare it with the current version, then save again."
+        )
+    version = current
+    if not unchanged:
+        number = current.version + 1 if current is not None else 1
+        version = new_question_version(question, spec, number, source=source, actor_id=actor_id, note=note)
+        question.current_version = version
+    old_status = question.status
+    if status and status != old_status:
+        _check_status_change(question, course, status)
+        question.status = status
+    if not unchanged or status != old_status:
+        question.browser_edited_at = now if source != "file" else question.browser_edited_at
+        _record(
+            "question.created" if created else "question.saved",
+            actor_id,
+            question,
+            ip,
+            {
+                "version": version.version,
+                "status": question.status,
+                "previous_status": None if created else old_status,
+                "source": source,
+                "note": note,
+                "changed": [] if unchanged or created else changed_fields(current, version),
+            },
+        )
+    if commit:
+        db.session.commit()
+    return SaveResult(question, version, created, not unchanged)
+
+
+TRANSITIONS = {
+    "publish": ("published", {"draft", "retired"}),
+    "retire": ("retired", {"draft", "published"}),
+}
+
+
+def change_status(question: Question, action: str, actor_id: int | None, ip: str = "") -> Question:
+    """Publish or retire a question (the only two moves an author makes by hand)."""
+    if action not in TRANSITIONS:
+        raise DomainError("Unknown action.")
+    target, allowed_from = TRANSITIONS[action]
+    if question.status == target:
+        return question  # a double submit: already done
+    if question.status not in allowed_from:
+        raise Conflict(f"A {question.status} question cannot be moved to {target}.")
+    course = db.session.get(Course, question.course_id)
+    _check_status_change(question, course, target)
+    previous, question.status = question.status, target
+    question.browser_edited_at = utcnow()
+    _record(f"question.{target}", actor_id, question, ip, {"previous_status": previous, "status": target})
+    db.session.commit()
+    return question
+
+
+def _check_status_change(question: Question, course: Course, target: str) -> None:
+    if question.status != "published" or target == "published" or not course.published:
+        return
+    remaining = published_question_count(course.id) - 1
+    if remaining < course.questions_per_attempt:
+        raise Conflict(
+            f"{course.title} asks {course.questions_per_attempt} questions per attempt and would be left with "
+            f"{remaining} published. Publish another question first, or lower the questions per attempt."
+        )
+
+
+def _record(action: str, actor_id, question: Question, ip: str, details: dict) -> None:
+    record_event(
+        action,
+        actor_id=actor_id,
+        subject_type="question",
+        subject_id=question.key,
+        details={"question_id": question.id, "course_id": question.course_id, **details},
+        ip_address=ip,
+    )
+
+
+def changed_fields(old: QuestionVersion, new: QuestionVersion) -> list[str]:
+    """Which parts of a question differ between two versions (for the audit record)."""
+    changed = [
+        name
+        for name in ("type", "scenario", "prompt", "explanation", "tags", "references")
+        if getattr(old, name) != getattr(new, name)
+    ]
+    old_options = [(o.text, o.correct, o.feedback) for o in old.options]
+    new_options = [(o.text, o.correct, o.feedback) for o in new.options]
+    if old_options != new_options:
+        changed.append("options")
+    return changed
+
+
+def course_for_authoring_by_id(course_id: int) -> Course:
+    course = db.session.get(Course, course_id)
+    if course is None:
+        raise NotFound("There is no such course.")
+    return course
+
+
+AUTHORING_SUBJECTS = ("question", "course", "module", "question_bank")
+ACTION_LABELS = {
+    "question.created": "Question created",
+    "question.saved": "Question saved",
+    "question.published": "Question published",
+    "question.retired": "Question retired",
+    "question_bank.imported": "Questions imported",
+    "course.created": "Course created",
+    "course.settings_saved": "Course settings saved",
+    "course.published": "Course published",
+    "course.unpublished": "Course unpublished",
+    "module.created": "Module added",
+    "module.saved": "Module saved",
+    "module.moved": "Module moved",
+    "module.retired": "Module retired",
+    "module.restored": "Module restored",
+}
+
+
+def activity_page(page: int = 1, per_page: int = 50) -> BankPage:
+    """Authoring events, newest first, with who made them (one query for the page, one for the count)."""
+    condition = AuditEvent.subject_type.in_(AUTHORING_SUBJECTS)
+    total = db.session.execute(select(func.count()).select_from(AuditEvent).where(condition)).scalar_one()
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    rows = db.session.execute(
+        select(AuditEvent, User.name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(condition)
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return BankPage(rows, page, pages, total)
