@@ -21,6 +21,9 @@ setup: venv
 	$(BIN)/flask demo --if-empty
 
 ## Serve the app on http://127.0.0.1:5000 (SQLite in instance/ unless DATABASE_URL is set).
+## Development mode: plain HTTP cookies, no HTTPS redirect; two-step sign-in optional for the demo.
+run: export TRAINING_ENV ?= development
+run: export MFA_REQUIRED ?= 0
 run: setup
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 

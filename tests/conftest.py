@@ -58,6 +58,9 @@ def app(backend, tmp_path, content_dirs):
             "CONTENT_QUIZZES_DIR": str(content_dirs[1]),
             "CERTIFICATE_STORAGE_DIR": str(tmp_path / "certificate-store"),
             "PUBLIC_BASE_URL": "https://training.example.org",
+            # Plain HTTP through the test client; tests/test_security_headers.py covers production.
+            "TRAINING_ENV": "development",
+            "MFA_REQUIRED": False,
         }
     )
     # The app context is pushed only around set-up and tear-down: a context held open during the

@@ -44,6 +44,7 @@ def test_upgrade_creates_the_models_schema_and_downgrade_removes_it(empty_databa
         db.engine.dispose()
 
 
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_the_people_list_index_exists_after_upgrade(empty_database_uri):
     app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": empty_database_uri})
     with app.app_context():
@@ -87,7 +88,7 @@ def test_0005_marks_existing_questions_as_synced_and_accepts_the_new_role_and_st
                 )
             )
             conn.execute(text("UPDATE question SET current_version_id = 1"))
-        upgrade()
+        upgrade(revision="0005")
         with db.engine.begin() as conn:
             row = conn.execute(text("SELECT synced_hash, browser_edited_at, status FROM question")).one()
             assert tuple(row) == ("abc123", None, "published")
@@ -97,5 +98,44 @@ def test_0005_marks_existing_questions_as_synced_and_accepts_the_new_role_and_st
             conn.execute(text("UPDATE question SET status = 'deleted'"))
         with pytest.raises(Exception, match=r"(?i)check"), db.engine.begin() as conn:
             conn.execute(text("UPDATE course SET max_attempts = 0"))
+        downgrade(revision="base")
+        db.engine.dispose()
+
+
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+def test_0006_ends_sessions_from_before_and_makes_the_audit_record_append_only(empty_database_uri):
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": empty_database_uri})
+    with app.app_context():
+        upgrade(revision="0005")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    'INSERT INTO "user" (id, email, name, password_hash, role, job_title, active, updated_at,'
+                    " created_at) VALUES (1, 'a@example.org', 'A', 'x', 'staff', '', true, CURRENT_TIMESTAMP,"
+                    " CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO user_session (token_hash, user_id, last_seen_at, user_agent, ip_address, created_at)"
+                    " VALUES ('live', 1, CURRENT_TIMESTAMP, '', '', CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO audit_event (occurred_at, actor_id, action, subject_type, subject_id, details,"
+                    " ip_address) VALUES (CURRENT_TIMESTAMP, 1, 'user.signed_in', 'user', '1', '{}', '')"
+                )
+            )
+        upgrade()
+        with db.engine.begin() as conn:
+            row = conn.execute(text("SELECT ended_at IS NOT NULL, ended_reason, remember FROM user_session")).one()
+            assert tuple(row) == (True, "upgrade", False)
+        if db.engine.dialect.name == "postgresql":
+            for statement in ("UPDATE audit_event SET action = 'x'", "DELETE FROM audit_event"):
+                with pytest.raises(Exception, match="append-only"), db.engine.begin() as conn:
+                    conn.execute(text(statement))
+        with db.engine.begin() as conn:
+            assert conn.execute(text("SELECT action FROM audit_event")).scalar_one() == "user.signed_in"
         downgrade(revision="base")
         db.engine.dispose()

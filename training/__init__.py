@@ -13,12 +13,29 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
     )
     app.config.update(load_config(app.instance_path, config))
+    refuse_debug_outside_development(app)
+    trust_reverse_proxies(app)
     app.url_map.converters["int"] = RecordIdConverter
     register_extensions(app)
     register_blueprints(app)
     register_cli(app)
     register_web(app)
     return app
+
+
+def refuse_debug_outside_development(app: Flask) -> None:
+    """The debugger runs code typed into the browser: never outside development (ASVS 13.4.2)."""
+    if app.debug and app.config["TRAINING_ENV"] != "development":
+        raise RuntimeError("Debug mode is only allowed with TRAINING_ENV=development.")
+
+
+def trust_reverse_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXY_COUNT proxies, take the client's address and scheme from X-Forwarded-*."""
+    count = app.config["TRUSTED_PROXY_COUNT"]
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
 
 def register_extensions(app: Flask) -> None:

@@ -57,9 +57,22 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # "production" (the default) or "development" (`make run`): see _environment_settings.
+        "TRAINING_ENV": os.environ.get("TRAINING_ENV", "production"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+        # Sessions (ASVS 7.3): idle timeout, absolute lifetime, and how long "remember me" lasts (0: not offered).
+        "SESSION_IDLE_MINUTES": _whole_number("SESSION_IDLE_MINUTES", 30, 24 * 60),
+        "SESSION_MAX_HOURS": _whole_number("SESSION_MAX_HOURS", 12, 24 * 7),
+        "REMEMBER_ME_DAYS": _whole_number("REMEMBER_ME_DAYS", 14, 30),
+        # Two-step sign-in (TOTP) is required of these roles when MFA_REQUIRED is 1 (the default).
+        "MFA_REQUIRED": os.environ.get("MFA_REQUIRED", "1") == "1",
+        "MFA_REQUIRED_ROLES": ("hr", "admin"),
+        "PASSWORD_RESET_MINUTES": _whole_number("PASSWORD_RESET_MINUTES", 30, 24 * 60),
+        "SIGN_IN_RATE_LIMIT_ACCOUNT": os.environ.get("SIGN_IN_RATE_LIMIT_ACCOUNT", "5 per 15 minutes"),
+        "SIGN_IN_RATE_LIMIT_ADDRESS": os.environ.get("SIGN_IN_RATE_LIMIT_ADDRESS", "30 per 15 minutes"),
+        # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none).
+        "TRUSTED_PROXY_COUNT": _whole_number("TRUSTED_PROXY_COUNT", 0, 5),
         "WTF_CSRF_TIME_LIMIT": None,
         # Reminder emails (training/reminders): no MAIL_SERVER prints them to the console instead.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
@@ -73,7 +86,25 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REMINDER_INTERVAL_DAYS": os.environ.get("REMINDER_INTERVAL_DAYS", "7"),
     } | overrides
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(config["SQLALCHEMY_DATABASE_URI"]))
+    for key, value in _environment_settings(config["TRAINING_ENV"]).items():
+        config.setdefault(key, value)
     return config
+
+
+def _environment_settings(environment: str) -> dict:
+    """Production: a `__Host-` cookie sent only over HTTPS, HSTS and redirects to HTTPS (ASVS 3.3, 3.4).
+
+    Development serves plain HTTP on 127.0.0.1, where a Secure cookie would not come back.
+    """
+    if environment not in ("production", "development"):
+        raise ValueError(f"TRAINING_ENV must be production or development, not {environment!r}")
+    production = environment == "production"
+    return {
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
+        "FORCE_HTTPS": production,
+        "HSTS_SECONDS": 365 * 24 * 3600 if production else 0,
+    }
 
 
 def _dev_secret_key(instance_path: str) -> str:
@@ -89,6 +120,14 @@ def _dev_secret_key(instance_path: str) -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _whole_number(name: str, default: int, maximum: int) -> int:
+    """A whole number from the environment, refused at start-up when out of range."""
+    raw = os.environ.get(name, str(default)).strip()
+    if not raw.isdigit() or int(raw) > maximum:
+        raise ValueError(f"{name} must be a whole number from 0 to {maximum}, not {raw!r}")
+    return int(raw)
 
 
 def _seconds_setting(name: str, default: int, maximum: int) -> int:

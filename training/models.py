@@ -1,7 +1,7 @@
 """Import every model module so metadata and mappers are complete (used by the factory and Alembic)."""
 
 from training.audit.models import AuditEvent
-from training.auth.models import Department, User, UserSession
+from training.auth.models import Department, PasswordReset, RecoveryCode, User, UserSession
 from training.certificates.models import Certificate, CertificateFile, CertificateRevocation
 from training.compliance.models import (
     ApiToken,
@@ -39,6 +39,7 @@ __all__ = [
     "Department",
     "ModuleProgress",
     "Obligation",
+    "PasswordReset",
     "Policy",
     "PolicyCourse",
     "PolicyReading",
@@ -47,6 +48,7 @@ __all__ = [
     "QuestionOption",
     "QuestionVersion",
     "QuizAttempt",
+    "RecoveryCode",
     "Reminder",
     "Requirement",
     "TrainingModule",

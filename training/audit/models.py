@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import DDL, JSON, ForeignKey, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from training.db import utcnow
@@ -18,3 +18,22 @@ class AuditEvent(db.Model):
     subject_id: Mapped[str] = mapped_column(String(64), default="")
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     ip_address: Mapped[str] = mapped_column(String(64), default="")
+
+
+# On PostgreSQL the table refuses UPDATE and DELETE, whoever asks (ASVS 16.3; see docs/security.md).
+# The same statements run in migration 0006; this listener covers schemas made by create_all.
+APPEND_ONLY_FUNCTION = """
+CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION USING MESSAGE = 'audit_event is append-only: ' || TG_OP || ' is not allowed',
+        ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql
+"""
+APPEND_ONLY_TRIGGER = """
+CREATE TRIGGER audit_event_append_only BEFORE UPDATE OR DELETE ON audit_event
+FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()
+"""
+
+event.listen(AuditEvent.__table__, "after_create", DDL(APPEND_ONLY_FUNCTION).execute_if(dialect="postgresql"))
+event.listen(AuditEvent.__table__, "after_create", DDL(APPEND_ONLY_TRIGGER).execute_if(dialect="postgresql"))

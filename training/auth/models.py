@@ -1,9 +1,10 @@
-"""People, departments and the server-side record of each signed-in session."""
+"""People, departments, the server-side record of each signed-in session, password resets and
+the second factor (TOTP) with its recovery codes."""
 
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.db import CreatedAtMixin, utcnow
@@ -34,6 +35,12 @@ class User(UserMixin, CreatedAtMixin, db.Model):
     hire_date: Mapped[date | None]
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    password_changed_at: Mapped[datetime | None]
+    # Two-step sign-in: the TOTP secret encrypted with a key derived from SECRET_KEY, when it was
+    # confirmed, and the last time step accepted (a code is never accepted twice).
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     department: Mapped[Department | None] = relationship(lazy="joined")
     manager: Mapped["User | None"] = relationship(remote_side="User.id", foreign_keys=[manager_id])
@@ -50,21 +57,51 @@ class User(UserMixin, CreatedAtMixin, db.Model):
         return self.session_token
 
 
+SESSION_END_REASONS = ("signed_out", "idle", "expired", "revoked", "password_changed", "deactivated", "upgrade")
+
+
 class UserSession(CreatedAtMixin, db.Model):
     """One sign-in. The cookie holds a random token; only its SHA-256 is stored here.
 
-    Signing out or deactivating the account ends the row, so a copied cookie stops working.
+    Signing out, deactivating the account or a password change ends the row, so a copied cookie
+    stops working. `expires_at` is the absolute end (12 hours, or the remember-me days); the idle
+    timeout counts from `last_seen_at`.
     """
+
+    __table_args__ = (CheckConstraint(f"ended_reason IN {('', *SESSION_END_REASONS)!r}", name="ended_reason_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
+    ended_reason: Mapped[str] = mapped_column(String(20), default="")
+    expires_at: Mapped[datetime]
+    remember: Mapped[bool] = mapped_column(default=False)
     user_agent: Mapped[str] = mapped_column(String(255), default="")
     ip_address: Mapped[str] = mapped_column(String(64), default="")
 
     user: Mapped[User] = relationship()
+
+
+class PasswordReset(CreatedAtMixin, db.Model):
+    """An emailed reset link: only the token's SHA-256 is kept; usable once, until `expires_at`."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    ip_address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class RecoveryCode(CreatedAtMixin, db.Model):
+    """A one-time code for signing in without the authenticator app; stored as a SHA-256 digest."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None]
 
 
 # The people lists show active people ordered by name: this index serves the order without a sort.

@@ -23,15 +23,27 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
-            session.clear()
-            services.start_session(user, user_agent=request.user_agent.string, ip_address=request.remote_addr or "")
-            login_user(user)
-            return redirect(_destination(form.next.data))
+            return _after_password(user, form)
         form.form_errors.append(FAILED_SIGN_IN)
         status = 401
     elif form.is_submitted():
         status = 422
     return render_template("auth/login.html", form=form), status
+
+
+def _after_password(user, form):
+    """The password was right: the second step (two-step sign-in) or the session itself."""
+    return _complete_sign_in(user, next_path=form.next.data)
+
+
+def _complete_sign_in(user, *, next_path: str | None, remember: bool = False):
+    """A fresh session id at every sign-in (ASVS 7.2.4): the old cookie's contents are dropped."""
+    session.clear()
+    services.start_session(
+        user, user_agent=request.user_agent.string, ip_address=request.remote_addr or "", remember=remember
+    )
+    login_user(user)
+    return redirect(_destination(next_path))
 
 
 @bp.route("/logout", methods=["POST"])

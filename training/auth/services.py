@@ -2,9 +2,10 @@
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from sqlalchemy import select, update
 
 from training.auth.models import ROLES, Department, User, UserSession
@@ -39,15 +40,28 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def start_session(user: User, *, user_agent: str = "", ip_address: str = "") -> str:
+def session_lifetime(remember: bool) -> timedelta:
+    """The absolute lifetime of a new session: 12 hours, or the remember-me days."""
+    if remember and current_app.config["REMEMBER_ME_DAYS"]:
+        return timedelta(days=current_app.config["REMEMBER_ME_DAYS"])
+    return timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
+
+
+def start_session(user: User, *, user_agent: str = "", ip_address: str = "", remember: bool = False) -> str:
     """Record a new sign-in and return the token for the cookie."""
     token = secrets.token_urlsafe(32)
+    now = utcnow()
+    remember = remember and bool(current_app.config["REMEMBER_ME_DAYS"])
     db.session.add(
         UserSession(
             token_hash=_token_hash(token),
             user_id=user.id,
             user_agent=user_agent[:255],
             ip_address=ip_address[:64],
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + session_lifetime(remember),
+            remember=remember,
         )
     )
     db.session.commit()
