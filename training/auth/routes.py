@@ -33,7 +33,7 @@ def login():
 
 def _after_password(user, form):
     """The password was right: the second step (two-step sign-in) or the session itself."""
-    return _complete_sign_in(user, next_path=form.next.data)
+    return _complete_sign_in(user, next_path=form.next.data, remember=form.remember.data)
 
 
 def _complete_sign_in(user, *, next_path: str | None, remember: bool = False):
@@ -50,7 +50,7 @@ def _complete_sign_in(user, *, next_path: str | None, remember: bool = False):
 @login_required
 def logout():
     """POST only, CSRF-checked by CSRFProtect; ends the server-side session record."""
-    services.end_session(current_user.session_token)
+    services.end_session(current_user.session_token, reason="signed_out")
     logout_user()
     session.clear()
     flash("You have signed out.", "info")

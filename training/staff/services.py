@@ -271,7 +271,7 @@ def deactivate_person(actor: User, user_id: int, *, ip_address: str = "") -> Use
         if not person.active:
             raise Conflict(f"{person.name} is already deactivated.")
         person.active = False
-        ended = end_all_sessions(person.id)
+        ended = end_all_sessions(person.id, reason="deactivated")
         record_event(
             "staff.deactivated",
             actor_id=actor.id,
