@@ -13,6 +13,9 @@ LEARNER_PAGES = [
     "/courses/test-course/attempts",
     "/transcript",
     "/policies",
+    "/account",
+    "/account/sessions",
+    "/account/password",
 ]
 
 
@@ -23,6 +26,11 @@ def test_every_route_is_listed_here(app):
         "/",
         "/login",
         "/logout",
+        "/account",
+        "/account/sessions",
+        "/account/sessions/<int:session_id>/end",
+        "/account/sessions/end-others",
+        "/account/password",
         "/courses/<slug>",
         "/courses/<slug>/modules/<module_slug>",
         "/courses/<slug>/modules/<module_slug>/complete",
@@ -109,7 +117,16 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, course, path):
 
 
 @pytest.mark.parametrize(
-    "path", ["/logout", "/courses/test-course/quiz", "/courses/test-course/modules/intro/complete", "/attempts/1"]
+    "path",
+    [
+        "/logout",
+        "/courses/test-course/quiz",
+        "/courses/test-course/modules/intro/complete",
+        "/attempts/1",
+        "/account/sessions/1/end",
+        "/account/sessions/end-others",
+        "/account/password",
+    ],
 )
 def test_anonymous_posts_change_nothing(client, course, path):
     token = csrf_token(client, "/login")

@@ -72,6 +72,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "PASSWORD_RESET_MINUTES": _whole_number("PASSWORD_RESET_MINUTES", 30, 24 * 60),
         "SIGN_IN_RATE_LIMIT_ACCOUNT": os.environ.get("SIGN_IN_RATE_LIMIT_ACCOUNT", "5 per 15 minutes"),
         "SIGN_IN_RATE_LIMIT_ADDRESS": os.environ.get("SIGN_IN_RATE_LIMIT_ADDRESS", "30 per 15 minutes"),
+        # Per signed-in person: changing the password and confirming it to end sessions, together.
+        "ACCOUNT_PASSWORD_RATE_LIMIT": os.environ.get("ACCOUNT_PASSWORD_RATE_LIMIT", "10 per 15 minutes"),
         # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none).
         "TRUSTED_PROXY_COUNT": _whole_number("TRUSTED_PROXY_COUNT", 0, 5),
         "WTF_CSRF_TIME_LIMIT": None,
