@@ -72,6 +72,7 @@ def test_every_route_is_listed_here(app):
         "/staff/<int:user_id>/edit",
         "/staff/<int:user_id>/deactivate",
         "/staff/<int:user_id>/reactivate",
+        "/staff/<int:user_id>/sign-out",
         "/staff/departments",
         "/staff/departments/<int:department_id>/rename",
         "/staff/import",
@@ -126,6 +127,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, course, path):
         "/account/sessions/1/end",
         "/account/sessions/end-others",
         "/account/password",
+        "/staff/1/sign-out",
     ],
 )
 def test_anonymous_posts_change_nothing(client, course, path):

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, g
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 
+from training.audit.services import record_event
 from training.auth import session_rules
 from training.auth.models import ROLES, SESSION_END_REASONS, Department, User, UserSession
 from training.auth.passwords import hash_password, needs_rehash, verify_password
@@ -61,6 +62,48 @@ def session_lapse(record: UserSession, now: datetime) -> session_rules.Lapse | N
         now=now,
         idle=idle_timeout(),
     )
+
+
+def _live(now: datetime):
+    """SQL for "this session is live at `now`": not ended, before its end, not idle (unless remembered)."""
+    return and_(
+        UserSession.ended_at.is_(None),
+        UserSession.expires_at > now,
+        or_(UserSession.remember.is_(True), UserSession.last_seen_at >= now - idle_timeout()),
+    )
+
+
+def live_session_count(user_id: int, now: datetime | None = None) -> int:
+    """How many sessions of an account are live now, counted by the database."""
+    now = now or utcnow()
+    return db.session.scalar(
+        select(func.count()).select_from(UserSession).where(UserSession.user_id == user_id, _live(now))
+    )
+
+
+def sign_out_everywhere(email: str) -> int:
+    """End every open session of one account (reason "revoked"), audited; returns how many were live."""
+    user = user_by_email(email)
+    ended = end_all_sessions(user.id, reason="revoked")
+    details = {"sessions_ended": ended}
+    record_event("session.revoked_all", actor_id=None, subject_type="user", subject_id=str(user.id), details=details)
+    db.session.commit()
+    return ended
+
+
+def end_everyones_sessions(now: datetime | None = None) -> int:
+    """Sign everybody out (reason "revoked"), audited; returns how many live sessions were ended.
+
+    Sessions that lapsed unseen are left for sign-in to mark with their own reason.
+    """
+    now = now or utcnow()
+    result = db.session.execute(
+        update(UserSession).where(_live(now)).values(ended_at=now, ended_reason="revoked"),
+        execution_options={"synchronize_session": False},
+    )
+    record_event("session.revoked_all", actor_id=None, details={"everyone": True, "sessions_ended": result.rowcount})
+    db.session.commit()
+    return result.rowcount
 
 
 def start_session(user: User, *, user_agent: str = "", ip_address: str = "", remember: bool = False) -> str:
