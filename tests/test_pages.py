@@ -13,6 +13,9 @@ LEARNER_PAGES = [
     "/courses/test-course/attempts",
     "/transcript",
     "/policies",
+    "/account",
+    "/account/sessions",
+    "/account/password",
 ]
 
 
@@ -30,6 +33,11 @@ def test_every_route_is_listed_here(app):
         "/account/two-step/recovery-codes",
         "/account/two-step/disable",
         "/staff/<int:user_id>/two-step/reset",
+        "/account",
+        "/account/sessions",
+        "/account/sessions/<int:session_id>/end",
+        "/account/sessions/end-others",
+        "/account/password",
         "/courses/<slug>",
         "/courses/<slug>/modules/<module_slug>",
         "/courses/<slug>/modules/<module_slug>/complete",
@@ -71,6 +79,7 @@ def test_every_route_is_listed_here(app):
         "/staff/<int:user_id>/edit",
         "/staff/<int:user_id>/deactivate",
         "/staff/<int:user_id>/reactivate",
+        "/staff/<int:user_id>/sign-out",
         "/staff/departments",
         "/staff/departments/<int:department_id>/rename",
         "/staff/import",
@@ -116,7 +125,17 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, course, path):
 
 
 @pytest.mark.parametrize(
-    "path", ["/logout", "/courses/test-course/quiz", "/courses/test-course/modules/intro/complete", "/attempts/1"]
+    "path",
+    [
+        "/logout",
+        "/courses/test-course/quiz",
+        "/courses/test-course/modules/intro/complete",
+        "/attempts/1",
+        "/account/sessions/1/end",
+        "/account/sessions/end-others",
+        "/account/password",
+        "/staff/1/sign-out",
+    ],
 )
 def test_anonymous_posts_change_nothing(client, course, path):
     token = csrf_token(client, "/login")

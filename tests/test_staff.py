@@ -144,6 +144,7 @@ STAFF_POSTS = [
     "/staff/{id}/edit",
     "/staff/{id}/deactivate",
     "/staff/{id}/reactivate",
+    "/staff/{id}/sign-out",
     "/staff/departments",
     "/staff/departments/{dep}/rename",
     "/staff/import",

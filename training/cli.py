@@ -135,6 +135,18 @@ def users_deactivate(email):
     click.echo(f"Deactivated {email}; their open sessions were ended.")
 
 
+@users_cli.command("sign-out")
+@click.argument("email", required=False)
+@click.option("--everyone", is_flag=True, help="Sign out every account instead of one.")
+def users_sign_out(email, everyone):
+    """End the open sessions of one account (EMAIL) or of everybody (--everyone); they sign in again."""
+    if bool(email) == everyone:
+        raise click.UsageError("Give either an EMAIL or --everyone.")
+    with domain_errors_as_click():
+        ended = auth_services.end_everyones_sessions() if everyone else auth_services.sign_out_everywhere(email)
+    click.echo(f"Ended {ended} open session{'' if ended == 1 else 's'}.")
+
+
 @users_cli.command("activate")
 @click.argument("email")
 def users_activate(email):

@@ -1,6 +1,7 @@
 """Configuration read from environment variables, with safe defaults for development."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +78,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "PASSWORD_RESET_MINUTES": _whole_number("PASSWORD_RESET_MINUTES", 30, 24 * 60),
         "SIGN_IN_RATE_LIMIT_ACCOUNT": os.environ.get("SIGN_IN_RATE_LIMIT_ACCOUNT", "5 per 15 minutes"),
         "SIGN_IN_RATE_LIMIT_ADDRESS": os.environ.get("SIGN_IN_RATE_LIMIT_ADDRESS", "30 per 15 minutes"),
+        # Per signed-in person: changing the password and confirming it to end sessions, together.
+        "ACCOUNT_PASSWORD_RATE_LIMIT": os.environ.get("ACCOUNT_PASSWORD_RATE_LIMIT", "10 per 15 minutes"),
         # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none).
         "TRUSTED_PROXY_COUNT": _whole_number("TRUSTED_PROXY_COUNT", 0, 5),
         "WTF_CSRF_TIME_LIMIT": None,
@@ -92,9 +95,19 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REMINDER_INTERVAL_DAYS": os.environ.get("REMINDER_INTERVAL_DAYS", "7"),
     } | overrides
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(config["SQLALCHEMY_DATABASE_URI"]))
+    config.setdefault("PERMANENT_SESSION_LIFETIME", longest_session(config))
     for key, value in _environment_settings(config["TRAINING_ENV"]).items():
         config.setdefault(key, value)
     return config
+
+
+def longest_session(config: dict) -> timedelta:
+    """No session cookie is accepted once signed longer ago than the longest session can last.
+
+    A remembered sign-in's cookie expires with its own server-side record (see web.py); this is
+    the outer bound Flask also uses to refuse old signed cookies.
+    """
+    return max(timedelta(days=config["REMEMBER_ME_DAYS"]), timedelta(hours=config["SESSION_MAX_HOURS"]))
 
 
 def _environment_settings(environment: str) -> dict:

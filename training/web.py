@@ -1,7 +1,8 @@
 """Cross-cutting web concerns: the session user loader, error pages, headers and template helpers."""
 
-from flask import Flask, jsonify, make_response, render_template, request
-from flask_login import current_user
+from flask import Flask, flash, g, jsonify, make_response, redirect, render_template, request, session
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import current_user, login_url
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
@@ -19,6 +20,10 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
     login_manager.user_loader(user_for_session)
+    login_manager.unauthorized_handler(_sign_in_first)
+    app.session_interface = ServerBoundSessionCookie()
+    app.before_request(_load_signed_in_user)
+    app.after_request(_cookie_follows_server_session)
 
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(CSRFError, _csrf_error)
@@ -30,6 +35,50 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["compliance_labels"] = compliance_rules.LABELS
     app.jinja_env.globals["compliance_badge"] = compliance_badge
     app.jinja_env.globals["organisation_name"] = lambda: app.config["ORGANISATION_NAME"]
+
+
+def _load_signed_in_user() -> None:
+    """Load the user first thing, before any view writes: the loader may end a lapsed session or
+    refresh its `last_seen_at`, and commits. A session that just lapsed is dropped from the cookie
+    and the person is told why (idle or time limit)."""
+    if request.endpoint == "static" or current_user.is_authenticated:
+        return
+    message = g.pop("session_end_message", None)
+    if message:
+        session.clear()
+        flash(message, "info")
+        g.session_end_flashed = True
+
+
+def _sign_in_first():
+    """Flask-Login's redirect to sign in, without its generic message when a more precise one was given."""
+    if not g.get("session_end_flashed"):
+        flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(login_url(login_manager.login_view, next_url=request.url))
+
+
+def _cookie_follows_server_session(response):
+    """Without "remember me" the cookie lasts until the browser closes; with it, the cookie expires
+    when its server-side session does (UserSession.expires_at), set again on every response."""
+    if request.endpoint == "static":
+        return response
+    record = current_user.current_session if current_user.is_authenticated else None
+    if record is not None:
+        if session.permanent != record.remember:
+            session.permanent = record.remember
+        g.session_cookie_expires = record.expires_at if record.remember else None
+    return response
+
+
+class ServerBoundSessionCookie(SecureCookieSessionInterface):
+    """Flask's signed cookie, whose expiry (when permanent) is this request's server-side session end
+    rather than one app-wide PERMANENT_SESSION_LIFETIME, which is shared by every request."""
+
+    def get_expiration_time(self, app, session):
+        expires = g.get("session_cookie_expires")
+        if session.permanent and expires is not None:
+            return expires
+        return super().get_expiration_time(app, session)
 
 
 def _wants_json() -> bool:

@@ -19,9 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from training.audit.models import AuditEvent
 from training.audit.services import record_event
 from training.auth import totp
-from training.auth.models import RecoveryCode, User, UserSession
+from training.auth.models import RecoveryCode, User
 from training.auth.passwords import verify_password
-from training.auth.services import _token_hash, end_all_sessions
+from training.auth.services import end_all_sessions
 from training.db import utcnow
 from training.errors import Conflict, DomainError, Forbidden, NotFound
 from training.extensions import db
@@ -205,7 +205,7 @@ def reset(actor: User, user_id: int, *, ip_address: str = "") -> User:
         raise Conflict(f"{person.name} does not have two-step sign-in turned on.")
     with _transaction():
         _switch_off(person.id)
-        ended = end_all_sessions(person.id)
+        ended = end_all_sessions(person.id, reason="revoked")
         _audit("mfa.reset", actor, person, {"sessions_ended": ended}, ip_address)
     return person
 
@@ -327,10 +327,7 @@ def _switch_off(user_id: int) -> None:
 
 def _end_other_sessions(user: User) -> int:
     """End the account's sessions except this one."""
-    query = update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
-    if user.session_token:
-        query = query.where(UserSession.token_hash != _token_hash(user.session_token))
-    return db.session.execute(query.values(ended_at=utcnow(), ended_reason="revoked")).rowcount
+    return end_all_sessions(user.id, reason="revoked", keep_token=user.session_token)
 
 
 def _audit(action: str, actor: User, subject: User, details: dict, ip_address: str) -> None:

@@ -45,8 +45,10 @@ class User(UserMixin, CreatedAtMixin, db.Model):
     department: Mapped[Department | None] = relationship(lazy="joined")
     manager: Mapped["User | None"] = relationship(remote_side="User.id", foreign_keys=[manager_id])
 
-    # Set by the user loader: the server-side session this request belongs to.
+    # Set by the user loader: the server-side session this request belongs to (its cookie token
+    # and its UserSession row).
     session_token = None
+    current_session = None
 
     @property
     def is_active(self) -> bool:

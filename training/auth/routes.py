@@ -33,7 +33,7 @@ def login():
 
 def _after_password(user, form):
     """The password was right: the second step (two-step sign-in) or the session itself."""
-    remember = bool(form.remember.data) if "remember" in form else False
+    remember = bool(form.remember.data)
     if mfa.is_enabled(user):
         pending.begin(user.id, next_path=form.next.data, remember=remember)
         return redirect(url_for("mfa.second_step"))
@@ -54,7 +54,7 @@ def _complete_sign_in(user, *, next_path: str | None, remember: bool = False):
 @login_required
 def logout():
     """POST only, CSRF-checked by CSRFProtect; ends the server-side session record."""
-    services.end_session(current_user.session_token)
+    services.end_session(current_user.session_token, reason="signed_out")
     logout_user()
     session.clear()
     flash("You have signed out.", "info")

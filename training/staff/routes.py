@@ -7,6 +7,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from training.auth import mfa
 from training.auth.access import roles_required
+from training.auth.services import live_session_count
 from training.errors import DomainError
 from training.staff import services
 from training.staff.forms import (
@@ -89,7 +90,8 @@ def _person_form(person=None) -> PersonForm:
 
 def _person_page(form: PersonForm, person=None):
     status = 422 if form.errors else 200
-    return render_template("staff/person.html", form=form, person=person), status
+    live_sessions = live_session_count(person.id) if person is not None else 0
+    return render_template("staff/person.html", form=form, person=person, live_sessions=live_sessions), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -155,6 +157,16 @@ def reset_two_step(user_id: int):
         "Their next sign-in is with their password alone.",
         "success",
     )
+    return redirect(url_for("staff.edit", user_id=user_id))
+
+
+@bp.route("/<int:user_id>/sign-out", methods=["POST"])
+@hr_only
+def sign_out_everywhere(user_id: int):
+    """No fields: CSRFProtect checks the form's token. Only an admin may do this to hr/author/admin accounts."""
+    person, ended = services.sign_out_everywhere(current_user, user_id, ip_address=_ip())
+    sessions = "no open session" if not ended else f"{ended} open session{'s' if ended > 1 else ''}"
+    flash(f"{person.name} is signed out everywhere ({sessions} ended).", "success")
     return redirect(url_for("staff.edit", user_id=user_id))
 
 

@@ -271,7 +271,7 @@ def deactivate_person(actor: User, user_id: int, *, ip_address: str = "") -> Use
         if not person.active:
             raise Conflict(f"{person.name} is already deactivated.")
         person.active = False
-        ended = end_all_sessions(person.id)
+        ended = end_all_sessions(person.id, reason="deactivated")
         record_event(
             "staff.deactivated",
             actor_id=actor.id,
@@ -282,6 +282,27 @@ def deactivate_person(actor: User, user_id: int, *, ip_address: str = "") -> Use
         )
         refresh_obligations([person.id])
         return person
+
+
+def sign_out_everywhere(actor: User, user_id: int, *, ip_address: str = "") -> tuple[User, int]:
+    """End every open session of a person (reason "revoked"): HR for staff and managers, admins for anyone.
+
+    Returns the person and how many live sessions were ended.
+    """
+    with _transaction():
+        person = managed_person(actor, user_id)
+        if person.id == actor.id:
+            raise Forbidden("To end your own sessions, use Your account, Where you are signed in.")
+        ended = end_all_sessions(person.id, reason="revoked")
+        record_event(
+            "session.revoked_all",
+            actor_id=actor.id,
+            subject_type="user",
+            subject_id=str(person.id),
+            details={"sessions_ended": ended},
+            ip_address=ip_address,
+        )
+        return person, ended
 
 
 def reactivate_person(actor: User, user_id: int, *, ip_address: str = "") -> User:
