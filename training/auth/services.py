@@ -8,6 +8,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select, update
 
+from training.auth import password_rules
 from training.auth.models import ROLES, Department, User, UserSession
 from training.auth.passwords import hash_password, needs_rehash, verify_password
 from training.compliance.services import refresh_obligations
@@ -15,8 +16,15 @@ from training.db import utcnow
 from training.errors import Conflict, DomainError, NotFound
 from training.extensions import db
 
-MIN_PASSWORD_LENGTH = 12
-MAX_PASSWORD_LENGTH = 128
+MIN_PASSWORD_LENGTH = password_rules.MIN_LENGTH
+MAX_PASSWORD_LENGTH = password_rules.MAX_LENGTH
+
+
+class PasswordRejected(DomainError):
+    """A new password that breaks a rule; the message says which, for the person choosing it."""
+
+    status = 422
+    code = "password_rejected"
 
 
 def normalise_email(email: str) -> str:
@@ -94,20 +102,25 @@ def end_session(token: str | None, now: datetime | None = None) -> None:
     db.session.commit()
 
 
-def end_all_sessions(user_id: int, now: datetime | None = None) -> int:
+def end_all_sessions(user_id: int, now: datetime | None = None, *, reason: str = "") -> int:
     result = db.session.execute(
         update(UserSession)
         .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
-        .values(ended_at=now or utcnow())
+        .values(ended_at=now or utcnow(), ended_reason=reason)
     )
     return result.rowcount
 
 
-def check_password_rules(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters.")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise DomainError(f"Password must be at most {MAX_PASSWORD_LENGTH} characters.")
+def check_password_rules(password: str, *, email: str | None = None) -> None:
+    """Raise PasswordRejected unless `password` meets the rules in training.auth.password_rules.
+
+    With the account's `email`, a password containing it is refused too, and one containing the
+    organisation's name (ORGANISATION_NAME) always is.
+    """
+    words = (current_app.config["ORGANISATION_NAME"],)
+    problem = password_rules.password_problem(password, email=email or "", context_words=words)
+    if problem:
+        raise PasswordRejected(problem)
 
 
 def get_or_create_department(name: str) -> Department:
@@ -141,7 +154,7 @@ def create_user(
     if not name.strip():
         raise DomainError("Name is required.")
     if password_hash is None:
-        check_password_rules(password)
+        check_password_rules(password, email=email)
         password_hash = hash_password(password)
     if db.session.execute(select(User.id).where(User.email == email)).first():
         raise Conflict(f"A user with email {email} already exists.")
@@ -171,9 +184,10 @@ def user_by_email(email: str) -> User:
 def set_password(email: str, password: str) -> User:
     """Give an account a new password; its open sessions end, so old cookies stop working."""
     user = user_by_email(email)
-    check_password_rules(password)
+    check_password_rules(password, email=user.email)
     user.password_hash = hash_password(password)
-    end_all_sessions(user.id)
+    user.password_changed_at = utcnow()
+    end_all_sessions(user.id, reason="password_changed")
     db.session.commit()
     return user
 
