@@ -1,6 +1,7 @@
 """Accounts and sign-in sessions: used by the sign-in routes and the `flask users` commands."""
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -8,6 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select, update
 
+from training.audit.services import record_event
 from training.auth import password_rules
 from training.auth.models import ROLES, Department, User, UserSession
 from training.auth.passwords import hash_password, needs_rehash, verify_password
@@ -27,25 +29,78 @@ class PasswordRejected(DomainError):
     code = "password_rejected"
 
 
+_EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+")
+NOT_AN_EMAIL = "(not an email address)"
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def email_for_audit(email: str) -> str:
+    """The submitted email, normalised, for an audit record; text that is not shaped like an email
+    address (a password typed into the email field, say) is never kept (ASVS 16.2.5)."""
+    email = normalise_email(email)[:254]
+    return email if _EMAIL_SHAPE.fullmatch(email) else NOT_AN_EMAIL
 
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """The active user with this email and password, or None (whatever was wrong)."""
-    user = db.session.execute(select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
+def authenticate(email: str, password: str, *, ip_address: str = "") -> User | None:
+    """The active user with this email and password, or None (whatever was wrong).
+
+    A failure is audited with its reason (unknown_account, wrong_password, inactive); the caller
+    shows the same answer for every reason.
+    """
+    email = normalise_email(email)
+    user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
     if not verify_password(user.password_hash if user else None, password):
+        _sign_in_failed(email, user, "wrong_password" if user else "unknown_account", ip_address)
         return None
     if not user.active:
+        _sign_in_failed(email, user, "inactive", ip_address)
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         db.session.commit()
     return user
+
+
+def _sign_in_failed(email: str, user: User | None, reason: str, ip_address: str) -> None:
+    record_event(
+        "user.sign_in_failed",
+        actor_id=None,
+        subject_type="user" if user else "",
+        subject_id=str(user.id) if user else "",
+        details={"email": email_for_audit(email), "reason": reason},
+        ip_address=ip_address,
+    )
+    db.session.commit()
+
+
+def record_signed_in(user: User, *, ip_address: str = "") -> None:
+    """Audit a completed sign-in (ASVS 16.3.1)."""
+    record_event(
+        "user.signed_in", actor_id=user.id, subject_type="user", subject_id=str(user.id), ip_address=ip_address
+    )
+    db.session.commit()
+
+
+def record_refused(action: str, email: str, *, limit: str, ip_address: str = "") -> None:
+    """Audit a request that a rate limit refused (ASVS 16.3.3): for which email, by which limit, from where."""
+    email = normalise_email(email)[:254]
+    user_id = db.session.execute(select(User.id).where(User.email == email)).scalar_one_or_none()
+    record_event(
+        action,
+        actor_id=None,
+        subject_type="user" if user_id else "",
+        subject_id=str(user_id) if user_id else "",
+        details={"email": email_for_audit(email), "limit": limit},
+        ip_address=ip_address,
+    )
+    db.session.commit()
 
 
 def session_lifetime(remember: bool) -> timedelta:
