@@ -53,6 +53,7 @@ def test_the_sixth_failure_for_one_account_pauses_it_from_any_address(client, ma
     assert paused.status_code == 429, "even the right password waits"
     page = paused.get_data(as_text=True)
     assert "Sign-in is paused for a while" in page and "Wait up to 15 minutes" in page
+    assert 'href="/password/forgot"' in page
     assert 0 < int(paused.headers["Retry-After"]) <= 15 * 60
     assert client.get("/").status_code == 302, "not signed in"
     other = make_user()
