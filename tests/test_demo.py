@@ -207,6 +207,7 @@ def test_upgrading_and_loading_the_shipped_content_create_no_accounts(fresh_data
     with fresh.app_context():
         assert count(Course) > 0, "the shipped courses are loaded"
         assert count(User) == 0
+        db.session.remove()
         db.engine.dispose()
 
 

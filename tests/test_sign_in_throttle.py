@@ -193,6 +193,7 @@ def another_app(app, storage_uri):
 def dispose(*apps):
     for instance in apps:
         with instance.app_context():
+            db.session.remove()
             db.engine.dispose()
 
 
