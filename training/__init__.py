@@ -52,6 +52,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from training.api.routes import bp as api_bp
     from training.api.token_routes import bp as api_tokens_bp
+    from training.auth.mfa_routes import bp as mfa_bp
     from training.auth.reset_routes import bp as password_reset_bp
     from training.auth.routes import bp as auth_bp
     from training.authoring.course_routes import bp as authoring_courses_bp
@@ -69,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(password_reset_bp)
+    app.register_blueprint(mfa_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(quizzes_bp)
     app.register_blueprint(certificates_bp)

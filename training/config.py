@@ -37,6 +37,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     secret = overrides.get("SECRET_KEY") or os.environ.get("SECRET_KEY") or _dev_secret_key(instance_path)
     config = {
         "SECRET_KEY": secret,
+        # Earlier secret keys, comma-separated, still accepted after SECRET_KEY changes: they keep old
+        # session cookies valid and still decrypt stored two-step sign-in secrets.
+        "SECRET_KEY_FALLBACKS": [k.strip() for k in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if k.strip()],
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
         "CONTENT_MODULES_DIR": os.environ.get("CONTENT_MODULES_DIR", str(PROJECT_ROOT / "modules")),
         "CONTENT_QUIZZES_DIR": os.environ.get("CONTENT_QUIZZES_DIR", str(PROJECT_ROOT / "quizzes")),
@@ -68,6 +71,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Two-step sign-in (TOTP) is required of these roles when MFA_REQUIRED is 1 (the default).
         "MFA_REQUIRED": os.environ.get("MFA_REQUIRED", "1") == "1",
         "MFA_REQUIRED_ROLES": ("hr", "admin"),
+        # Wrong second-step codes (and wrong passwords on the two-step page) allowed per account and per address.
+        "MFA_RATE_LIMIT_ACCOUNT": os.environ.get("MFA_RATE_LIMIT_ACCOUNT", "5 per 5 minutes"),
+        "MFA_RATE_LIMIT_ADDRESS": os.environ.get("MFA_RATE_LIMIT_ADDRESS", "20 per 5 minutes"),
         "PASSWORD_RESET_MINUTES": _whole_number("PASSWORD_RESET_MINUTES", 30, 24 * 60),
         "SIGN_IN_RATE_LIMIT_ACCOUNT": os.environ.get("SIGN_IN_RATE_LIMIT_ACCOUNT", "5 per 15 minutes"),
         "SIGN_IN_RATE_LIMIT_ADDRESS": os.environ.get("SIGN_IN_RATE_LIMIT_ADDRESS", "30 per 15 minutes"),

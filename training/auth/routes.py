@@ -1,7 +1,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from training.auth import services, throttle
+from training.auth import mfa, pending, services, throttle
 from training.auth.forms import LoginForm
 from training.urls import is_safe_next
 
@@ -35,7 +35,11 @@ def login():
 
 def _after_password(user, form):
     """The password was right: the second step (two-step sign-in) or the session itself."""
-    return _complete_sign_in(user, next_path=form.next.data)
+    remember = bool(form.remember.data) if "remember" in form else False
+    if mfa.is_enabled(user):
+        pending.begin(user.id, next_path=form.next.data, remember=remember)
+        return redirect(url_for("mfa.second_step"))
+    return _complete_sign_in(user, next_path=form.next.data, remember=remember)
 
 
 def _complete_sign_in(user, *, next_path: str | None, remember: bool = False):

@@ -5,6 +5,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from training.auth import mfa
 from training.auth.access import roles_required
 from training.errors import DomainError
 from training.staff import services
@@ -141,6 +142,19 @@ def deactivate(user_id: int):
 def reactivate(user_id: int):
     person = services.reactivate_person(current_user, user_id, ip_address=_ip())
     flash(f"{person.name} is active again and appears in compliance figures.", "success")
+    return redirect(url_for("staff.edit", user_id=user_id))
+
+
+@bp.route("/<int:user_id>/two-step/reset", methods=["POST"])
+@roles_required("admin")
+def reset_two_step(user_id: int):
+    """A lost phone: an admin turns the person's two-step sign-in off and signs them out everywhere."""
+    person = mfa.reset(current_user, user_id, ip_address=_ip())
+    flash(
+        f"Two-step sign-in of {person.name} is reset and they are signed out everywhere. "
+        "Their next sign-in is with their password alone.",
+        "success",
+    )
     return redirect(url_for("staff.edit", user_id=user_id))
 
 
