@@ -13,8 +13,10 @@ import redis
 from sqlalchemy import select
 
 from tests.conftest import PASSWORD, csrf_token
+from tests.test_mfa import Clock, code_at, enrolled, second_step
 from training import create_app
 from training.audit.models import AuditEvent
+from training.auth import mfa
 from training.extensions import db
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
@@ -35,6 +37,14 @@ def events(app, action):
     with app.app_context():
         rows = db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))
         return [(e.subject_id, e.details, e.ip_address, e.actor_id) for e in rows]
+
+
+@pytest.fixture
+def totp_clock(monkeypatch):
+    """The two-step sign-in clock (see tests/test_mfa.py)."""
+    clock = Clock()
+    monkeypatch.setattr(mfa, "clock", lambda: clock.now)
+    return clock
 
 
 @pytest.fixture
@@ -146,8 +156,17 @@ def test_every_failed_sign_in_is_audited_with_its_reason_and_answered_the_same(a
 def test_a_sign_in_is_audited_with_the_address(app, client, make_user):
     user = make_user()
     assert sign_in(client, user.email, address="10.0.7.7").status_code == 302
-    assert events(app, "user.signed_in") == [(str(user.id), {}, "10.0.7.7", user.id)]
+    assert events(app, "user.signed_in") == [(str(user.id), {"two_step": False}, "10.0.7.7", user.id)]
     assert events(app, "user.sign_in_failed") == []
+
+
+def test_a_sign_in_with_a_second_step_is_audited_once_it_is_complete(app, client, auth, make_user, totp_clock):
+    user, secret, _ = enrolled(client, auth, make_user, totp_clock)
+    assert [details for _, details, _, _ in events(app, "user.signed_in")] == [{"two_step": False}]
+    assert auth.login(user).headers["Location"] == "/login/two-step"
+    assert len(events(app, "user.signed_in")) == 1, "the password alone is not a sign-in"
+    assert second_step(client, code_at(secret, totp_clock.now)).status_code == 302
+    assert [details for _, details, _, _ in events(app, "user.signed_in")] == [{"two_step": False}, {"two_step": True}]
 
 
 def test_a_paused_sign_in_is_audited_as_throttled(app, client, make_user):

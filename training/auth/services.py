@@ -80,10 +80,15 @@ def _sign_in_failed(email: str, user: User | None, reason: str, ip_address: str)
     db.session.commit()
 
 
-def record_signed_in(user: User, *, ip_address: str = "") -> None:
-    """Audit a completed sign-in (ASVS 16.3.1)."""
+def record_signed_in(user: User, *, two_step: bool, ip_address: str = "") -> None:
+    """Audit a completed sign-in (ASVS 16.3.1), saying whether it took a second step."""
     record_event(
-        "user.signed_in", actor_id=user.id, subject_type="user", subject_id=str(user.id), ip_address=ip_address
+        "user.signed_in",
+        actor_id=user.id,
+        subject_type="user",
+        subject_id=str(user.id),
+        details={"two_step": two_step},
+        ip_address=ip_address,
     )
     db.session.commit()
 

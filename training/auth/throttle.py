@@ -16,7 +16,7 @@ from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import user_logged_in
 
-from training.auth import services
+from training.auth import mfa, services
 from training.extensions import limiter
 
 
@@ -77,5 +77,8 @@ per_account = limiter.limit(
 
 @user_logged_in.connect
 def _signed_in(app, user, **extra) -> None:
-    """Every completed sign-in (Flask-Login's login_user), whichever route completed it."""
-    services.record_signed_in(user, ip_address=request.remote_addr or "")
+    """Every completed sign-in (Flask-Login's login_user), whichever route completed it.
+
+    An account with two-step sign-in on cannot get here without its second step (mfa_routes).
+    """
+    services.record_signed_in(user, two_step=mfa.is_enabled(user), ip_address=request.remote_addr or "")
