@@ -14,8 +14,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
 from tests.conftest import PASSWORD, csrf_token
+from tests.test_mfa import Clock, code_at, enrolled, second_step
 from training.audit.models import AuditEvent
-from training.auth import reset
+from training.auth import mfa, reset
 from training.auth.models import PasswordReset, User, UserSession
 from training.db import utcnow
 from training.extensions import db
@@ -334,6 +335,19 @@ def test_the_new_password_must_meet_the_rules_and_a_refusal_keeps_the_link(app, 
     assert resets(app, user.id)[0].used_at is None
     assert choose(client, "p" * 128).status_code == 302
     assert sign_in(client, user.email, "p" * 128).status_code == 302
+
+
+def test_a_reset_keeps_two_step_sign_in(app, client, auth, inbox, make_user, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(mfa, "clock", lambda: clock.now)
+    user, secret, _ = enrolled(client, auth, make_user, clock)
+    follow(client, emailed_token(client, inbox, user.email))
+    assert choose(client).status_code == 302
+    password_step = sign_in(client, user.email, NEW_PASSWORD)
+    assert password_step.status_code == 302 and password_step.headers["Location"] == "/login/two-step"
+    assert client.get("/transcript").status_code == 302, "not signed in on the password alone"
+    assert second_step(client, code_at(secret, clock.now)).status_code == 302
+    assert client.get("/transcript").status_code == 200
 
 
 def test_a_deactivated_account_s_link_stops_working(client, inbox, make_user, runner):
