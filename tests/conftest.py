@@ -61,6 +61,9 @@ def app(backend, tmp_path, content_dirs):
             # Plain HTTP through the test client; tests/test_security_headers.py covers production.
             "TRAINING_ENV": "development",
             "MFA_REQUIRED": False,
+            # Rate-limit counts in this app's own memory, even when REDIS_URL is set: no test sees
+            # another's counts (each create_app gives the limiter fresh storage).
+            "RATELIMIT_STORAGE_URI": "memory://",
         }
     )
     # The app context is pushed only around set-up and tear-down: a context held open during the

@@ -4,14 +4,16 @@ import re
 from collections import defaultdict
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
+from tests.conftest import TEST_DATABASE_URL, _pg_uri
+from training import create_app
 from training.auth.models import User
 from training.certificates.models import Certificate
 from training.compliance import rules
 from training.compliance.models import Obligation, Requirement
 from training.compliance.services import dashboard
-from training.courses.models import Completion, ModuleProgress
+from training.courses.models import Completion, Course, ModuleProgress
 from training.courses.rules import add_months
 from training.db import utcnow
 from training.extensions import db
@@ -169,3 +171,59 @@ def test_the_small_demo_gives_hr_rules_staff_records_and_a_ward_manager(app, run
         assert counts[rules.OVERDUE] and counts[rules.DUE_SOON] and counts[rules.COMPLETED]
     auth.login(*accounts_of(result.output)["hr"])
     assert "compliant" in client.get("/compliance").get_data(as_text=True)
+
+
+# --- no default accounts (ASVS 6.3.2) -------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else []))
+def fresh_database_uri(request, tmp_path):
+    """An empty database: a file on SQLite, or a scratch database named after the test database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    base, test_database = _pg_uri().rsplit("/", 1)
+    scratch = f"{test_database}_fresh"
+    admin = create_engine(_pg_uri(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {scratch}"))
+    yield f"{base}/{scratch}"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
+    admin.dispose()
+
+
+# Alembic reads the schema back on SQLite, which cannot reflect the expression index (see test_migrations.py).
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+def test_upgrading_and_loading_the_shipped_content_create_no_accounts(fresh_database_uri):
+    """Only `flask demo` ever makes accounts by itself; a new site starts with none."""
+    fresh = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": fresh_database_uri})
+    runner = fresh.test_cli_runner()
+    assert fresh.config["TRAINING_ENV"] == "production"
+    for command in (["db", "upgrade"], ["content", "sync"]):
+        result = runner.invoke(args=command)
+        assert result.exit_code == 0, result.output
+    with fresh.app_context():
+        assert count(Course) > 0, "the shipped courses are loaded"
+        assert count(User) == 0
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_the_demo_refuses_a_production_site_unless_told_it_is_one(app, runner, two_courses):
+    app.config["TRAINING_ENV"] = "production"
+    refused = runner.invoke(args=["demo", "--if-empty"])
+    assert refused.exit_code == 1 and "TRAINING_ENV is production" in refused.output
+    assert "--yes-in-production" in refused.output
+    assert runner.invoke(args=["demo", "--staff", "50"]).exit_code == 1
+    with app.app_context():
+        assert count(User) == 0
+    forced = runner.invoke(args=["demo", "--yes-in-production", "--seed", "2"])
+    assert forced.exit_code == 0, forced.output
+    assert "warning: creating demo accounts with TRAINING_ENV=production" in forced.output
+    assert set(accounts_of(forced.output)) == {"staff", "manager", "hr", "author", "admin"}
+
+
+def test_demo_help_explains_the_production_guard(runner):
+    assert "--yes-in-production" in runner.invoke(args=["demo", "--help"]).output

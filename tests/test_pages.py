@@ -26,6 +26,9 @@ def test_every_route_is_listed_here(app):
         "/",
         "/login",
         "/logout",
+        "/password/forgot",
+        "/password/reset/<token>",
+        "/password/reset",
         "/login/two-step",
         "/login/recovery",
         "/account/two-step",
@@ -122,6 +125,15 @@ def test_every_route_is_listed_here(app):
 def test_anonymous_visitors_are_sent_to_sign_in(client, course, path):
     response = client.get(path)
     assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize(
+    ("path", "status"), [("/password/forgot", 200), ("/password/reset", 404), ("/password/reset/not-a-token", 404)]
+)
+def test_password_reset_pages_are_for_everyone_and_show_nothing_without_a_link(client, auth, make_user, path, status):
+    assert client.get(path).status_code == status
+    auth.login(make_user())
+    assert client.get(path).status_code == status
 
 
 @pytest.mark.parametrize(

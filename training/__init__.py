@@ -54,6 +54,7 @@ def register_blueprints(app: Flask) -> None:
     from training.api.token_routes import bp as api_tokens_bp
     from training.auth.account_routes import bp as account_bp
     from training.auth.mfa_routes import bp as mfa_bp
+    from training.auth.reset_routes import bp as password_reset_bp
     from training.auth.routes import bp as auth_bp
     from training.authoring.course_routes import bp as authoring_courses_bp
     from training.authoring.routes import bp as authoring_bp
@@ -69,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from training.staff.routes import bp as staff_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(password_reset_bp)
     app.register_blueprint(mfa_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(courses_bp)

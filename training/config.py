@@ -80,6 +80,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SIGN_IN_RATE_LIMIT_ADDRESS": os.environ.get("SIGN_IN_RATE_LIMIT_ADDRESS", "30 per 15 minutes"),
         # Per signed-in person: changing the password and confirming it to end sessions, together.
         "ACCOUNT_PASSWORD_RATE_LIMIT": os.environ.get("ACCOUNT_PASSWORD_RATE_LIMIT", "10 per 15 minutes"),
+        # Requests for a password-reset link (each counts), per client address and per email asked for.
+        "PASSWORD_RESET_RATE_LIMIT_ADDRESS": os.environ.get("PASSWORD_RESET_RATE_LIMIT_ADDRESS", "10 per hour"),
+        "PASSWORD_RESET_RATE_LIMIT_EMAIL": os.environ.get("PASSWORD_RESET_RATE_LIMIT_EMAIL", "3 per hour"),
         # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none).
         "TRUSTED_PROXY_COUNT": _whole_number("TRUSTED_PROXY_COUNT", 0, 5),
         "WTF_CSRF_TIME_LIMIT": None,

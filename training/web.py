@@ -124,6 +124,8 @@ def _csrf_error(exc: CSRFError):
 def _http_error(exc: HTTPException):
     if exc.code and exc.code >= 500:
         return exc
+    if exc.response is not None:
+        return exc.response  # a page made for this refusal (a rate limit's on_breach, say)
     messages = {
         404: "We could not find that page. Check the address, or go back to My training.",
         405: "This page does not accept that kind of request.",

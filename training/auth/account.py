@@ -196,7 +196,7 @@ def change_password(user: User, current: str, new: str, *, keep_token: str, ip_a
     (reason "password_changed"); the session in use stays. Returns how many others were ended."""
     _confirm_password(user, current, "current_password")
     try:
-        services.check_password_rules(new)
+        services.check_password_rules(new, email=user.email)
     except DomainError as refused:
         raise PasswordRefused("new_password", refused.message) from refused
     user.password_hash = hash_password(new)

@@ -14,7 +14,11 @@ class LoginForm(FlaskForm):
     )
     password = PasswordField(
         "Password",
-        validators=[DataRequired(message="Enter your password."), Length(max=1024)],
+        # No password longer than 128 characters can be set; a longer one gets the usual failure.
+        validators=[
+            DataRequired(message="Enter your password."),
+            Length(max=1024, message="Email or password is incorrect."),
+        ],
         render_kw={"autocomplete": "current-password"},
     )
     remember = BooleanField(

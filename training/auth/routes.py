@@ -1,7 +1,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from training.auth import mfa, pending, services
+from training.auth import mfa, pending, services, throttle
 from training.auth.forms import LoginForm
 from training.urls import is_safe_next
 
@@ -15,13 +15,15 @@ def _destination(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@throttle.per_address
+@throttle.per_account
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if current_user.is_authenticated:
         return redirect(_destination(form.next.data))
     status = 200
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
+        user = services.authenticate(form.email.data, form.password.data, ip_address=request.remote_addr or "")
         if user is not None:
             return _after_password(user, form)
         form.form_errors.append(FAILED_SIGN_IN)

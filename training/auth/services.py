@@ -1,6 +1,7 @@
 """Accounts and sign-in sessions: used by the sign-in routes and the `flask users` commands."""
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -9,7 +10,7 @@ from flask import current_app, g
 from sqlalchemy import and_, func, or_, select, update
 
 from training.audit.services import record_event
-from training.auth import session_rules
+from training.auth import password_rules, session_rules
 from training.auth.models import ROLES, SESSION_END_REASONS, Department, User, UserSession
 from training.auth.passwords import hash_password, needs_rehash, verify_password
 from training.compliance.services import refresh_obligations
@@ -17,29 +18,94 @@ from training.db import utcnow
 from training.errors import Conflict, DomainError, NotFound
 from training.extensions import db
 
-MIN_PASSWORD_LENGTH = 12
-MAX_PASSWORD_LENGTH = 128
+MIN_PASSWORD_LENGTH = password_rules.MIN_LENGTH
+MAX_PASSWORD_LENGTH = password_rules.MAX_LENGTH
+
+
+class PasswordRejected(DomainError):
+    """A new password that breaks a rule; the message says which, for the person choosing it."""
+
+    status = 422
+    code = "password_rejected"
+
+
+_EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+")
+NOT_AN_EMAIL = "(not an email address)"
 
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def email_for_audit(email: str) -> str:
+    """The submitted email, normalised, for an audit record; text that is not shaped like an email
+    address (a password typed into the email field, say) is never kept (ASVS 16.2.5)."""
+    email = normalise_email(email)[:254]
+    return email if _EMAIL_SHAPE.fullmatch(email) else NOT_AN_EMAIL
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """The active user with this email and password, or None (whatever was wrong)."""
-    user = db.session.execute(select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
+def authenticate(email: str, password: str, *, ip_address: str = "") -> User | None:
+    """The active user with this email and password, or None (whatever was wrong).
+
+    A failure is audited with its reason (unknown_account, wrong_password, inactive); the caller
+    shows the same answer for every reason.
+    """
+    email = normalise_email(email)
+    user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
     if not verify_password(user.password_hash if user else None, password):
+        _sign_in_failed(email, user, "wrong_password" if user else "unknown_account", ip_address)
         return None
     if not user.active:
+        _sign_in_failed(email, user, "inactive", ip_address)
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         db.session.commit()
     return user
+
+
+def _sign_in_failed(email: str, user: User | None, reason: str, ip_address: str) -> None:
+    record_event(
+        "user.sign_in_failed",
+        actor_id=None,
+        subject_type="user" if user else "",
+        subject_id=str(user.id) if user else "",
+        details={"email": email_for_audit(email), "reason": reason},
+        ip_address=ip_address,
+    )
+    db.session.commit()
+
+
+def record_signed_in(user: User, *, two_step: bool, ip_address: str = "") -> None:
+    """Audit a completed sign-in (ASVS 16.3.1), saying whether it took a second step."""
+    record_event(
+        "user.signed_in",
+        actor_id=user.id,
+        subject_type="user",
+        subject_id=str(user.id),
+        details={"two_step": two_step},
+        ip_address=ip_address,
+    )
+    db.session.commit()
+
+
+def record_refused(action: str, email: str, *, limit: str, ip_address: str = "") -> None:
+    """Audit a request that a rate limit refused (ASVS 16.3.3): for which email, by which limit, from where."""
+    email = normalise_email(email)[:254]
+    user_id = db.session.execute(select(User.id).where(User.email == email)).scalar_one_or_none()
+    record_event(
+        action,
+        actor_id=None,
+        subject_type="user" if user_id else "",
+        subject_id=str(user_id) if user_id else "",
+        details={"email": email_for_audit(email), "limit": limit},
+        ip_address=ip_address,
+    )
+    db.session.commit()
 
 
 def session_lifetime(remember: bool) -> timedelta:
@@ -226,11 +292,16 @@ def _known(reason: str) -> str:
     return reason
 
 
-def check_password_rules(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters.")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise DomainError(f"Password must be at most {MAX_PASSWORD_LENGTH} characters.")
+def check_password_rules(password: str, *, email: str | None = None) -> None:
+    """Raise PasswordRejected unless `password` meets the rules in training.auth.password_rules.
+
+    With the account's `email`, a password containing it is refused too, and one containing the
+    organisation's name (ORGANISATION_NAME) always is.
+    """
+    words = (current_app.config["ORGANISATION_NAME"],)
+    problem = password_rules.password_problem(password, email=email or "", context_words=words)
+    if problem:
+        raise PasswordRejected(problem)
 
 
 def get_or_create_department(name: str) -> Department:
@@ -264,7 +335,7 @@ def create_user(
     if not name.strip():
         raise DomainError("Name is required.")
     if password_hash is None:
-        check_password_rules(password)
+        check_password_rules(password, email=email)
         password_hash = hash_password(password)
     if db.session.execute(select(User.id).where(User.email == email)).first():
         raise Conflict(f"A user with email {email} already exists.")
@@ -294,7 +365,7 @@ def user_by_email(email: str) -> User:
 def set_password(email: str, password: str) -> User:
     """Give an account a new password; its open sessions end, so old cookies stop working."""
     user = user_by_email(email)
-    check_password_rules(password)
+    check_password_rules(password, email=user.email)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     end_all_sessions(user.id, reason="password_changed")

@@ -1,0 +1,84 @@
+"""Sign-in throttling and the sign-in audit trail (ASVS 6.3.1, 16.3.1).
+
+Failed sign-ins (the 401 answer) are counted twice with Flask-Limiter: per client address
+(SIGN_IN_RATE_LIMIT_ADDRESS) and per account (SIGN_IN_RATE_LIMIT_ACCOUNT, keyed by the submitted
+email however many addresses the guesses come from). A successful sign-in costs nothing, so
+nobody is locked out by their own sign-ins. The counts live in RATELIMIT_STORAGE_URI: Redis
+(REDIS_URL) shares them between workers and servers. When a limit is reached the sign-in pauses
+with the same page, whether or not the account exists.
+"""
+
+import hashlib
+import math
+
+from flask import current_app, render_template, request
+from flask_limiter import RequestLimit
+from flask_limiter.util import get_remote_address
+from flask_login import user_logged_in
+
+from training.auth import mfa, services
+from training.extensions import limiter
+
+
+def _address_limit() -> str:
+    return current_app.config["SIGN_IN_RATE_LIMIT_ADDRESS"]
+
+
+def _account_limit() -> str:
+    return current_app.config["SIGN_IN_RATE_LIMIT_ACCOUNT"]
+
+
+def submitted_email() -> str:
+    return services.normalise_email(request.form.get("email", ""))[:254]
+
+
+def email_key() -> str:
+    """The submitted email, hashed: the rate-limit store never holds addresses people typed."""
+    return "email:" + hashlib.sha256(submitted_email().encode()).hexdigest()
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+def record_throttled(action: str, which: str) -> None:
+    services.record_refused(action, submitted_email(), limit=which, ip_address=request.remote_addr or "")
+
+
+def wait_minutes(limit: RequestLimit) -> int:
+    """The limit's window in whole minutes: the longest anyone waits."""
+    return max(1, math.ceil(limit.limit.get_expiry() / 60))
+
+
+def _paused(limit: RequestLimit, which: str):
+    """Audit the refused attempt and answer with the sign-in-paused page (429, Retry-After added)."""
+    record_throttled("user.sign_in_throttled", which)
+    page = render_template("auth/sign_in_paused.html", minutes=wait_minutes(limit))
+    return current_app.make_response((page, 429))
+
+
+per_address = limiter.limit(
+    _address_limit,
+    key_func=get_remote_address,
+    methods=["POST"],
+    deduct_when=_failed,
+    on_breach=lambda limit: _paused(limit, "address"),
+    scope="sign-in-address",
+)
+per_account = limiter.limit(
+    _account_limit,
+    key_func=email_key,
+    methods=["POST"],
+    deduct_when=_failed,
+    on_breach=lambda limit: _paused(limit, "account"),
+    scope="sign-in-account",
+)
+
+
+@user_logged_in.connect
+def _signed_in(app, user, **extra) -> None:
+    """Every completed sign-in (Flask-Login's login_user), whichever route completed it.
+
+    An account with two-step sign-in on cannot get here without its second step (mfa_routes).
+    """
+    services.record_signed_in(user, two_step=mfa.is_enabled(user), ip_address=request.remote_addr or "")
