@@ -1,0 +1,219 @@
+"""Twenty identical requests at the same moment leave exactly the allowed result (ASVS 2.3.3, 2.3.4).
+
+Each scenario plays ROUNDS rounds of CLIENTS requests released together (tests/concurrency.py), on
+SQLite and on PostgreSQL, with a requirement in force so every write also rebuilds obligations.
+Every request must get a clear answer (never a 500) and the database must hold exactly one result.
+Run with `-s` to see the outcome counts and wall time of each scenario.
+"""
+
+import io
+import re
+from functools import partial
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
+
+from tests.concurrency import CLIENTS, POOL, ROUNDS, at_once, copies, report
+from tests.conftest import Auth, csrf_token, question_yaml
+from tests.helpers import answer_key, complete_course, complete_modules, start_quiz, submit
+from training.audit.models import AuditEvent
+from training.certificates.models import Certificate, CertificateFile, CertificateRevocation
+from training.certificates.serials import display_serial
+from training.compliance.models import Obligation
+from training.config import engine_options
+from training.courses.models import Completion, Course
+from training.extensions import db
+from training.quizzes.models import AttemptAnswer, AttemptQuestion, Question, QuestionVersion, QuizAttempt
+
+
+@pytest.fixture
+def app_config(backend):
+    """A pool large enough for every request to hold its own connection at once."""
+    url = "sqlite://" if backend == "sqlite" else "postgresql://"
+    return {"SQLALCHEMY_ENGINE_OPTIONS": engine_options(url) | POOL}
+
+
+@pytest.fixture(autouse=True)
+def upload_folders(app, tmp_path):
+    app.config["STAFF_IMPORT_DIR"] = str(tmp_path / "staff-imports")
+    app.config["AUTHORING_IMPORT_DIR"] = str(tmp_path / "question-imports")
+
+
+@pytest.fixture
+def required(course, make_requirement):
+    """The test course is required of everyone, so each write also rebuilds the person's obligations."""
+    make_requirement(course)
+    return course
+
+
+def signed_in(app: Flask, user) -> FlaskClient:
+    browser = app.test_client()
+    assert Auth(browser).login(user).status_code == 302
+    return browser
+
+
+def all_post(app: Flask, clients: list[FlaskClient], path: str, data: dict):
+    """Every client posts the same form to `path` at the same moment."""
+    return at_once(app, [partial(client.post, path, data=data) for client in clients])
+
+
+def count(model, *where) -> int:
+    return db.session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+
+
+def events(action: str) -> int:
+    return count(AuditEvent, AuditEvent.action == action)
+
+
+def set_attempt_limit(app: Flask, max_attempts: int | None) -> None:
+    with app.app_context():
+        db.session.execute(select(Course)).scalar_one().max_attempts = max_attempts
+        db.session.commit()
+
+
+def course_obligation(user_id: int) -> Obligation:
+    return db.session.execute(select(Obligation).where(Obligation.user_id == user_id)).scalar_one()
+
+
+# --- a) submitting one attempt ------------------------------------------------------------------------
+
+
+def test_one_attempt_submitted_twenty_times_is_graded_once(app, backend, make_user, required):
+    played = []
+    for _ in range(ROUNDS):
+        learner = make_user()
+        browser = signed_in(app, learner)
+        complete_modules(Auth(browser))
+        attempt_id = start_quiz(Auth(browser), required)
+        data = answer_key(app, attempt_id) | {"csrf_token": csrf_token(browser, f"/attempts/{attempt_id}")}
+        clients = copies(app, browser)
+        played.append((learner.id, attempt_id, all_post(app, clients, f"/attempts/{attempt_id}", data)))
+    report("submit one attempt", backend, [r for _, _, r in played])
+    for learner_id, attempt_id, result in played:
+        assert result.errors() == []
+        assert result.tally() == {302: 1, 409: CLIENTS - 1}
+        assert all("already been submitted and graded" in o.text for o in result.with_status(409))
+        with app.app_context():
+            attempt = db.session.get(QuizAttempt, attempt_id)
+            assert (attempt.score, attempt.passed) == (100, True)
+            answered = AttemptAnswer.attempt_question_id.in_(
+                select(AttemptQuestion.id).where(AttemptQuestion.attempt_id == attempt_id)
+            )
+            assert count(AttemptAnswer, answered) == 3
+            assert count(QuizAttempt, QuizAttempt.user_id == learner_id) == 1
+            assert count(Completion, Completion.user_id == learner_id) == 1
+            assert count(Certificate, Certificate.user_id == learner_id) == 1
+            certificate = db.session.execute(select(Certificate).where(Certificate.user_id == learner_id)).scalar_one()
+            assert count(CertificateFile, CertificateFile.certificate_id == certificate.id) == 1
+            assert course_obligation(learner_id).completed_on is not None
+
+
+# --- b) starting an attempt ---------------------------------------------------------------------------
+
+
+def test_starts_and_submits_racing_at_the_limit_never_exceed_it(app, backend, make_user, required):
+    """Half the requests submit the last allowed attempt, half start another: the limit holds."""
+    set_attempt_limit(app, 2)
+    played = []
+    for _ in range(ROUNDS):
+        learner = make_user()
+        browser = signed_in(app, learner)
+        first = start_quiz(Auth(browser), required)
+        assert submit(Auth(browser), first, answer_key(app, first, wrong=3)).status_code == 302
+        last = start_quiz(Auth(browser), required)
+        answers = answer_key(app, last, wrong=3) | {"csrf_token": csrf_token(browser, f"/attempts/{last}")}
+        start = {"csrf_token": csrf_token(browser, f"/courses/{required}")}
+        clients = copies(app, browser)
+        half = CLIENTS // 2
+        calls = [partial(c.post, f"/attempts/{last}", data=answers) for c in clients[:half]]
+        calls += [partial(c.post, f"/courses/{required}/quiz", data=start) for c in clients[half:]]
+        played.append((learner.id, last, half, at_once(app, calls)))
+    report("submit and start at the limit", backend, [r for *_, r in played])
+    for learner_id, last, half, result in played:
+        assert result.errors() == []
+        submits, starts = result.outcomes[:half], result.outcomes[half:]
+        assert sorted(o.status for o in submits) == [302] + [409] * (half - 1)
+        for outcome in starts:  # sent to the attempt while it was open, or refused once it was submitted
+            assert (outcome.status == 302 and outcome.location.endswith(f"/attempts/{last}")) or (
+                outcome.status == 409 and "You have used all 2 attempts" in outcome.text
+            ), outcome.label
+        with app.app_context():
+            assert count(QuizAttempt, QuizAttempt.user_id == learner_id) == 2
+            assert count(QuizAttempt, QuizAttempt.user_id == learner_id, QuizAttempt.submitted_at.is_(None)) == 0
+
+
+# --- c) completing a course and its certificate ----------------------------------------------------------
+
+
+def test_hr_revoking_one_certificate_twenty_times_revokes_it_once(app, backend, make_user, required):
+    hr = signed_in(app, make_user(role="hr"))
+    played = []
+    for _ in range(ROUNDS):
+        learner = make_user()
+        complete_course(app, Auth(signed_in(app, learner)))
+        with app.app_context():
+            serial = display_serial(
+                db.session.execute(select(Certificate.serial).where(Certificate.user_id == learner.id)).scalar_one()
+            )
+        data = {"reason": "Issued in error: the quiz was taken by someone else."}
+        data["csrf_token"] = csrf_token(hr, f"/certificates/{serial}")
+        clients = copies(app, hr)
+        played.append((learner.id, all_post(app, clients, f"/certificates/{serial}/revoke", data)))
+    report("revoke a certificate", backend, [r for _, r in played])
+    for learner_id, result in played:
+        assert result.errors() == []
+        assert result.tally() == {302: 1, 409: CLIENTS - 1}
+        assert all("is already revoked" in o.text for o in result.with_status(409))
+        with app.app_context():
+            certificate = select(Certificate.id).where(Certificate.user_id == learner_id)
+            assert count(CertificateRevocation, CertificateRevocation.certificate_id.in_(certificate)) == 1
+    with app.app_context():
+        assert events("certificate.revoked") == ROUNDS
+
+
+# --- d) applying one staff import -------------------------------------------------------------------
+
+
+def staged_fields(response) -> dict[str, str]:
+    html = response.get_data(as_text=True)
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"', html)
+    digest = re.search(r'name="sha256" type="hidden" value="([^"]+)"', html)
+    assert token and digest, "no apply form on the preview"
+    return {"token": token.group(1), "sha256": digest.group(1)}
+
+
+# --- the question bank: import, edit and create -------------------------------------------------------
+
+
+QUESTION_IMPORT = "/authoring/courses/test-course/import"
+
+
+def test_one_question_import_applied_twenty_times_imports_once(app, backend, make_user, course):
+    author = signed_in(app, make_user(role="author"))
+    played = []
+    for round_number in range(ROUNDS):
+        bank = question_yaml("tc-q1", "single", prompt=f"Prompt of round {round_number}?")
+        bank += question_yaml(f"tc-new-{round_number}", "true_false")
+        form = {"csrf_token": csrf_token(author, QUESTION_IMPORT), "status": "draft", "format": ""}
+        form["file"] = FileStorage(io.BytesIO(bank.encode()), "bank.yaml")
+        boundary, body = encode_multipart(MultiDict(form))
+        preview = author.post(QUESTION_IMPORT, data=body, content_type=f"multipart/form-data; boundary={boundary}")
+        assert preview.status_code == 200, preview.get_data(as_text=True)
+        data = staged_fields(preview) | {"csrf_token": csrf_token(author, QUESTION_IMPORT)}
+        clients = copies(app, author)
+        played.append((round_number, all_post(app, clients, f"{QUESTION_IMPORT}/apply", data)))
+    report("apply one question import", backend, [r for _, r in played])
+    for round_number, result in played:
+        assert result.errors() == []
+        assert result.tally() == {302: 1, 409: CLIENTS - 1}
+        assert all("already been imported" in o.text for o in result.with_status(409))
+        with app.app_context():
+            assert count(Question, Question.key == f"tc-new-{round_number}") == 1
+    with app.app_context():
+        assert events("question_bank.imported") == ROUNDS
+        changed = select(Question.id).where(Question.key == "tc-q1")
+        assert count(QuestionVersion, QuestionVersion.question_id.in_(changed)) == 1 + ROUNDS
