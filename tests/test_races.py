@@ -25,7 +25,7 @@ from training.certificates.models import Certificate, CertificateFile, Certifica
 from training.certificates.serials import display_serial
 from training.compliance.models import Obligation
 from training.config import engine_options
-from training.courses.models import Completion, Course
+from training.courses.models import Completion, Course, ModuleProgress, TrainingModule
 from training.extensions import db
 from training.quizzes.models import AttemptAnswer, AttemptQuestion, Question, QuestionVersion, QuizAttempt
 
@@ -115,6 +115,28 @@ def test_one_attempt_submitted_twenty_times_is_graded_once(app, backend, make_us
 # --- b) starting an attempt ---------------------------------------------------------------------------
 
 
+def test_twenty_starts_when_one_more_attempt_is_allowed_open_exactly_one(app, backend, make_user, required):
+    set_attempt_limit(app, 2)
+    played = []
+    for _ in range(ROUNDS):
+        learner = make_user()
+        browser = signed_in(app, learner)
+        failed = start_quiz(Auth(browser), required)
+        assert submit(Auth(browser), failed, answer_key(app, failed, wrong=3)).status_code == 302
+        data = {"csrf_token": csrf_token(browser, f"/courses/{required}")}
+        clients = copies(app, browser)
+        played.append((learner.id, all_post(app, clients, f"/courses/{required}/quiz", data)))
+    report("start the last allowed attempt", backend, [r for _, r in played])
+    for learner_id, result in played:
+        assert result.errors() == []
+        # One attempt in progress at a time: every request is sent to the same (new) attempt.
+        assert result.tally() == {302: CLIENTS}
+        assert len({o.location for o in result.outcomes}) == 1
+        with app.app_context():
+            assert count(QuizAttempt, QuizAttempt.user_id == learner_id) == 2
+            assert count(QuizAttempt, QuizAttempt.user_id == learner_id, QuizAttempt.submitted_at.is_(None)) == 1
+
+
 def test_starts_and_submits_racing_at_the_limit_never_exceed_it(app, backend, make_user, required):
     """Half the requests submit the last allowed attempt, half start another: the limit holds."""
     set_attempt_limit(app, 2)
@@ -147,6 +169,33 @@ def test_starts_and_submits_racing_at_the_limit_never_exceed_it(app, backend, ma
 
 
 # --- c) completing a course and its certificate ----------------------------------------------------------
+
+
+def test_the_last_module_marked_twenty_times_completes_the_course_once(app, backend, make_user, required):
+    """The quiz is passed first; the certificate is issued when the last module is marked done."""
+    played = []
+    for _ in range(ROUNDS):
+        learner = make_user()
+        browser = signed_in(app, learner)
+        complete_modules(Auth(browser), modules=("intro",))
+        attempt_id = start_quiz(Auth(browser), required)
+        assert submit(Auth(browser), attempt_id, answer_key(app, attempt_id)).status_code == 302
+        path = f"/courses/{required}/modules/photos"
+        data = {"csrf_token": csrf_token(browser, path)}
+        clients = copies(app, browser)
+        played.append((learner.id, all_post(app, clients, f"{path}/complete", data)))
+    report("complete the course (last module)", backend, [r for _, r in played])
+    for learner_id, result in played:
+        assert result.errors() == []
+        assert result.tally() == {302: CLIENTS}
+        with app.app_context():
+            photos = select(TrainingModule.id).where(TrainingModule.slug == "photos")
+            assert (
+                count(ModuleProgress, ModuleProgress.user_id == learner_id, ModuleProgress.module_id.in_(photos)) == 1
+            )
+            assert count(Completion, Completion.user_id == learner_id) == 1
+            assert count(Certificate, Certificate.user_id == learner_id) == 1
+            assert course_obligation(learner_id).completed_on is not None
 
 
 def test_hr_revoking_one_certificate_twenty_times_revokes_it_once(app, backend, make_user, required):
