@@ -266,3 +266,72 @@ def test_one_question_import_applied_twenty_times_imports_once(app, backend, mak
         assert events("question_bank.imported") == ROUNDS
         changed = select(Question.id).where(Question.key == "tc-q1")
         assert count(QuestionVersion, QuestionVersion.question_id.in_(changed)) == 1 + ROUNDS
+
+
+EDIT_FORM = {
+    "key": "",
+    "type": "single",
+    "scenario": "A nurse is asked by a reporter about a patient.",
+    "options-0-text": "Decline and refer to communications",
+    "options-0-correct": "y",
+    "options-0-feedback": "Right: refer media to the communications office.",
+    "options-1-text": "Confirm the patient is here",
+    "options-1-feedback": "Confirming presence is a disclosure.",
+    "explanation": "Refer all media questions to the communications office.",
+    "tags": "Media",
+    "references": "45 CFR 164.510(a)",
+    "change_note": "",
+}
+
+
+def test_twenty_authors_saving_over_one_version_make_one_new_version(app, backend, make_user, course):
+    """Each request saves a different text from the same version: one wins, the others are stale."""
+    author = signed_in(app, make_user(role="author"))
+    with app.app_context():
+        question_id = db.session.execute(select(Question.id).where(Question.key == "tc-q1")).scalar_one()
+    path = f"/authoring/questions/{question_id}/edit"
+    played = []
+    for round_number in range(ROUNDS):
+        token = csrf_token(author, path)
+        clients = copies(app, author)
+        calls = [
+            partial(
+                client.post,
+                path,
+                data=EDIT_FORM
+                | {
+                    "csrf_token": token,
+                    "base_version": str(round_number + 1),
+                    "prompt": f"Edit {n} of round {round_number}?",
+                },
+            )
+            for n, client in enumerate(clients)
+        ]
+        played.append(at_once(app, calls))
+    report("save one question (stale edits)", backend, played)
+    for result in played:
+        assert result.errors() == []
+        assert result.tally() == {302: 1, 409: CLIENTS - 1}
+        assert all("while you were editing version" in o.text for o in result.with_status(409))
+    with app.app_context():
+        assert count(QuestionVersion, QuestionVersion.question_id == question_id) == 1 + ROUNDS
+        assert events("question.saved") == ROUNDS
+
+
+def test_twenty_new_questions_with_one_id_create_it_once(app, backend, make_user, course):
+    author = signed_in(app, make_user(role="author"))
+    path = "/authoring/courses/test-course/questions/new"
+    played = []
+    for round_number in range(ROUNDS):
+        token = csrf_token(author, path)
+        clients = copies(app, author)
+        data = EDIT_FORM | {"csrf_token": token, "key": f"race-q{round_number}", "prompt": "Who may see the record?"}
+        played.append(all_post(app, clients, path, data))
+    report("create one question id", backend, played)
+    for result in played:
+        assert result.errors() == []
+        assert result.tally() == {302: 1, 409: CLIENTS - 1}
+        assert all("already exists" in o.text for o in result.with_status(409))
+    with app.app_context():
+        assert count(Question, Question.key.like("race-q%")) == ROUNDS
+        assert events("question.created") == ROUNDS
