@@ -21,6 +21,7 @@ from tests.concurrency import CLIENTS, POOL, ROUNDS, at_once, copies, report
 from tests.conftest import Auth, csrf_token, question_yaml
 from tests.helpers import answer_key, complete_course, complete_modules, start_quiz, submit
 from training.audit.models import AuditEvent
+from training.auth.models import User
 from training.certificates.models import Certificate, CertificateFile, CertificateRevocation
 from training.certificates.serials import display_serial
 from training.compliance.models import Obligation
@@ -227,12 +228,46 @@ def test_hr_revoking_one_certificate_twenty_times_revokes_it_once(app, backend, 
 # --- d) applying one staff import -------------------------------------------------------------------
 
 
+STAFF_HEADER = "employee_id,name,email,department,job_title,hire_date,manager_email"
+
+
+def staff_csv(round_number: int) -> bytes:
+    rows = [
+        f"R{round_number}-{n},Person {n} of round {round_number},p{n}.r{round_number}@example.org,,Nurse,,"
+        for n in range(5)
+    ]
+    return ("\r\n".join([STAFF_HEADER, *rows]) + "\r\n").encode()
+
+
 def staged_fields(response) -> dict[str, str]:
     html = response.get_data(as_text=True)
     token = re.search(r'name="token" type="hidden" value="([^"]+)"', html)
     digest = re.search(r'name="sha256" type="hidden" value="([^"]+)"', html)
     assert token and digest, "no apply form on the preview"
     return {"token": token.group(1), "sha256": digest.group(1)}
+
+
+def test_one_staff_import_applied_twenty_times_imports_once(app, backend, make_user):
+    hr = signed_in(app, make_user(role="hr"))
+    played = []
+    for round_number in range(ROUNDS):
+        upload = {"file": (io.BytesIO(staff_csv(round_number)), "staff.csv")}
+        preview = Auth(hr).post("/staff/import", upload, token_from="/staff/import", content_type="multipart/form-data")
+        assert preview.status_code == 200, preview.get_data(as_text=True)
+        data = staged_fields(preview) | {"csrf_token": csrf_token(hr, "/staff/import")}
+        clients = copies(app, hr)
+        played.append((round_number, all_post(app, clients, "/staff/import/apply", data)))
+    report("apply one staff import", backend, [r for _, r in played])
+    for round_number, result in played:
+        assert result.errors() == []
+        assert result.tally() == {302: 1, 409: CLIENTS - 1}
+        assert all("already been imported" in o.text for o in result.with_status(409))
+        with app.app_context():
+            assert count(User, User.email.like(f"%.r{round_number}@example.org")) == 5
+            assert count(User, User.employee_id.like(f"R{round_number}-%")) == 5
+    with app.app_context():
+        assert events("staff.imported") == ROUNDS
+        assert events("staff.created") == 5 * ROUNDS
 
 
 # --- the question bank: import, edit and create -------------------------------------------------------
