@@ -13,7 +13,7 @@ from functools import partial
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
@@ -22,6 +22,7 @@ from tests.conftest import Auth, csrf_token, question_yaml
 from tests.helpers import answer_key, complete_course, complete_modules, start_quiz, submit
 from training.audit.models import AuditEvent
 from training.auth.models import User
+from training.certificates import services as certificate_services
 from training.certificates.models import Certificate, CertificateFile, CertificateRevocation
 from training.certificates.serials import display_serial
 from training.compliance.models import Obligation
@@ -223,6 +224,32 @@ def test_hr_revoking_one_certificate_twenty_times_revokes_it_once(app, backend, 
             assert count(CertificateRevocation, CertificateRevocation.certificate_id.in_(certificate)) == 1
     with app.app_context():
         assert events("certificate.revoked") == ROUNDS
+
+
+def issue_missing_in_own_context(app: Flask) -> int:
+    """What `flask certificates issue-missing` runs, in an app context (and session) of its own."""
+    with app.app_context():
+        return len(certificate_services.issue_missing())
+
+
+def test_twenty_issue_missing_runs_at_once_issue_one_certificate_per_completion(app, backend, make_user, required):
+    """The operator's command for completions recorded without a certificate, run twenty times at once."""
+    played = []
+    for _ in range(ROUNDS):
+        learner = make_user()
+        complete_course(app, Auth(signed_in(app, learner)))
+        with app.app_context():  # as if the completion had been recorded before certificates existed
+            mine = select(Certificate.id).where(Certificate.user_id == learner.id)
+            db.session.execute(delete(CertificateFile).where(CertificateFile.certificate_id.in_(mine)))
+            db.session.execute(delete(Certificate).where(Certificate.user_id == learner.id))
+            db.session.commit()
+        played.append((learner.id, at_once(app, [partial(issue_missing_in_own_context, app)] * CLIENTS)))
+    report("issue missing certificates (service of the CLI)", backend, [r for _, r in played])
+    for learner_id, result in played:
+        assert result.errors() == []
+        assert sorted(int(o.text) for o in result.outcomes) == [0] * (CLIENTS - 1) + [1]
+        with app.app_context():
+            assert count(Certificate, Certificate.user_id == learner_id) == 1
 
 
 # --- d) applying one staff import -------------------------------------------------------------------
