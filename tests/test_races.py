@@ -8,6 +8,7 @@ Run with `-s` to see the outcome counts and wall time of each scenario.
 
 import io
 import re
+from contextlib import contextmanager
 from functools import partial
 
 import pytest
@@ -31,12 +32,21 @@ from training.courses.models import Completion, Course, ModuleProgress, Training
 from training.extensions import db
 from training.quizzes.models import AttemptAnswer, AttemptQuestion, Question, QuestionVersion, QuizAttempt
 
+# How long a request waits for a lock, shortened for the test of what happens when the wait runs out.
+SHORT_LOCK_WAIT = {
+    "sqlite": {"connect_args": {"timeout": 0.2}},
+    "postgresql": {"connect_args": {"options": "-c lock_timeout=200"}},
+}
+
 
 @pytest.fixture
-def app_config(backend):
+def app_config(request, backend):
     """A pool large enough for every request to hold its own connection at once."""
     url = "sqlite://" if backend == "sqlite" else "postgresql://"
-    return {"SQLALCHEMY_ENGINE_OPTIONS": engine_options(url) | POOL}
+    options = engine_options(url) | POOL
+    if getattr(request, "param", None) == "short lock wait":
+        options |= SHORT_LOCK_WAIT[backend]
+    return {"SQLALCHEMY_ENGINE_OPTIONS": options}
 
 
 @pytest.fixture(autouse=True)
@@ -397,3 +407,36 @@ def test_twenty_new_questions_with_one_id_create_it_once(app, backend, make_user
     with app.app_context():
         assert count(Question, Question.key.like("race-q%")) == ROUNDS
         assert events("question.created") == ROUNDS
+
+
+# --- a lock that cannot be had in time ---------------------------------------------------------------
+
+
+@contextmanager
+def write_lock_held_elsewhere(app: Flask, backend: str, attempt_id: int):
+    """Another connection holds what a submission must lock: SQLite's write lock (reads go on), or the
+    attempt's row on PostgreSQL."""
+    with app.app_context():
+        engine = db.engine
+    with engine.connect() as holder:
+        if backend == "sqlite":
+            holder.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            holder.execute(select(QuizAttempt.id).where(QuizAttempt.id == attempt_id).with_for_update())
+        yield
+        holder.rollback()
+
+
+@pytest.mark.parametrize("app_config", ["short lock wait"], indirect=True)
+def test_a_request_that_cannot_get_a_lock_in_time_is_a_503_to_retry_with_nothing_saved(app, backend, make_user, course):
+    browser = signed_in(app, make_user())
+    attempt_id = start_quiz(Auth(browser), course)
+    answers = answer_key(app, attempt_id)
+    with write_lock_held_elsewhere(app, backend, attempt_id):
+        busy = submit(Auth(browser), attempt_id, answers)
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
+    assert "The system is busy and nothing was saved." in busy.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(QuizAttempt, attempt_id).submitted_at is None
+        assert count(AttemptAnswer) == 0
+    assert submit(Auth(browser), attempt_id, answers).status_code == 302
