@@ -46,7 +46,13 @@ def content_dirs(tmp_path) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def app(backend, tmp_path, content_dirs):
+def app_config() -> dict:
+    """Settings on top of the test defaults; a test module overrides this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+def app(backend, tmp_path, content_dirs, app_config):
     global _pg_schema_ready
     uri = f"sqlite:///{tmp_path / 'test.sqlite3'}" if backend == "sqlite" else _pg_uri()
     app = create_app(
@@ -65,6 +71,7 @@ def app(backend, tmp_path, content_dirs):
             # another's counts (each create_app gives the limiter fresh storage).
             "RATELIMIT_STORAGE_URI": "memory://",
         }
+        | app_config
     )
     # The app context is pushed only around set-up and tear-down: a context held open during the
     # test would be shared by every request of the test client (and with it `g` and the session).

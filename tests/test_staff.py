@@ -5,6 +5,7 @@ import io
 import os
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -546,7 +547,10 @@ def test_a_dry_run_changes_nothing_then_apply_imports_everything(
     assert updated.details["changes"]["department"] == {"old": "Pharmacy", "new": "Emergency"}
     assert updated.details["source"] == "import" and updated.details["line"] == 4
     assert len(events(app, "staff.created")) == 2
-    assert os.listdir(app.config["STAFF_IMPORT_DIR"]) == []
+    left = list(Path(app.config["STAFF_IMPORT_DIR"]).iterdir())  # only the note that it was imported
+    assert [path.suffix for path in left] == [".json"]
+    note = left[0].read_text()
+    assert "imported_at" in note and "nia@example.org" not in note and "Okafor" not in note
 
 
 def test_a_manager_can_be_named_by_the_new_email_the_same_file_gives_them(app, auth, make_user, hr):
@@ -752,7 +756,7 @@ def test_apply_with_a_tampered_digest_or_token_imports_nothing(app, auth, people
     assert auth.post("/staff/import/apply", form, token_from="/staff/import").status_code == 302
     assert person(app, "nia@example.org") is not None
     again = auth.post("/staff/import/apply", form, token_from="/staff/import")
-    assert again.status_code == 404 and "Upload the file again" in again.get_data(as_text=True)
+    assert again.status_code == 409 and "already been imported" in again.get_data(as_text=True)
 
 
 def test_a_staged_file_can_only_be_applied_by_whoever_uploaded_it(app, client, auth, make_user, people):

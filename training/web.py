@@ -5,13 +5,14 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, login_url
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from training.auth.services import user_for_session
 from training.compliance import rules as compliance_rules
 from training.courses.rules import STATUS_LABELS
 from training.errors import DomainError
-from training.extensions import login_manager, talisman
+from training.extensions import db, login_manager, talisman
 from training.markdown import render_markdown
 
 
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _database_busy)
     _init_talisman(app)
     app.after_request(_no_store_for_signed_in_pages)
     app.jinja_env.filters["markdown"] = render_markdown
@@ -119,6 +121,28 @@ def _domain_error(exc: DomainError):
 def _csrf_error(exc: CSRFError):
     message = "This form has expired or was not sent by this site. Go back, reload the page and try again."
     return error_response(400, "csrf_failed", message, "The form could not be accepted")
+
+
+# Waits for a lock that ran out: SQLite's busy timeout, and PostgreSQL's serialization failure,
+# deadlock and lock timeout. Nothing was written (the transaction is rolled back); trying again works.
+_BUSY_SQLITE = ("SQLITE_BUSY", "SQLITE_LOCKED")
+_BUSY_SQLSTATES = ("40001", "40P01", "55P03")
+RETRY_AFTER_SECONDS = 5
+
+
+def _database_busy(exc: OperationalError):
+    """A request that could not get a database lock in time is a 503 to retry, not a 500 (ASVS 2.3.4)."""
+    original = exc.orig
+    busy = getattr(original, "sqlite_errorname", None) in _BUSY_SQLITE or (
+        getattr(original, "sqlstate", None) in _BUSY_SQLSTATES
+    )
+    if not busy:
+        raise exc
+    db.session.rollback()
+    message = "The system is busy and nothing was saved. Please try again in a few seconds."
+    response = make_response(error_response(503, "busy", message))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _http_error(exc: HTTPException):

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from training.audit.models import AuditEvent
@@ -249,12 +250,41 @@ def save_question(
     `base_version` is the version the author started from: if someone saved another one since, the
     save is refused (unless what they saved is exactly this content, as after a double submit).
     `status` publishes or keeps a draft; the course's minimum of published questions is enforced.
+
+    Two saves at the same moment both pass those checks; the unique question id and the unique
+    (question, version number) then let only the first write, and the other gets the same 409 as
+    a save found stale (with `commit=False` the caller handles the IntegrityError).
     """
+    try:
+        return _save_question(course, spec, actor_id, question, base_version, status, source, note, ip, commit)
+    except IntegrityError:
+        if not commit:
+            raise
+        db.session.rollback()
+        if question is None:
+            raise Conflict(_id_taken(spec.id)) from None
+        raise _changed_meanwhile(question, base_version) from None
+
+
+def _id_taken(key: str) -> str:
+    return f"A question with the id {key!r} already exists. Choose another id."
+
+
+def _changed_meanwhile(question: Question, base_version: int | None) -> QuestionChanged:
+    current = question.current_version.version
+    since = f"while you were editing version {base_version}" if base_version else "while you were editing it"
+    return QuestionChanged(
+        f"Someone saved version {current} of this question {since}. "
+        "Your text is below: compare it with the current version, then save again."
+    )
+
+
+def _save_question(course, spec, actor_id, question, base_version, status, source, note, ip, commit) -> SaveResult:
     now = utcnow()
     created = question is None
     if created:
         if db.session.execute(select(Question.id).where(Question.key == spec.id)).first():
-            raise Conflict(f"A question with the id {spec.id!r} already exists. Choose another id.")
+            raise Conflict(_id_taken(spec.id))
         question = Question(key=spec.id, course_id=course.id, status=status or "draft")
         db.session.add(question)
         db.session.flush()
@@ -263,10 +293,7 @@ def save_question(
     unchanged = current is not None and current.content_hash == content_hash
     stale = not created and base_version is not None and current is not None and current.version != base_version
     if stale and not unchanged:
-        raise QuestionChanged(
-            f"Someone saved version {current.version} of this question while you were editing version "
-            f"{base_version}. Your text is below: compare it with the current version, then save again."
-        )
+        raise _changed_meanwhile(question, base_version)
     version = current
     if not unchanged:
         number = current.version + 1 if current is not None else 1

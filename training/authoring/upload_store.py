@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from training.errors import Conflict, NotFound
-from training.staff.staging import MAX_AGE, TOKEN_PATTERN, sha256_hex
+from training.staff.staging import MAX_AGE, TOKEN_PATTERN, sha256_hex, write_json
 
 EXPIRED = "This import preview has expired or was not yours. Upload the file again to see a new preview."
 ALREADY = "This file has already been imported (or is being imported): see the question bank."
@@ -66,7 +66,7 @@ class UploadStore:
     def mark_imported(self, token: str, now: datetime) -> None:
         """Keep only a note that the file was imported, so a repeated apply says so."""
         meta = self._meta(token) or {}
-        self._path(token, ".json").write_text(json.dumps({**meta, "imported_at": now.isoformat()}))
+        write_json(self._path(token, ".json"), {**meta, "imported_at": now.isoformat()})
         self._path(token, ".applying").unlink(missing_ok=True)
 
     def discard(self, token: str) -> None:

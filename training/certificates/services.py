@@ -189,15 +189,29 @@ def render_missing() -> tuple[int, int]:
 
 
 def issue_missing() -> list[Certificate]:
-    """Certificates for completions recorded without one (data from before certificates existed)."""
+    """Certificates for completions recorded without one (data from before certificates existed).
+
+    Each certificate is committed on its own, so a completion that another run issued at the same
+    moment (the unique completion id of a certificate lets only one write it) is simply skipped.
+    Not a savepoint: on SQLite, a savepoint opens a transaction in which the reads of
+    `issue_certificate` would come before its write, and a transaction that has read cannot wait
+    for the write lock ("database is locked" at once).
+    """
     orphans = db.session.execute(
         select(Completion)
         .outerjoin(Certificate, Certificate.completion_id == Completion.id)
         .where(Certificate.id.is_(None))
         .order_by(Completion.id)
     ).scalars()
-    issued = [issue_certificate(completion, now=utcnow()) for completion in orphans]
-    db.session.commit()
+    issued = []
+    for completion in list(orphans):
+        try:
+            certificate = issue_certificate(completion, now=utcnow())
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            continue
+        issued.append(certificate)
     return issued
 
 

@@ -91,22 +91,36 @@ def refresh_obligations(user_ids: Iterable[int] | None = None, now: datetime | N
 
     Runs in the caller's transaction and does not commit. Deactivated people get no rows, which is
     how they drop out of every compliance figure while their history stays untouched.
+
+    Two requests rebuilding one person's rows at once would each delete only the rows they saw and
+    then insert theirs twice over (a unique violation), or write rows computed from what the other
+    was about to change. So each batch first takes the people's locks (their rows on PostgreSQL,
+    the database write lock on SQLite, taken by the delete), then reads: the rebuilds of one person
+    run one after another, each seeing what the one before committed.
     """
     now = now or utcnow()
     if user_ids is None:
         ids = list(db.session.execute(select(User.id).order_by(User.id)).scalars())
     else:
         ids = sorted(set(user_ids))
-    active_rules = _active_rules()
     written = 0
     for start in range(0, len(ids), REFRESH_BATCH):
         batch = ids[start : start + REFRESH_BATCH]
-        rows = _obligation_rows(batch, active_rules, now)
+        _lock_people(batch)
         db.session.execute(delete(Obligation).where(Obligation.user_id.in_(batch)))
+        rows = _obligation_rows(batch, _active_rules(), now)
         if rows:
             db.session.execute(insert(Obligation), rows)
         written += len(rows)
     return written
+
+
+def _lock_people(user_ids: list[int]) -> None:
+    """Lock these people's rows until the commit, in id order (SELECT ... FOR NO KEY UPDATE on
+    PostgreSQL, which still lets other rows reference them; SQLite has no row locks: nothing)."""
+    db.session.execute(
+        select(User.id).where(User.id.in_(user_ids)).order_by(User.id).with_for_update(key_share=True)
+    ).all()
 
 
 @dataclass(frozen=True)

@@ -643,16 +643,23 @@ def stage_import(actor: User, data: bytes, filename: str, *, create_departments:
 
 
 def apply_staged_import(actor: User, token: str, sha256: str, *, ip_address: str = "") -> importer.ImportPlan:
-    """Apply a staged dry run once: the file is discarded whether it is imported or refused."""
+    """Apply a staged dry run once: the file is discarded whether it is imported or refused.
+
+    Claiming the file first makes a double submit (or twenty) import it once: every other request
+    gets a 409 saying it was already imported (see `staging`).
+    """
     store = import_store()
-    staged: StagedImport = store.load(token, actor.id, sha256, utcnow())
+    staged: StagedImport = store.claim(token, actor.id, sha256, utcnow())
     try:
-        return apply_import(
+        plan = apply_import(
             actor,
             staged.data,
             create_departments=staged.create_departments,
             filename=staged.filename,
             ip_address=ip_address,
         )
-    finally:
+    except BaseException:
         store.discard(token)
+        raise
+    store.mark_imported(token, utcnow())
+    return plan
