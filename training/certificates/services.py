@@ -22,7 +22,7 @@ from training.certificates.storage import CertificateStore, sha256_hex
 from training.compliance.services import refresh_obligations
 from training.courses.models import Completion, Course
 from training.db import utcnow
-from training.errors import Conflict, DomainError, NotFound
+from training.errors import Conflict, DomainError, HiddenRecord, NotFound
 from training.extensions import db
 
 log = logging.getLogger(__name__)
@@ -235,7 +235,7 @@ def certificate_for_viewer(viewer: User, serial_text: str) -> Certificate:
     """The certificate, if this person may see it; otherwise the same 404 as for an unknown serial."""
     certificate = certificate_by_serial(serial_text)
     if not can_view(viewer, certificate):
-        raise NotFound(NOT_FOUND_MESSAGE)
+        raise HiddenRecord(NOT_FOUND_MESSAGE, subject_type="certificate", subject_id=certificate.serial)
     return certificate
 
 
