@@ -52,6 +52,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from training.api.routes import bp as api_bp
     from training.api.token_routes import bp as api_tokens_bp
+    from training.audit.routes import bp as audit_bp
     from training.auth.routes import bp as auth_bp
     from training.authoring.course_routes import bp as authoring_courses_bp
     from training.authoring.routes import bp as authoring_bp
@@ -81,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(authoring_courses_bp)
     app.register_blueprint(authoring_stats_bp)
     app.register_blueprint(authoring_transfer_bp)
+    app.register_blueprint(audit_bp)
 
 
 def register_cli(app: Flask) -> None:

@@ -424,6 +424,19 @@ def _stored_in_full(certificate: Certificate, store: CertificateStore) -> bool:
     return latest is not None and path.is_file() and path.stat().st_size == latest.size
 
 
+def record_download(viewer: User, certificate: Certificate, ip_address: str = "") -> None:
+    """Who downloaded whose certificate PDF (the holder, a manager, HR), committed before the file is sent."""
+    record_event(
+        "certificate.downloaded",
+        actor_id=viewer.id,
+        subject_type="certificate",
+        subject_id=certificate.serial,
+        details={"format": "pdf", "user_id": certificate.user_id, "course_id": certificate.course_id},
+        ip_address=ip_address,
+    )
+    db.session.commit()
+
+
 def record_export(
     actor: User | None, criteria: CertificateFilter, count: int, channel: str, ip_address: str = ""
 ) -> None:
