@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from tests.access_world import RULES, build_world
 from tests.conftest import csrf_token
+from training.api.tokens import hash_token
 from training.audit.models import AuditEvent
 from training.compliance.services import today
 from training.extensions import db
@@ -132,3 +133,19 @@ def test_a_refused_or_failed_api_call_records_no_export(app, make_user, make_req
     assert token.get("/api/v1/people/NOBODY/transcript").status_code == 404
     assert token.get("/api/v1/compliance?status=bogus").status_code == 422
     assert events(app, "compliance.exported") == events(app, "transcript.exported") == []
+
+
+def test_the_api_token_itself_is_never_recorded(app, make_user, make_requirement, course):
+    """The audit record names a token by its id; the secret (or its hash) never goes into it."""
+    world = build_world(app, make_user, make_requirement)
+    client = world.client_for(app, "token")
+    for path in ("/api/v1/compliance", "/api/v1/people/E100/transcript", f"/api/v1/certificates/{world.serial}"):
+        assert client.get(path).status_code == 200
+    assert world.client_for(app, "revoked token").get("/api/v1/compliance").status_code == 401
+    with app.app_context():
+        rows = db.session.execute(select(AuditEvent)).scalars().all()
+        recorded = repr([(e.action, e.subject_type, e.subject_id, e.details, e.ip_address) for e in rows])
+        hashes = [hash_token(world.token), hash_token(world.revoked_token)]
+    assert len([e for e in rows if e.details.get("channel") == "api"]) == 3
+    for secret in (world.token, world.revoked_token, world.token[:20], *hashes):
+        assert secret not in recorded
