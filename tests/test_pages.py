@@ -118,6 +118,8 @@ def test_every_route_is_listed_here(app):
         "/authoring/courses/<slug>/import/apply",
         "/authoring/courses/<slug>/export.yaml",
         "/authoring/courses/<slug>/export.gift",
+        "/audit",
+        "/audit.csv",
     }
 
 

@@ -52,6 +52,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from training.api.routes import bp as api_bp
     from training.api.token_routes import bp as api_tokens_bp
+    from training.audit.routes import bp as audit_bp
     from training.auth.account_routes import bp as account_bp
     from training.auth.mfa_routes import bp as mfa_bp
     from training.auth.reset_routes import bp as password_reset_bp
@@ -87,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(authoring_courses_bp)
     app.register_blueprint(authoring_stats_bp)
     app.register_blueprint(authoring_transfer_bp)
+    app.register_blueprint(audit_bp)
 
 
 def register_cli(app: Flask) -> None:

@@ -29,3 +29,16 @@ class Conflict(DomainError):
 class Forbidden(DomainError):
     status = 403
     code = "forbidden"
+
+
+class HiddenRecord(NotFound):
+    """A record that exists but is not the viewer's to see.
+
+    The answer is the same 404 as for a record that does not exist, so its existence is not
+    revealed; the error handler also writes the refusal to the audit record (`access.denied`).
+    """
+
+    def __init__(self, message: str, *, subject_type: str, subject_id: object):
+        super().__init__(message)
+        self.subject_type = subject_type
+        self.subject_id = str(subject_id)

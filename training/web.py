@@ -5,13 +5,15 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, login_url
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
+from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from training.audit.services import DeniedAccess, record_denied_access
 from training.auth.services import user_for_session
 from training.compliance import rules as compliance_rules
 from training.courses.rules import STATUS_LABELS
-from training.errors import DomainError
+from training.errors import DomainError, HiddenRecord
 from training.extensions import db, login_manager, talisman
 from training.markdown import render_markdown
 
@@ -115,7 +117,37 @@ _TITLES = {
 
 
 def _domain_error(exc: DomainError):
+    if isinstance(exc, HiddenRecord):
+        _record_denied("not_owner", exc.message, exc.subject_type, exc.subject_id)
+    elif exc.status == 403:
+        _record_denied("forbidden", exc.message)
     return error_response(exc.status, exc.code, exc.message)
+
+
+def _record_denied(reason: str, message: str, subject_type: str = "", subject_id: str = "") -> None:
+    """Every refusal of a signed-in person goes into the audit record (ASVS 16.3.2)."""
+    record_denied_access(
+        DeniedAccess(
+            actor_id=_actor_id(),
+            reason=reason,
+            path=request.path,
+            method=request.method,
+            endpoint=request.endpoint or "",
+            message=message,
+            ip_address=request.remote_addr or "",
+            subject_type=subject_type,
+            subject_id=subject_id,
+        )
+    )
+
+
+def _actor_id() -> int | None:
+    """The signed-in user's id, read from the identity map: no query, even if the request's
+    transaction has expired the object."""
+    if not current_user.is_authenticated:
+        return None
+    identity = inspect(current_user._get_current_object()).identity
+    return identity[0] if identity else None
 
 
 def _csrf_error(exc: CSRFError):
@@ -148,6 +180,8 @@ def _database_busy(exc: OperationalError):
 def _http_error(exc: HTTPException):
     if exc.code and exc.code >= 500:
         return exc
+    if exc.code == 403:
+        _record_denied("forbidden", exc.description or "")
     if exc.response is not None:
         return exc.response  # a page made for this refusal (a rate limit's on_breach, say)
     messages = {

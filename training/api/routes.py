@@ -24,6 +24,10 @@ def token_required(view):
     return guarded
 
 
+def _caller() -> services.ApiCaller:
+    return services.ApiCaller(token_id=g.api_token_id, ip_address=request.remote_addr or "")
+
+
 def api_rate_limit() -> str:
     return current_app.config["API_RATE_LIMIT"]
 
@@ -59,7 +63,7 @@ def _no_store(response):
 @api_rate
 def compliance():
     query = parse_compliance_query(request.args)
-    body = services.compliance_list(query)
+    body = services.compliance_list(query, _caller())
     body["links"] = {
         "next": _page_link(query, query.page + 1) if query.page < body["meta"]["pages"] else None,
         "prev": _page_link(query, min(query.page - 1, body["meta"]["pages"])) if query.page > 1 else None,
@@ -75,14 +79,14 @@ def _page_link(query, page: int) -> str:
 @token_required
 @api_rate
 def person_transcript(employee_id: str):
-    return jsonify(data=services.person_transcript(employee_id))
+    return jsonify(data=services.person_transcript(employee_id, _caller()))
 
 
 @bp.get("/certificates/<serial>")
 @token_required
 @api_rate
 def certificate(serial: str):
-    return jsonify(data=services.certificate(serial))
+    return jsonify(data=services.certificate(serial, _caller()))
 
 
 @bp.get("/openapi.json")

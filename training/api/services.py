@@ -5,11 +5,13 @@ response against that document. Dates (whole days in the organisation's timezone
 moments are UTC date-times.
 """
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
 
 from training.api.params import ComplianceQuery, InvalidParameter
+from training.audit.services import record_event
 from training.auth.models import Department, User
 from training.certificates import rules as certificate_rules
 from training.certificates.models import Certificate
@@ -36,10 +38,31 @@ def moment(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds").replace("+00:00", "Z") if value else None
 
 
+@dataclass(frozen=True)
+class ApiCaller:
+    """Who reads through the API: a token (no person is signed in) from an address."""
+
+    token_id: int
+    ip_address: str = ""
+
+
+def _record_read(action: str, caller: ApiCaller, subject_type: str, subject_id: str = "", **details) -> None:
+    """Personal data left the app through the API: the same audit actions as the web exports."""
+    record_event(
+        action,
+        actor_id=None,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        details={"channel": "api", "format": "json", "token_id": caller.token_id, **details},
+        ip_address=caller.ip_address,
+    )
+    db.session.commit()
+
+
 # --- the compliance list -------------------------------------------------------------------------
 
 
-def compliance_list(query: ComplianceQuery) -> dict:
+def compliance_list(query: ComplianceQuery, caller: ApiCaller) -> dict:
     """One page of people with their status per required item (`data` and `meta`).
 
     A page past the last one is empty rather than a repeat of the last page, so a client that
@@ -55,7 +78,7 @@ def compliance_list(query: ComplianceQuery) -> dict:
     page = compliance.people_page(criteria, query.page, query.per_page)
     slugs = item_slugs(page.items)
     rows = page.rows if page.page == query.page else []
-    return {
+    body = {
         "data": [_person_row(row.user, row.cells, page.items, slugs) for row in rows],
         "meta": {
             "page": query.page,
@@ -66,6 +89,22 @@ def compliance_list(query: ComplianceQuery) -> dict:
             "due_soon_days": compliance.due_soon_days(),
         },
     }
+    # Recorded last: the commit expires what the response is built from.
+    _record_read(
+        "compliance.exported",
+        caller,
+        "compliance_matrix",
+        filter={
+            "q": criteria.q,
+            "department_id": criteria.department_id,
+            "job_title": criteria.job_title,
+            "item": criteria.item,
+            "status": criteria.status,
+        },
+        page=query.page,
+        rows=len(rows),
+    )
+    return body
 
 
 def _department_id(name: str) -> int | None:
@@ -132,14 +171,14 @@ def _cell(cell: compliance.Cell, slugs: dict[str, str]) -> dict:
 # --- one person's transcript ---------------------------------------------------------------------
 
 
-def person_transcript(employee_id: str) -> dict:
+def person_transcript(employee_id: str, caller: ApiCaller) -> dict:
     """Everything one person must do and has done, found by employee id (deactivated people too)."""
     person = _person_by_employee_id(employee_id)
     cells = compliance.person_cells(person.id)
     slugs = item_slugs([cell.item for cell in cells])
     now = utcnow()
     record = transcript(person.id, now)
-    return _person(person) | {
+    body = _person(person) | {
         "active": person.active,
         "hire_date": day(person.hire_date),
         "status": rules.worst(cell.status for cell in cells),
@@ -148,6 +187,8 @@ def person_transcript(employee_id: str) -> dict:
         "quiz_attempts": [_attempt(attempt) for attempt in record.attempts],
         "attestations": _attestations(person.id),
     }
+    _record_read("transcript.exported", caller, "user", str(person.id))
+    return body
 
 
 def _person_by_employee_id(employee_id: str) -> User:
@@ -201,10 +242,10 @@ def _attestations(user_id: int) -> list[dict]:
 # --- certificates --------------------------------------------------------------------------------
 
 
-def certificate(serial: str) -> dict:
+def certificate(serial: str, caller: ApiCaller) -> dict:
     """A certificate by serial (any accepted spelling); unknown and malformed serials are both 404."""
     found: Certificate = certificate_by_serial(serial)
-    return {
+    body = {
         "serial": display_serial(found.serial),
         "status": certificate_rules.certificate_status(found.expires_at, found.revoked_at, utcnow()),
         "name": found.recipient_name,
@@ -218,3 +259,5 @@ def certificate(serial: str) -> dict:
         "expires_at": moment(found.expires_at),
         "revoked_at": moment(found.revoked_at),
     }
+    _record_read("certificate.exported", caller, "certificate", found.serial, count=1)
+    return body

@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from training.audit import labels as audit_labels
 from training.audit.models import AuditEvent
 from training.audit.services import record_event
 from training.auth.models import User
@@ -392,21 +393,11 @@ def course_for_authoring_by_id(course_id: int) -> Course:
 
 
 AUTHORING_SUBJECTS = ("question", "course", "module", "question_bank")
+# The authoring activity page's labels: the authoring part of the audit record's one label map.
 ACTION_LABELS = {
-    "question.created": "Question created",
-    "question.saved": "Question saved",
-    "question.published": "Question published",
-    "question.retired": "Question retired",
-    "question_bank.imported": "Questions imported",
-    "course.created": "Course created",
-    "course.settings_saved": "Course settings saved",
-    "course.published": "Course published",
-    "course.unpublished": "Course unpublished",
-    "module.created": "Module added",
-    "module.saved": "Module saved",
-    "module.moved": "Module moved",
-    "module.retired": "Module retired",
-    "module.restored": "Module restored",
+    action: label
+    for action, label in audit_labels.ACTION_LABELS.items()
+    if action.partition(".")[0] in AUTHORING_SUBJECTS
 }
 
 

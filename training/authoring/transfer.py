@@ -267,11 +267,25 @@ def bank_specs(course: Course, statuses=EXPORTED_STATUSES) -> list[QuestionSpec]
     return [spec_of(q.current_version, q.key) for q in questions if q.current_version is not None]
 
 
-def export_bank(course: Course, kind: str) -> Download:
-    """The bank (published and draft questions; retired ones left out) as a YAML or GIFT file."""
+def export_bank(course: Course, kind: str, actor_id: int | None, ip: str = "") -> Download:
+    """The bank (published and draft questions; retired ones left out) as a YAML or GIFT file.
+
+    The answer key leaves the app with it, so each download is audited (`question_bank.exported`).
+    """
     specs = bank_specs(course)
     name = secure_filename(course.slug) or "questions"
     if kind == "gift":
         heading = f"{course.title}: published and draft questions, exported {utcnow():%Y-%m-%d %H:%M} UTC"
-        return Download(f"{name}.gift", gift.write_gift(specs, heading).encode(), "text/plain; charset=utf-8")
-    return Download(f"{name}.yaml", dump_question_bank(specs).encode(), "application/yaml; charset=utf-8")
+        download = Download(f"{name}.gift", gift.write_gift(specs, heading).encode(), "text/plain; charset=utf-8")
+    else:
+        download = Download(f"{name}.yaml", dump_question_bank(specs).encode(), "application/yaml; charset=utf-8")
+    record_event(
+        "question_bank.exported",
+        actor_id=actor_id,
+        subject_type="question_bank",
+        subject_id=course.slug,
+        details={"course_id": course.id, "format": kind, "questions": len(specs)},
+        ip_address=ip,
+    )
+    db.session.commit()
+    return download

@@ -87,7 +87,7 @@ def apply_import(slug):
 @bp.route("/courses/<slug>/export.gift", defaults={"kind": "gift"})
 @authors_only
 def export_bank(slug, kind):
-    download = transfer.export_bank(course_for_authoring(slug), kind)
+    download = transfer.export_bank(course_for_authoring(slug), kind, current_user.id, request.remote_addr or "")
     return send_file(
         BytesIO(download.data),
         mimetype=download.mimetype,

@@ -46,6 +46,7 @@ def _public_headers(response):
 @login_required
 def download(serial: str):
     certificate, path = services.downloadable_pdf(current_user, serial)
+    services.record_download(current_user, certificate, ip_address=request.remote_addr or "")
     return send_file(
         path,
         mimetype="application/pdf",

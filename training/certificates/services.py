@@ -22,7 +22,7 @@ from training.certificates.storage import CertificateStore, sha256_hex
 from training.compliance.services import refresh_obligations
 from training.courses.models import Completion, Course
 from training.db import utcnow
-from training.errors import Conflict, DomainError, NotFound
+from training.errors import Conflict, DomainError, HiddenRecord, NotFound
 from training.extensions import db
 
 log = logging.getLogger(__name__)
@@ -249,7 +249,7 @@ def certificate_for_viewer(viewer: User, serial_text: str) -> Certificate:
     """The certificate, if this person may see it; otherwise the same 404 as for an unknown serial."""
     certificate = certificate_by_serial(serial_text)
     if not can_view(viewer, certificate):
-        raise NotFound(NOT_FOUND_MESSAGE)
+        raise HiddenRecord(NOT_FOUND_MESSAGE, subject_type="certificate", subject_id=certificate.serial)
     return certificate
 
 
@@ -436,6 +436,19 @@ def _stored_in_full(certificate: Certificate, store: CertificateStore) -> bool:
     latest = certificate.latest_file
     path = store.path_for(certificate.serial)
     return latest is not None and path.is_file() and path.stat().st_size == latest.size
+
+
+def record_download(viewer: User, certificate: Certificate, ip_address: str = "") -> None:
+    """Who downloaded whose certificate PDF (the holder, a manager, HR), committed before the file is sent."""
+    record_event(
+        "certificate.downloaded",
+        actor_id=viewer.id,
+        subject_type="certificate",
+        subject_id=certificate.serial,
+        details={"format": "pdf", "user_id": certificate.user_id, "course_id": certificate.course_id},
+        ip_address=ip_address,
+    )
+    db.session.commit()
 
 
 def record_export(

@@ -33,7 +33,7 @@ from training.compliance.models import (
 )
 from training.courses.models import Completion, Course, ModuleProgress, TrainingModule
 from training.db import utcnow
-from training.errors import Forbidden, NotFound
+from training.errors import Forbidden, HiddenRecord, NotFound
 from training.extensions import db
 from training.quizzes.models import QuizAttempt
 
@@ -529,8 +529,11 @@ def person_cells(user_id: int, now: datetime | None = None) -> list[Cell]:
 def person_for_viewer(viewer: User, user_id: int) -> User:
     """The person, if the viewer may see their records (themselves, HR, admin, their department's manager)."""
     person = db.session.get(User, user_id)
-    if person is None or not can_view_person(viewer, person):
-        raise NotFound("There is no such person, or you cannot see their records.")
+    message = "There is no such person, or you cannot see their records."
+    if person is None:
+        raise NotFound(message)
+    if not can_view_person(viewer, person):
+        raise HiddenRecord(message, subject_type="user", subject_id=person.id)
     return person
 
 

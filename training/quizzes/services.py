@@ -17,12 +17,13 @@ from training.courses import rules
 from training.courses.models import AttemptAllowance, Course
 from training.courses.services import complete_course_if_ready, course_progress
 from training.db import utcnow
-from training.errors import Conflict, DomainError, NotFound
+from training.errors import Conflict, DomainError, HiddenRecord, NotFound
 from training.extensions import db
 from training.quizzes import grading
 from training.quizzes.models import AttemptAnswer, AttemptQuestion, Question, QuestionVersion, QuizAttempt
 
 _system_random = random.SystemRandom()
+NO_SUCH_ATTEMPT = "There is no such quiz attempt."
 
 
 class AttemptAlreadySubmitted(Conflict):
@@ -77,8 +78,10 @@ def _load_attempt(attempt_id: int) -> QuizAttempt | None:
 def attempt_for_learner(user_id: int, attempt_id: int) -> QuizAttempt:
     """The attempt if it belongs to this learner; otherwise the same 404 as for a missing one."""
     attempt = _load_attempt(attempt_id)
-    if attempt is None or attempt.user_id != user_id:
-        raise NotFound("There is no such quiz attempt.")
+    if attempt is None:
+        raise NotFound(NO_SUCH_ATTEMPT)
+    if attempt.user_id != user_id:
+        raise HiddenRecord(NO_SUCH_ATTEMPT, subject_type="quiz_attempt", subject_id=attempt.id)
     return attempt
 
 
