@@ -97,7 +97,7 @@ CONTENT_SECURITY_POLICY = {
     "img-src": "'self' data:",
     "frame-ancestors": "'none'",
     "form-action": "'self'",
-    "base-uri": "'self'",
+    "base-uri": "'none'",
     "object-src": "'none'",
 }
 
@@ -106,14 +106,15 @@ def _init_talisman(app: Flask) -> None:
     """Security headers from Flask-Talisman (ASVS 3.4): CSP, HSTS, nosniff, Referrer-Policy, framing.
 
     HTTPS redirects and HSTS only in production (config.TRAINING_ENV); the cookie flags come from
-    the config, which Talisman would otherwise overwrite.
+    the config, which Talisman would otherwise overwrite. HSTS covers subdomains (ASVS 3.4.1 at
+    level 2): the app is meant to have a host name of its own, such as training.hospital.example.
     """
     talisman.init_app(
         app,
         force_https=app.config["FORCE_HTTPS"],
         strict_transport_security=bool(app.config["HSTS_SECONDS"]),
         strict_transport_security_max_age=app.config["HSTS_SECONDS"],
-        strict_transport_security_include_subdomains=False,
+        strict_transport_security_include_subdomains=True,
         content_security_policy=CONTENT_SECURITY_POLICY,
         frame_options="DENY",
         referrer_policy="same-origin",
