@@ -59,3 +59,35 @@ def test_every_kind_of_response_carries_the_browser_security_headers(sibling, co
         assert response.headers["X-Content-Type-Options"] == "nosniff", kind
         assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains", kind
         response.close()
+
+
+# --- V16.3 Security events ----------------------------------------------------------------------------
+
+
+def security_lines(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "training.security" and r.levelname == "WARNING"]
+
+
+def test_a_form_without_a_valid_csrf_token_is_logged(client, caplog):
+    """ASVS 16.3.3: an attempt to get round the CSRF check leaves a line for the log processor."""
+    response = client.post("/login", data={"email": "a@example.org", "password": "whatever it is"})
+    assert response.status_code == 400
+    (line,) = security_lines(caplog)
+    assert line.startswith('csrf_refused method="POST" path="/login" ip="127.0.0.1" reason=')
+    assert "whatever it is" not in line, "form contents are never logged"
+
+
+def test_reaching_a_rate_limit_is_logged_without_the_key(app, client, caplog):
+    """ASVS 16.3.3: anti-automation refusals are logged, naming the limit but not the client's key."""
+    app.config["VERIFY_RATE_LIMIT"] = "2 per minute"
+    statuses = [client.get("/verify/0000-0000-0000-0000").status_code for _ in range(3)]
+    assert statuses == [404, 404, 429]
+    (line,) = security_lines(caplog)
+    assert line == 'rate_limited method="GET" path="/verify/0000-0000-0000-0000" ip="127.0.0.1" limit="2 per 1 minute"'
+
+
+def test_a_line_break_in_a_logged_value_cannot_forge_a_second_line(client, caplog):
+    """ASVS 16.4.1: logged values are JSON-quoted, so control characters stay inside one line."""
+    assert client.post("/courses/x%0aforged_event%20ip=10.0.0.1/quiz", data={}).status_code == 400
+    (line,) = security_lines(caplog)
+    assert "\n" not in line and 'path="/courses/x\\nforged_event ip=10.0.0.1/quiz"' in line

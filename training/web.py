@@ -12,6 +12,7 @@ from training.courses.rules import STATUS_LABELS
 from training.errors import DomainError
 from training.extensions import login_manager, talisman
 from training.markdown import render_markdown
+from training.security_log import security_event
 
 
 def init_app(app: Flask) -> None:
@@ -68,6 +69,7 @@ def _domain_error(exc: DomainError):
 
 
 def _csrf_error(exc: CSRFError):
+    security_event("csrf_refused", reason=exc.description)
     message = "This form has expired or was not sent by this site. Go back, reload the page and try again."
     return error_response(400, "csrf_failed", message, "The form could not be accepted")
 
