@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.api_fixtures import bearer, create_token_in_ui
 from training import create_app
 from training.extensions import db
 
@@ -35,6 +36,10 @@ def csp(response) -> dict[str, str]:
     return dict(part.strip().split(" ", 1) for part in policy.split(";"))
 
 
+def security_lines(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "training.security" and r.levelname == "WARNING"]
+
+
 # --- V3.4 Browser security headers --------------------------------------------------------------------
 
 
@@ -61,11 +66,23 @@ def test_every_kind_of_response_carries_the_browser_security_headers(sibling, co
         response.close()
 
 
+# --- V4.1 Generic web service security ---------------------------------------------------------------
+
+
+def test_the_api_refuses_plain_http_instead_of_redirecting(app, sibling, make_user, caplog):
+    """ASVS 4.1.2: only pages for people redirect to HTTPS; an API client over HTTP gets an error."""
+    token = create_token_in_ui(app, make_user(role="hr").email)
+    client = sibling().test_client()
+    plain = client.get("/api/v1/compliance", base_url="http://training.example.org", headers=bearer(token))
+    assert plain.status_code == 403 and "Location" not in plain.headers
+    assert plain.json["error"]["code"] == "https_required"
+    assert any(line.startswith("https_required ") for line in security_lines(caplog))
+    assert client.get("/api/v1/compliance", base_url=HTTPS, headers=bearer(token)).status_code == 200
+    page = client.get("/login", base_url="http://training.example.org")
+    assert page.status_code == 302 and page.headers["Location"] == "https://training.example.org/login"
+
+
 # --- V16.3 Security events ----------------------------------------------------------------------------
-
-
-def security_lines(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "training.security" and r.levelname == "WARNING"]
 
 
 def test_a_form_without_a_valid_csrf_token_is_logged(client, caplog):
