@@ -1,6 +1,10 @@
 """ASVS 5.0 requirements that docs/security.md lists and no other test showed, through HTTP and the CLI."""
 
+import hashlib
+
 import pytest
+from flask.json.tag import TaggedJSONSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from tests.api_fixtures import bearer, create_token_in_ui
 from training import create_app
@@ -108,3 +112,23 @@ def test_a_line_break_in_a_logged_value_cannot_forge_a_second_line(client, caplo
     assert client.post("/courses/x%0aforged_event%20ip=10.0.0.1/quiz", data={}).status_code == 400
     (line,) = security_lines(caplog)
     assert "\n" not in line and 'path="/courses/x\\nforged_event ip=10.0.0.1/quiz"' in line
+
+
+# --- V11.4 Hashing -------------------------------------------------------------------------------------
+
+
+def session_serializer(digest):
+    signer = {"key_derivation": "hmac", "digest_method": digest}
+    return URLSafeTimedSerializer("test secret key", "cookie-session", TaggedJSONSerializer(), signer_kwargs=signer)
+
+
+def test_the_session_cookie_is_signed_with_hmac_sha256(client, auth, make_user):
+    """ASVS 11.4.1: SHA-1 is not approved for HMAC; the cookie verifies with SHA-256 and not with SHA-1."""
+    auth.login(make_user())
+    cookie = client.get_cookie("session").value
+    assert session_serializer(hashlib.sha256).loads(cookie)["_user_id"]
+    with pytest.raises(BadSignature):
+        session_serializer(hashlib.sha1).loads(cookie)
+    forged = session_serializer(hashlib.sha1).dumps({"_user_id": "x", "_fresh": True})
+    client.set_cookie("session", forged)
+    assert client.get("/transcript").status_code == 302, "a cookie signed the old way signs nobody in"

@@ -1,6 +1,9 @@
 """Cross-cutting web concerns: the session user loader, error pages, headers and template helpers."""
 
+import hashlib
+
 from flask import Flask, jsonify, make_response, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
@@ -15,7 +18,14 @@ from training.markdown import render_markdown
 from training.security_log import security_event
 
 
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookie, signed with HMAC-SHA-256 instead of Flask's default SHA-1 (ASVS 11.4.1)."""
+
+    digest_method = staticmethod(hashlib.sha256)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = SessionCookies()
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
