@@ -132,3 +132,14 @@ def test_the_session_cookie_is_signed_with_hmac_sha256(client, auth, make_user):
     forged = session_serializer(hashlib.sha1).dumps({"_user_id": "x", "_fresh": True})
     client.set_cookie("session", forged)
     assert client.get("/transcript").status_code == 302, "a cookie signed the old way signs nobody in"
+
+
+# --- V16.5 Error handling ------------------------------------------------------------------------------
+
+
+def test_rate_limits_still_hold_while_redis_is_unreachable(sibling):
+    """ASVS 16.5.2: with the shared counter store down, limits are counted in memory, not turned into 500s."""
+    nothing_listens = "redis://127.0.0.1:1/0"
+    app = sibling(TRAINING_ENV="development", RATELIMIT_STORAGE_URI=nothing_listens, VERIFY_RATE_LIMIT="2 per minute")
+    client = app.test_client()
+    assert [client.get("/verify/0000-0000-0000-0000").status_code for _ in range(3)] == [404, 404, 429]
