@@ -7,6 +7,7 @@ from flask.json.tag import TaggedJSONSerializer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from tests.api_fixtures import bearer, create_token_in_ui
+from tests.conftest import Auth
 from training import create_app
 from training.extensions import db
 
@@ -68,6 +69,27 @@ def test_every_kind_of_response_carries_the_browser_security_headers(sibling, co
         assert response.headers["X-Content-Type-Options"] == "nosniff", kind
         assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains", kind
         response.close()
+
+
+# --- V2.4 Anti-automation ------------------------------------------------------------------------------
+
+
+def test_costly_downloads_are_limited_per_person(app, client, auth, make_user, caplog):
+    """ASVS 2.4.1, 15.2.2: exports, packets and certificate ZIPs share one budget per account."""
+    app.config["EXPORT_RATE_LIMIT"] = "3 per minute"
+    auth.login(make_user(role="hr"))
+    downloads = ["/compliance/export.csv", "/certificates/export.zip", "/compliance/export.xlsx"]
+    for path in downloads:
+        with client.get(path) as response:
+            assert response.status_code == 200, path
+    assert client.get("/compliance/packet").status_code == 200, "the packet form itself costs nothing"
+    refused = client.get("/compliance/export.csv")
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    assert "Too many requests" in refused.get_data(as_text=True)
+    assert any(line.startswith("rate_limited ") for line in security_lines(caplog))
+    other = app.test_client()
+    Auth(other).login(make_user(role="hr"))
+    assert other.get("/compliance/export.csv").status_code == 200, "another person has a budget of their own"
 
 
 # --- V4.1 Generic web service security ---------------------------------------------------------------
