@@ -165,3 +165,24 @@ def test_rate_limits_still_hold_while_redis_is_unreachable(sibling):
     app = sibling(TRAINING_ENV="development", RATELIMIT_STORAGE_URI=nothing_listens, VERIFY_RATE_LIMIT="2 per minute")
     client = app.test_client()
     assert [client.get("/verify/0000-0000-0000-0000").status_code for _ in range(3)] == [404, 404, 429]
+
+
+# --- V4.1 (continued) ---------------------------------------------------------------------------------
+
+
+def test_text_responses_name_their_charset(client, auth, make_user, course):
+    """ASVS 4.1.1: text bodies say UTF-8, once; JSON is application/json (UTF-8 by definition, RFC 8259)."""
+    auth.login(make_user(role="admin"))
+    assert client.get("/").content_type == "text/html; charset=utf-8"
+    with client.get("/static/app.css") as stylesheet:
+        assert stylesheet.content_type == "text/css; charset=utf-8"
+    downloads = {
+        "/compliance/export.csv": "text/csv; charset=utf-8",
+        "/authoring/courses/test-course/export.gift": "text/plain; charset=utf-8",
+        "/authoring/courses/test-course/export.yaml": "application/yaml; charset=utf-8",
+    }
+    for path, content_type in downloads.items():
+        with client.get(path) as download:
+            assert download.content_type == content_type, path
+    assert client.get("/api/v1/openapi.json").content_type == "application/json"
+    assert client.get("/no/such/page").content_type == "text/html; charset=utf-8"

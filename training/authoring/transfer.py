@@ -273,5 +273,5 @@ def export_bank(course: Course, kind: str) -> Download:
     name = secure_filename(course.slug) or "questions"
     if kind == "gift":
         heading = f"{course.title}: published and draft questions, exported {utcnow():%Y-%m-%d %H:%M} UTC"
-        return Download(f"{name}.gift", gift.write_gift(specs, heading).encode(), "text/plain; charset=utf-8")
+        return Download(f"{name}.gift", gift.write_gift(specs, heading).encode(), "text/plain")
     return Download(f"{name}.yaml", dump_question_bank(specs).encode(), "application/yaml; charset=utf-8")

@@ -46,9 +46,7 @@ def _export_filter() -> ComplianceFilter:
 def export_csv():
     criteria, on = _export_filter(), today()
     matrix.record_export(current_user, criteria, "csv", matrix.count_rows(criteria, on), _address())
-    response = current_app.response_class(
-        stream_with_context(matrix.csv_chunks(criteria, on)), mimetype="text/csv; charset=utf-8"
-    )
+    response = current_app.response_class(stream_with_context(matrix.csv_chunks(criteria, on)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f"attachment; filename={matrix.file_name(on, 'csv')}"
     return response
 
