@@ -458,6 +458,18 @@ def test_extra_form_fields_cannot_set_other_attributes(app, auth, make_user):
 # --- V16.3 Security events ----------------------------------------------------------------------------
 
 
+def test_audit_events_say_who_what_when_in_utc_and_from_where(app, make_user):
+    """ASVS 16.2.1, 16.2.2: each audit row has the actor, action, subject, client address and a UTC time."""
+    hr = make_user(role="hr")
+    before = datetime.now(UTC)
+    create_token_in_ui(app, hr.email)
+    with app.app_context():
+        event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "api_token.created")).scalar_one()
+    assert (event.actor_id, event.subject_type, event.ip_address) == (hr.id, "api_token", "127.0.0.1")
+    assert event.occurred_at.utcoffset() == timedelta(0)
+    assert before - timedelta(seconds=1) <= event.occurred_at <= datetime.now(UTC)
+
+
 def test_a_form_without_a_valid_csrf_token_is_logged(client, caplog):
     """ASVS 16.3.3: an attempt to get round the CSRF check leaves a line for the log processor."""
     response = client.post("/login", data={"email": "a@example.org", "password": "whatever it is"})
