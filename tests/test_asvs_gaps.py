@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from flask.json.tag import TaggedJSONSerializer
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from tests.api_fixtures import bearer, create_token_in_ui
@@ -64,9 +64,17 @@ def security_lines(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "training.security" and r.levelname == "WARNING"]
 
 
-def session_serializer(digest):
-    signer = {"key_derivation": "hmac", "digest_method": digest}
-    return URLSafeTimedSerializer("test secret key", "cookie-session", TaggedJSONSerializer(), signer_kwargs=signer)
+def session_serializer(digest, signed_at: datetime | None = None):
+    """The app's session cookie format; `signed_at` makes cookies that claim to be signed then."""
+
+    class Signer(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int((signed_at or datetime.now(UTC)).timestamp())
+
+    options = {"key_derivation": "hmac", "digest_method": digest}
+    return URLSafeTimedSerializer(
+        "test secret key", "cookie-session", TaggedJSONSerializer(), signer=Signer, signer_kwargs=options
+    )
 
 
 # --- V1 Encoding and sanitization ---------------------------------------------------------------------
@@ -267,6 +275,22 @@ def test_download_file_names_are_made_by_the_server(client, auth, make_user):
     assert re.fullmatch(
         r"attachment; filename=transcript-e-7-x-zoe-o-brien-filename-evil-html-\d{4}-\d\d-\d\d\.pdf", disposition
     )
+
+
+# --- V9 Self-contained tokens -------------------------------------------------------------------------
+
+
+def test_a_session_cookie_older_than_its_lifetime_is_not_accepted(app, client, auth, make_user):
+    """ASVS 9.2.1: the cookie's signed timestamp is checked against PERMANENT_SESSION_LIFETIME."""
+    auth.login(make_user())
+    contents = session_serializer(hashlib.sha256).loads(client.get_cookie("session").value)
+    lifetime = app.permanent_session_lifetime
+    recent = session_serializer(hashlib.sha256, datetime.now(UTC) - lifetime + timedelta(minutes=5)).dumps(contents)
+    client.set_cookie("session", recent)
+    assert client.get("/transcript").status_code == 200
+    stale = session_serializer(hashlib.sha256, datetime.now(UTC) - lifetime - timedelta(minutes=5)).dumps(contents)
+    client.set_cookie("session", stale)
+    assert client.get("/transcript").status_code == 302
 
 
 # --- V11 Cryptography ---------------------------------------------------------------------------------
