@@ -375,6 +375,10 @@ def test_a_file_of_another_certificate_does_not_match(client, certified):
     ("kwargs", "message"),
     [
         ({"pdf": b"GIF89a not a pdf"}, "That file is not a PDF"),
+        (
+            {"pdf": b"%PDF-1.7 a pdf by its bytes", "filename": "certificate.exe"},
+            "Choose the certificate&#39;s .pdf file.",
+        ),
         ({"pdf": b""}, "Choose the certificate PDF"),
         ({"sha256": "abc"}, "A SHA-256 is 64 characters"),
         ({"sha256": "z" * 64}, "A SHA-256 is 64 characters"),

@@ -63,7 +63,7 @@ def test_production_session_cookie_is_host_prefixed_secure_httponly_lax(producti
 def test_production_headers(production):
     response = production.test_client().get("/login", base_url=HTTPS)
     headers = response.headers
-    assert headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Referrer-Policy"] == "same-origin"
     assert headers["X-Frame-Options"] == "DENY"
@@ -71,6 +71,7 @@ def test_production_headers(production):
     assert policy["script-src"] == "'self'"
     assert policy["frame-ancestors"] == "'none'"
     assert policy["object-src"] == "'none'"
+    assert policy["base-uri"] == "'none'"
     assert "unsafe-inline" not in headers["Content-Security-Policy"]
     assert "unsafe-eval" not in headers["Content-Security-Policy"]
 

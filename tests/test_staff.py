@@ -737,6 +737,13 @@ def test_no_file_chosen_is_a_field_error(app, auth, hr):
     assert "Choose the CSV file to check." in response.get_data(as_text=True)
 
 
+def test_a_file_not_named_csv_is_a_field_error_and_nothing_is_kept(app, auth, hr, import_dir):
+    response = upload(auth, csv_bytes(GOOD_ROW), filename="staff.xlsx")
+    assert response.status_code == 422
+    assert "Choose a .csv file" in response.get_data(as_text=True)
+    assert not import_dir.exists() or not any(import_dir.iterdir())
+
+
 # --- CSV import: the apply step trusts nothing from the client ------------------------------------
 
 

@@ -9,10 +9,11 @@ from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 
 from training.db import Base
+from training.security_log import rate_limit_breached
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address)
+limiter = Limiter(key_func=get_remote_address, on_breach=rate_limit_breached)
 talisman = Talisman()

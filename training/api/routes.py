@@ -8,9 +8,31 @@ from training.api import openapi, services, tokens
 from training.api.params import InvalidParameter, parse_compliance_query
 from training.errors import DomainError
 from training.extensions import csrf, limiter
+from training.security_log import security_event
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # GET only, and a bearer token is not sent by browsers on their own
+
+HTTPS_REQUIRED = (
+    "The API is served over HTTPS only. Call https://, and ask HR to revoke this token and make a new one: "
+    "it crossed the network unencrypted."
+)
+
+
+@bp.before_app_request
+def _refuse_plain_http():
+    """API calls over plain HTTP get an error, not the redirect pages get (ASVS 4.1.2).
+
+    A redirect would make a misconfigured client work while its token travels unencrypted; an error
+    makes the mistake visible. Registered with the blueprint, so it runs before Talisman's redirect
+    (set up later, in training.web), and it counts a request as HTTPS exactly as Talisman does.
+    """
+    if not current_app.config["FORCE_HTTPS"] or not request.path.startswith(f"{bp.url_prefix}/"):
+        return None
+    if request.is_secure or request.headers.get("X-Forwarded-Proto", "http") == "https":
+        return None
+    security_event("https_required")
+    return jsonify(error={"code": "https_required", "message": HTTPS_REQUIRED}), 403
 
 
 def token_required(view):

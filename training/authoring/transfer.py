@@ -276,7 +276,7 @@ def export_bank(course: Course, kind: str, actor_id: int | None, ip: str = "") -
     name = secure_filename(course.slug) or "questions"
     if kind == "gift":
         heading = f"{course.title}: published and draft questions, exported {utcnow():%Y-%m-%d %H:%M} UTC"
-        download = Download(f"{name}.gift", gift.write_gift(specs, heading).encode(), "text/plain; charset=utf-8")
+        download = Download(f"{name}.gift", gift.write_gift(specs, heading).encode(), "text/plain")
     else:
         download = Download(f"{name}.yaml", dump_question_bank(specs).encode(), "application/yaml; charset=utf-8")
     record_event(

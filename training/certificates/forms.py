@@ -1,7 +1,7 @@
 import re
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileAllowed, FileField
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -23,7 +23,7 @@ class RevokeForm(FlaskForm):
 class FileCheckForm(FlaskForm):
     """Check a certificate file against the record: upload the PDF, or paste its SHA-256."""
 
-    pdf = FileField("Certificate PDF")
+    pdf = FileField("Certificate PDF", validators=[FileAllowed(["pdf"], message="Choose the certificate's .pdf file.")])
     sha256 = StringField(
         "or its SHA-256",
         validators=[Optional(), Length(max=80)],

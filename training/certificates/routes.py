@@ -21,6 +21,7 @@ from training.certificates.serials import InvalidSerial, display_serial, parse_s
 from training.certificates.storage import sha256_hex
 from training.errors import DomainError
 from training.extensions import limiter
+from training.limits import heavy_download
 
 bp = Blueprint("certificates", __name__)
 bp.add_app_template_filter(display_serial, "serial")
@@ -115,6 +116,7 @@ def index():
 
 @bp.route("/certificates/export.zip")
 @roles_required(*services.VIEW_ANY_ROLES)
+@heavy_download
 def export():
     form, criteria = _filter_form()
     if criteria is None:

@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 from training.auth.access import roles_required
 from training.compliance.services import ComplianceFilter, person_for_viewer, scoped_filter, today
 from training.errors import DomainError
+from training.limits import heavy_download, heavy_download_post
 from training.reports import matrix, packet, transcript_pdf
 from training.reports.forms import ComplianceFilterForm, PacketForm
 from training.reports.period import Period, last_twelve_months
@@ -41,18 +42,18 @@ def _export_filter() -> ComplianceFilter:
 
 @bp.route("/compliance/export.csv")
 @roles_required(*packet.PACKET_ROLES)
+@heavy_download
 def export_csv():
     criteria, on = _export_filter(), today()
     matrix.record_export(current_user, criteria, "csv", matrix.count_rows(criteria, on), _address())
-    response = current_app.response_class(
-        stream_with_context(matrix.csv_chunks(criteria, on)), mimetype="text/csv; charset=utf-8"
-    )
+    response = current_app.response_class(stream_with_context(matrix.csv_chunks(criteria, on)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f"attachment; filename={matrix.file_name(on, 'csv')}"
     return response
 
 
 @bp.route("/compliance/export.xlsx")
 @roles_required(*packet.PACKET_ROLES)
+@heavy_download
 def export_xlsx():
     """Written to an unnamed temporary file (see `matrix.write_xlsx` for why), sent, then gone with it."""
     criteria, on = _export_filter(), today()
@@ -73,6 +74,7 @@ def export_xlsx():
 
 @bp.route("/compliance/people/<int:user_id>/transcript.pdf")
 @login_required
+@heavy_download
 def transcript(user_id: int):
     person = person_for_viewer(current_user, user_id)
     data = transcript_pdf.transcript_pdf(person)
@@ -95,6 +97,7 @@ def _packet_form() -> PacketForm:
 
 @bp.route("/compliance/packet", methods=["GET", "POST"])
 @roles_required(*packet.PACKET_ROLES)
+@heavy_download_post
 def audit_packet():
     form = _packet_form()
     if not form.validate_on_submit():

@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, DateField, HiddenField, SearchField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -109,7 +109,13 @@ class RenameDepartmentForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    file = FileField("CSV file", validators=[FileRequired(message="Choose the CSV file to check.")])
+    file = FileField(
+        "CSV file",
+        validators=[
+            FileRequired(message="Choose the CSV file to check."),
+            FileAllowed(["csv"], message='Choose a .csv file: save the spreadsheet as "CSV UTF-8 (comma delimited)".'),
+        ],
+    )
     create_departments = BooleanField(
         "Create missing departments",
         description="Otherwise a department that does not exist yet is an error on its row.",
