@@ -79,7 +79,10 @@ def state(app):
             ).order_by(User.id)
         ).all()
         departments = db.session.execute(select(Department.id, Department.name).order_by(Department.id)).all()
-        events = db.session.scalar(select(func.count()).select_from(AuditEvent))
+        # Refusals are recorded on purpose (access.denied); any other event would be a change.
+        events = db.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action != "access.denied")
+        )
         obligations = db.session.scalar(select(func.count()).select_from(Obligation))
         return people, departments, events, obligations
 
