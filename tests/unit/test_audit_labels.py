@@ -11,7 +11,8 @@ from training.authoring.services import ACTION_LABELS as AUTHORING_LABELS
     [
         ("certificate.revoked", "Certificate revoked"),
         ("access.denied", "Access refused"),
-        ("mfa.recovery_code_used", "Mfa recovery code used"),  # not known yet: readable from its name
+        ("mfa.recovery_code_used", "Recovery code used"),
+        ("report.scheduled_later", "Report scheduled later"),  # not known yet: readable from its name
         ("", "(no action)"),
     ],
 )
@@ -25,7 +26,9 @@ def test_every_label_belongs_to_a_group_and_each_group_offers_its_prefix():
     groups = dict(action_choices())
     assert groups["Staff records"][0] == ("staff.", "All in “Staff records”")
     assert ("staff.updated", "Person's record changed") in groups["Staff records"]
-    assert [value for value, _ in groups["Two-step sign-in"]] == ["mfa."], "a group may have no known action yet"
+    assert [value for value, _ in groups["Two-step sign-in"]][:2] == ["mfa.", "mfa.enabled"], (
+        "the group, then its actions"
+    )
     assert len(groups) == len(ACTION_GROUPS)
 
 
