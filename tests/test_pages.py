@@ -1,6 +1,8 @@
 """Access, error pages and headers across the app's routes."""
 
+import gc
 import re
+import sys
 
 import pytest
 
@@ -189,3 +191,27 @@ def test_oversized_request_is_413(client):
 def test_ids_too_large_for_the_database_are_not_found(client, auth, make_user, path):
     auth.login(make_user("hr"))
     assert client.get(path).status_code == 404
+
+
+def test_a_refused_upload_leaves_no_temporary_file_open(client, auth, make_user, monkeypatch):
+    """A file part over 500 KB is spooled to a temporary file; a later field over the form memory
+    limit (500 KB) refuses the body part-way. The file is closed then, not left to the collector."""
+    auth.login(make_user("hr"))
+    token = csrf_token(client, "/staff/import")
+    unclosed = []
+    monkeypatch.setattr(sys, "unraisablehook", unclosed.append)
+    boundary = "b0undary"
+    body = b"".join(
+        [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'.encode(),
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="staff.csv"\r\n\r\n'.encode(),
+            b"a" * 600_000,
+            f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="note"\r\n\r\n'.encode(),
+            b"b" * 600_000,
+            f"\r\n--{boundary}--\r\n".encode(),
+        ]
+    )
+    response = client.post("/staff/import", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 413
+    gc.collect()
+    assert unclosed == []

@@ -1,5 +1,6 @@
 """Cross-cutting web concerns: the session user loader, error pages, headers and template helpers."""
 
+import flask
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -14,7 +15,30 @@ from training.extensions import login_manager, talisman
 from training.markdown import render_markdown
 
 
+class Request(flask.Request):
+    """Closes the temporary files of an upload whose body is refused part-way through parsing.
+
+    Werkzeug spools a file part over 500 KB to a temporary file. When a later part breaks a limit
+    (MAX_FORM_MEMORY_SIZE, MAX_FORM_PARTS) the request gets a 413, but werkzeug 3.1 leaves the files
+    it had opened to the garbage collector.
+    """
+
+    def _get_file_stream(self, *args, **kwargs):
+        stream = super()._get_file_stream(*args, **kwargs)
+        self.__dict__.setdefault("_upload_streams", []).append(stream)
+        return stream
+
+    def _load_form_data(self) -> None:
+        try:
+            super()._load_form_data()
+        except BaseException:
+            for stream in self.__dict__.pop("_upload_streams", []):
+                stream.close()
+            raise
+
+
 def init_app(app: Flask) -> None:
+    app.request_class = Request
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
