@@ -1,12 +1,16 @@
 """Access, error pages and headers across the app's routes."""
 
 import gc
+import io
 import re
 import sys
 
 import pytest
+from sqlalchemy import func, select
 
 from tests.conftest import csrf_token
+from training.auth.models import Department
+from training.extensions import db
 
 LEARNER_PAGES = [
     "/",
@@ -215,3 +219,42 @@ def test_a_refused_upload_leaves_no_temporary_file_open(client, auth, make_user,
     assert response.status_code == 413
     gc.collect()
     assert unclosed == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/staff?q=%00",
+        "/compliance/people?q=a%00b",
+        "/reminders?status=all&q=%00",
+        "/courses/a%00b",
+        "/policies/a%00",
+        "/authoring/courses/x%00/questions",
+        "/certificates?issued_from=%00",
+    ],
+)
+def test_a_nul_character_in_the_address_is_a_400_not_a_database_error(client, auth, make_user, course, path):
+    """PostgreSQL cannot store or compare text with a NUL in it: these were 500s there."""
+    auth.login(make_user("admin"))
+    response = client.get(path)
+    assert response.status_code == 400
+    assert "NUL character" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/staff/departments", {"name": "Ward\x00 9"}),
+        ("/staff/departments", {"name": "Ward 9", "extra\x00": "x"}),
+        ("/staff/departments", {"name": ["Ward 9", "\x00"]}),
+        ("/staff/import", {"file": (b"employee_id,name,email\n", "staff\x00.csv")}),
+    ],
+)
+def test_a_nul_character_in_a_form_is_a_400_and_writes_nothing(app, client, auth, make_user, path, data):
+    auth.login(make_user("admin"))
+    data = {k: (io.BytesIO(v[0]), v[1]) if isinstance(v, tuple) else v for k, v in data.items()}
+    response = auth.post(path, data=data, token_from=path)
+    assert response.status_code == 400
+    assert "NUL character" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(Department)).scalar() == 0

@@ -47,6 +47,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.before_request(_refuse_nul_characters)
     _init_talisman(app)
     app.after_request(_no_store_for_signed_in_pages)
     app.jinja_env.filters["markdown"] = render_markdown
@@ -111,6 +112,29 @@ def _http_error(exc: HTTPException):
     if getattr(exc, "valid_methods", None):
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response
+
+
+NUL_MESSAGE = (
+    "The request contained a NUL character (\\0), which no page or form of this site accepts. Remove it and try again."
+)
+
+
+def _refuse_nul_characters():
+    """Refuse a NUL anywhere in the address or the form, before any code reads it.
+
+    No field of this app means one, and PostgreSQL cannot store one in text: without this a NUL
+    in a search box or a name reached the database as a 500. The API checks its own parameters
+    (a 422 naming the parameter), so its requests are left to it.
+    """
+    if request.blueprint == "api":
+        return None
+    pairs = list(request.args.items(multi=True))
+    if request.method == "POST":
+        pairs += request.form.items(multi=True)
+        pairs += [(name, upload.filename or "") for name, upload in request.files.items(multi=True)]
+    if "\x00" in request.path or any("\x00" in name or "\x00" in value for name, value in pairs):
+        return error_response(400, "nul_character", NUL_MESSAGE)
+    return None
 
 
 # Scripts and styles come only from our own files: no inline script or style, nothing from a CDN.
