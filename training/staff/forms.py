@@ -4,6 +4,7 @@ from wtforms import BooleanField, DateField, HiddenField, SearchField, SelectFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from training.dates import SupportedDate
 from training.staff import services
 
 EMAIL_KW = {"inputmode": "email", "autocapitalize": "none", "spellcheck": "false", "autocomplete": "off"}
@@ -49,7 +50,7 @@ class PersonForm(FlaskForm):
     job_title = StringField("Job title", validators=[Optional(), Length(max=120)])
     hire_date = DateField(
         "Hire date",
-        validators=[Optional()],
+        validators=[Optional(), SupportedDate()],
         description="Due dates for required training count from this day.",
     )
     manager_email = StringField(
