@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from training.dates import SupportedDate
 from training.staff import services
+from training.urls import is_number
 
 EMAIL_KW = {"inputmode": "email", "autocapitalize": "none", "spellcheck": "false", "autocomplete": "off"}
 
@@ -71,7 +72,7 @@ class PersonForm(FlaskForm):
             employee_id=self.employee_id.data or "",
             name=self.name.data or "",
             email=self.email.data or "",
-            department_id=int(self.department.data) if (self.department.data or "").isdigit() else None,
+            department_id=int(self.department.data) if is_number(self.department.data) else None,
             new_department=self.new_department.data or "",
             job_title=self.job_title.data or "",
             hire_date=self.hire_date.data,
