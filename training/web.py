@@ -5,13 +5,13 @@ from flask import Flask, jsonify, make_response, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from training.auth.services import user_for_session
 from training.compliance import rules as compliance_rules
 from training.courses.rules import STATUS_LABELS
 from training.errors import DomainError
-from training.extensions import login_manager, talisman
+from training.extensions import db, login_manager, talisman
 from training.markdown import render_markdown
 
 
@@ -47,6 +47,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(InternalServerError, _server_error)
     app.before_request(_refuse_nul_characters)
     _init_talisman(app)
     app.after_request(_no_store_for_signed_in_pages)
@@ -95,6 +96,21 @@ def _domain_error(exc: DomainError):
 def _csrf_error(exc: CSRFError):
     message = "This form has expired or was not sent by this site. Go back, reload the page and try again."
     return error_response(400, "csrf_failed", message, "The form could not be accepted")
+
+
+SERVER_ERROR_MESSAGE = (
+    "Something went wrong on our side. Try again in a moment; if it keeps happening, tell your administrator."
+)
+
+
+def _server_error(exc: InternalServerError):
+    """An unhandled exception (Flask has logged it): our own page, or JSON for the API, and never the
+    exception's text. If even the page cannot be drawn (the database is down), plain text."""
+    try:
+        db.session.rollback()
+        return error_response(500, "internal_error", SERVER_ERROR_MESSAGE, "Something went wrong")
+    except Exception:
+        return SERVER_ERROR_MESSAGE, 500, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 def _http_error(exc: HTTPException):
