@@ -186,9 +186,46 @@ def test_pages_load_no_external_assets(client, auth, make_user, course):
         assert not re.search(r'(src|href)="(https?:)?//', html), path
 
 
+def test_uploads_are_limited_to_2_mb(app):
+    assert app.config["MAX_CONTENT_LENGTH"] == 2 * 1024 * 1024
+
+
 def test_oversized_request_is_413(client):
     response = client.post("/login", data={"email": "x" * (3 * 1024 * 1024)})
     assert response.status_code == 413
+    page = response.get_data(as_text=True)
+    assert "That upload is too large" in page and "larger than this site accepts" in page
+
+
+@pytest.mark.parametrize(
+    ("path", "title", "message"),
+    [
+        ("/staff/departments", "That upload is too large", "The data sent was larger than this site accepts."),
+        ("/staff/import", "That file is too large", "The file is larger than 2 MB"),
+        ("/authoring/courses/test-course/import", "That file is too large", "The upload is larger than 2 MB"),
+    ],
+)
+def test_an_oversized_form_or_upload_gets_the_friendly_413_page(
+    app, client, auth, make_user, course, path, title, message
+):
+    auth.login(make_user("admin"))
+    boundary = "b0undary"
+    body = b"".join(
+        [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'.encode(),
+            csrf_token(client, path).encode(),
+            f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\nWard 9\r\n'.encode(),
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'.encode(),
+            b"employee_id,name,email\n" + b"x" * (2 * 1024 * 1024),
+            f"\r\n--{boundary}--\r\n".encode(),
+        ]
+    )
+    response = client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 413
+    page = response.get_data(as_text=True)
+    assert f"<h1>{title}</h1>" in page and message in page
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(Department)).scalar() == 0
 
 
 @pytest.mark.parametrize("path", ["/attempts/99999999999999999999", "/compliance/people/2147483648"])

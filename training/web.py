@@ -113,13 +113,16 @@ def _server_error(exc: InternalServerError):
         return SERVER_ERROR_MESSAGE, 500, {"Content-Type": "text/plain; charset=utf-8"}
 
 
+TOO_LARGE_MESSAGE = "The data sent was larger than this site accepts."
+
+
 def _http_error(exc: HTTPException):
     if exc.code and exc.code >= 500:
         return exc
     messages = {
         404: "We could not find that page. Check the address, or go back to My training.",
         405: "This page does not accept that kind of request.",
-        413: "The data sent was larger than this site accepts.",
+        413: TOO_LARGE_MESSAGE,
     }
     if request.path.startswith("/api/"):
         messages = {404: "There is no such API endpoint; see /api/v1/openapi.json.", 405: "Only GET is allowed here."}
