@@ -295,3 +295,20 @@ def test_a_nul_character_in_a_form_is_a_400_and_writes_nothing(app, client, auth
     assert "NUL character" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(Department)).scalar() == 0
+
+
+def test_a_multipart_part_without_a_readable_name_is_not_a_500(app, client, auth, make_user):
+    """name="\\" escapes its own closing quote: werkzeug gives the part the name None."""
+    auth.login(make_user("admin"))
+    token = csrf_token(client, "/staff/departments")
+    parts = [("csrf_token", token), ("name", "Ward 9"), ("\\", "")]
+    body = b"".join(
+        f'--b0undary\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in parts
+    )
+    response = client.post(
+        "/staff/departments", data=body + b"--b0undary--\r\n", content_type="multipart/form-data; boundary=b0undary"
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.execute(select(Department.name)).scalars().all() == ["Ward 9"]

@@ -151,7 +151,8 @@ def _refuse_nul_characters():
     if request.method == "POST":
         pairs += request.form.items(multi=True)
         pairs += [(name, upload.filename or "") for name, upload in request.files.items(multi=True)]
-    if "\x00" in request.path or any("\x00" in name or "\x00" in value for name, value in pairs):
+    # A multipart part whose name werkzeug cannot read (name="\\") arrives with the name None.
+    if "\x00" in request.path or any("\x00" in (name or "") or "\x00" in value for name, value in pairs):
         return error_response(400, "nul_character", NUL_MESSAGE)
     return None
 
