@@ -230,6 +230,8 @@ def test_a_department_packet_has_a_transcript_for_everyone_in_it(app, client, au
         ("hr", {"person": "E1001", "date_to": "2020-01-01"}, "The last day is before the first day."),
         ("hr", {"person": "E1001", "date_from": "2010-01-01"}, "at most 7 years"),
         ("hr", {"person": "E1001", "date_from": "2026-13-45"}, "Not a valid date value"),
+        ("hr", {"person": "E1001", "date_from": "9999-12-30", "date_to": "9999-12-31"}, "from 1900 to 2999"),
+        ("hr", {"person": "E1001", "date_from": "0001-01-01", "date_to": "0001-12-31"}, "from 1900 to 2999"),
         ("hr", {"person": "E1001", "date_from": "2010-01-01", "date_to": "2010-12-31"}, "There are no completions"),
     ],
 )

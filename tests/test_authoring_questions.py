@@ -204,6 +204,14 @@ def test_a_stale_edit_is_refused_with_the_text_kept_and_a_double_submit_makes_on
     assert question_by_key(app, "tc-q1")[2] == 2
 
 
+def test_a_tampered_base_version_is_not_a_500(client, app, course, author):
+    """ "\u00b2" passed str.isdigit() and then failed int(); it now counts as no base version."""
+    question_id, _, _ = question_by_key(app, "tc-q1")
+    response = edit(client, question_id, base_version="\u00b2", prompt="An edit with a tampered base?")
+    assert response.status_code == 302
+    assert question_by_key(app, "tc-q1")[2] == 2
+
+
 def test_retiring_is_refused_when_the_course_would_have_too_few_questions(client, app, course, author):
     question_id, _, _ = question_by_key(app, "tc-q1")
     url = f"/authoring/questions/{question_id}"
@@ -243,7 +251,7 @@ def test_preview_grades_without_storing_anything(client, app, course, author):
     assert response.status_code == 200 and ">Correct<" in response.get_data(as_text=True)
     response = client.post(url, data={"csrf_token": csrf_token(client, url), "choice": str(wrong)})
     assert "Not correct" in response.get_data(as_text=True)
-    for tampered in (["999999"], ["abc"], [str(right), str(wrong)], []):
+    for tampered in (["999999"], ["abc"], ["\u00b2"], [str(right), str(wrong)], []):
         response = client.post(url, data={"csrf_token": csrf_token(client, url), "choice": tampered})
         assert response.status_code == 422
     with app.app_context():

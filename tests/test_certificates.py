@@ -572,6 +572,8 @@ def test_the_export_renders_files_that_went_missing(client, auth, make_user, cer
         {"course": "1 OR 1=1"},
         {"issued_from": "yesterday"},
         {"issued_from": "2026-05-02", "issued_to": "2026-05-01"},
+        {"issued_to": "9999-12-31"},
+        {"issued_from": "0001-01-01"},
     ],
 )
 def test_a_tampered_filter_is_a_400_not_a_500(client, auth, make_user, certified, query):

@@ -1,10 +1,16 @@
 """Access, error pages and headers across the app's routes."""
 
+import gc
+import io
 import re
+import sys
 
 import pytest
+from sqlalchemy import func, select
 
 from tests.conftest import csrf_token
+from training.auth.models import Department
+from training.extensions import db
 
 LEARNER_PAGES = [
     "/",
@@ -220,12 +226,129 @@ def test_pages_load_no_external_assets(client, auth, make_user, course):
         assert not re.search(r'(src|href)="(https?:)?//', html), path
 
 
+def test_uploads_are_limited_to_2_mb(app):
+    assert app.config["MAX_CONTENT_LENGTH"] == 2 * 1024 * 1024
+
+
 def test_oversized_request_is_413(client):
     response = client.post("/login", data={"email": "x" * (3 * 1024 * 1024)})
     assert response.status_code == 413
+    page = response.get_data(as_text=True)
+    assert "That upload is too large" in page and "larger than this site accepts" in page
+
+
+@pytest.mark.parametrize(
+    ("path", "title", "message"),
+    [
+        ("/staff/departments", "That upload is too large", "The data sent was larger than this site accepts."),
+        ("/staff/import", "That file is too large", "The file is larger than 2 MB"),
+        ("/authoring/courses/test-course/import", "That file is too large", "The upload is larger than 2 MB"),
+    ],
+)
+def test_an_oversized_form_or_upload_gets_the_friendly_413_page(
+    app, client, auth, make_user, course, path, title, message
+):
+    auth.login(make_user("admin"))
+    boundary = "b0undary"
+    body = b"".join(
+        [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'.encode(),
+            csrf_token(client, path).encode(),
+            f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\nWard 9\r\n'.encode(),
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'.encode(),
+            b"employee_id,name,email\n" + b"x" * (2 * 1024 * 1024),
+            f"\r\n--{boundary}--\r\n".encode(),
+        ]
+    )
+    response = client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 413
+    page = response.get_data(as_text=True)
+    assert f"<h1>{title}</h1>" in page and message in page
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(Department)).scalar() == 0
 
 
 @pytest.mark.parametrize("path", ["/attempts/99999999999999999999", "/compliance/people/2147483648"])
 def test_ids_too_large_for_the_database_are_not_found(client, auth, make_user, path):
     auth.login(make_user("hr"))
     assert client.get(path).status_code == 404
+
+
+def test_a_refused_upload_leaves_no_temporary_file_open(client, auth, make_user, monkeypatch):
+    """A file part over 500 KB is spooled to a temporary file; a later field over the form memory
+    limit (500 KB) refuses the body part-way. The file is closed then, not left to the collector."""
+    auth.login(make_user("hr"))
+    token = csrf_token(client, "/staff/import")
+    unclosed = []
+    monkeypatch.setattr(sys, "unraisablehook", unclosed.append)
+    boundary = "b0undary"
+    body = b"".join(
+        [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'.encode(),
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="staff.csv"\r\n\r\n'.encode(),
+            b"a" * 600_000,
+            f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="note"\r\n\r\n'.encode(),
+            b"b" * 600_000,
+            f"\r\n--{boundary}--\r\n".encode(),
+        ]
+    )
+    response = client.post("/staff/import", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 413
+    gc.collect()
+    assert unclosed == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/staff?q=%00",
+        "/compliance/people?q=a%00b",
+        "/reminders?status=all&q=%00",
+        "/courses/a%00b",
+        "/policies/a%00",
+        "/authoring/courses/x%00/questions",
+        "/certificates?issued_from=%00",
+    ],
+)
+def test_a_nul_character_in_the_address_is_a_400_not_a_database_error(client, auth, make_user, course, path):
+    """PostgreSQL cannot store or compare text with a NUL in it: these were 500s there."""
+    auth.login(make_user("admin"))
+    response = client.get(path)
+    assert response.status_code == 400
+    assert "NUL character" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/staff/departments", {"name": "Ward\x00 9"}),
+        ("/staff/departments", {"name": "Ward 9", "extra\x00": "x"}),
+        ("/staff/departments", {"name": ["Ward 9", "\x00"]}),
+        ("/staff/import", {"file": (b"employee_id,name,email\n", "staff\x00.csv")}),
+    ],
+)
+def test_a_nul_character_in_a_form_is_a_400_and_writes_nothing(app, client, auth, make_user, path, data):
+    auth.login(make_user("admin"))
+    data = {k: (io.BytesIO(v[0]), v[1]) if isinstance(v, tuple) else v for k, v in data.items()}
+    response = auth.post(path, data=data, token_from=path)
+    assert response.status_code == 400
+    assert "NUL character" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(Department)).scalar() == 0
+
+
+def test_a_multipart_part_without_a_readable_name_is_not_a_500(app, client, auth, make_user):
+    """name="\\" escapes its own closing quote: werkzeug gives the part the name None."""
+    auth.login(make_user("admin"))
+    token = csrf_token(client, "/staff/departments")
+    parts = [("csrf_token", token), ("name", "Ward 9"), ("\\", "")]
+    body = b"".join(
+        f'--b0undary\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in parts
+    )
+    response = client.post(
+        "/staff/departments", data=body + b"--b0undary--\r\n", content_type="multipart/form-data; boundary=b0undary"
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.execute(select(Department.name)).scalars().all() == ["Ward 9"]

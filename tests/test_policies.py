@@ -60,12 +60,19 @@ def make_policy(app, hr):
 
 
 def publish(
-    hr_auth, slug=SLUG, body=BODY + "\nAsk the privacy officer first.\n", *, material=False, based_on=None, **extra
+    hr_auth,
+    slug=SLUG,
+    body=BODY + "\nAsk the privacy officer first.\n",
+    *,
+    material=False,
+    based_on=None,
+    based_on_field=None,
+    **extra,
 ):
     page = hr_auth.client.get(f"/policies/manage/{slug}/publish").get_data(as_text=True)
     current = int(re.search(r'name="based_on"[^>]*value="(\d+)"', page).group(1))
     data = {
-        "based_on": str(based_on or current),
+        "based_on": based_on_field or str(based_on or current),
         "body": body,
         "change_summary": "Added who to ask.",
         "min_reading_seconds": "60",
@@ -147,6 +154,14 @@ def test_the_address_can_be_chosen(app, auth, hr):
     data = {"title": "Phones", "slug": "phones-at-work", "body": BODY, "min_reading_seconds": "0"}
     assert auth.post("/policies/manage/new", data, token_from="/policies/manage/new").status_code == 302
     assert count(app, Policy, Policy.slug == "phones-at-work") == 1
+
+
+def test_a_tampered_base_version_is_refused_as_stale_not_a_500(app, hr_auth, make_policy):
+    """ "\u00b2" passed str.isdigit() and then failed int()."""
+    make_policy()
+    response = publish(hr_auth, based_on_field="\u00b2")
+    assert response.status_code == 409
+    assert count(app, PolicyVersion) == 1
 
 
 @pytest.mark.parametrize(
@@ -394,6 +409,7 @@ def test_a_double_submit_answers_with_the_first_attestation(app, client, auth, m
     [
         ({"agree": ""}, 422, "Tick the box to confirm the statement."),
         ({"version_id": "abc"}, 422, "This form is not for a version of this policy"),
+        ({"version_id": "\u00b2"}, 422, "This form is not for a version of this policy"),
         ({"version_id": ""}, 422, "This field is required"),
         ({"version_id": "99999"}, 404, "has no such version"),
         ({"version_id": "9" * 30}, 404, "has no such version"),

@@ -311,6 +311,8 @@ def test_hr_adds_a_person_who_cannot_sign_in_yet(app, client, auth, make_user, h
         ({"manager_email": "ghost@example.org"}, "manager_email", "No active person has the email ghost@example.org."),
         ({"manager_email": "gone@example.org"}, "manager_email", "No active person has the email gone@example.org."),
         ({"hire_date": "31/03/2024"}, "hire_date", "Not a valid date value."),
+        ({"hire_date": "9999-12-31"}, "hire_date", "Enter a date from 1900 to 2999."),
+        ({"hire_date": "1899-12-31"}, "hire_date", "Enter a date from 1900 to 2999."),
         ({"role": "admin"}, "role", "Not a valid choice."),
         ({"department": "99999"}, "department", "Not a valid choice."),
         ({"new_department": "x" * 121}, "new_department", "Field cannot be longer than 120 characters."),
@@ -326,6 +328,20 @@ def test_invalid_person_values_are_shown_next_to_the_field(app, auth, make_user,
     assert re.search(rf'id="{field}"[^>]*aria-invalid="true"|aria-invalid="true"[^>]*id="{field}"', html), field
     error = re.search(rf'<p class="field-error" id="{field}-error">([^<]*)</p>', html)
     assert error and message in error.group(1)
+    assert state(app) == before
+
+
+def test_a_hire_date_at_the_end_of_the_calendar_is_refused_not_a_500(
+    app, auth, make_user, make_requirement, course, hr
+):
+    """Due dates count from the hire date: 9999-12-31 plus 30 days overflowed when a rule applied."""
+    make_requirement("test-course", due_within_days=30)
+    person = make_user(name="Nia Okafor", email="nia@example.org", employee_id="E100")
+    before = state(app)
+    path = f"/staff/{person.id}/edit"
+    response = auth.post(path, person_form(hire_date="9999-12-31"), token_from=path)
+    assert response.status_code == 422
+    assert "Enter a date from 1900 to 2999." in response.get_data(as_text=True)
     assert state(app) == before
 
 

@@ -1,4 +1,4 @@
-"""Checks for URLs that come from the request."""
+"""Checks for URLs and values that come from the request."""
 
 from urllib.parse import urlsplit
 
@@ -13,6 +13,14 @@ def is_safe_next(target: str | None) -> bool:
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc
+
+
+def is_number(text: str | None) -> bool:
+    """Digits 0-9 only, as a form sends an id or a version number.
+
+    Not `str.isdigit()` alone, which is also true of "²" and other characters that `int()` refuses.
+    """
+    return bool(text) and text.isascii() and text.isdigit()
 
 
 class RecordIdConverter(IntegerConverter):

@@ -2,6 +2,7 @@
 
 import hashlib
 
+import flask
 from flask import Flask, flash, g, jsonify, make_response, redirect, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, login_url
@@ -9,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from training.audit.services import DeniedAccess, record_denied_access
 from training.auth.services import user_for_session
@@ -21,7 +22,30 @@ from training.markdown import render_markdown
 from training.security_log import security_event
 
 
+class Request(flask.Request):
+    """Closes the temporary files of an upload whose body is refused part-way through parsing.
+
+    Werkzeug spools a file part over 500 KB to a temporary file. When a later part breaks a limit
+    (MAX_FORM_MEMORY_SIZE, MAX_FORM_PARTS) the request gets a 413, but werkzeug 3.1 leaves the files
+    it had opened to the garbage collector.
+    """
+
+    def _get_file_stream(self, *args, **kwargs):
+        stream = super()._get_file_stream(*args, **kwargs)
+        self.__dict__.setdefault("_upload_streams", []).append(stream)
+        return stream
+
+    def _load_form_data(self) -> None:
+        try:
+            super()._load_form_data()
+        except BaseException:
+            for stream in self.__dict__.pop("_upload_streams", []):
+                stream.close()
+            raise
+
+
 def init_app(app: Flask) -> None:
+    app.request_class = Request
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
@@ -35,6 +59,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _database_busy)
+    app.register_error_handler(InternalServerError, _server_error)
+    app.before_request(_refuse_nul_characters)
     _init_talisman(app)
     app.after_request(_no_store_for_signed_in_pages)
     app.jinja_env.filters["markdown"] = render_markdown
@@ -186,6 +212,24 @@ def _database_busy(exc: OperationalError):
     return response
 
 
+SERVER_ERROR_MESSAGE = (
+    "Something went wrong on our side. Try again in a moment; if it keeps happening, tell your administrator."
+)
+
+
+def _server_error(exc: InternalServerError):
+    """An unhandled exception (Flask has logged it): our own page, or JSON for the API, and never the
+    exception's text. If even the page cannot be drawn (the database is down), plain text."""
+    try:
+        db.session.rollback()
+        return error_response(500, "internal_error", SERVER_ERROR_MESSAGE, "Something went wrong")
+    except Exception:
+        return SERVER_ERROR_MESSAGE, 500, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+TOO_LARGE_MESSAGE = "The data sent was larger than this site accepts."
+
+
 def _http_error(exc: HTTPException):
     if exc.code and exc.code >= 500:
         return exc
@@ -196,7 +240,7 @@ def _http_error(exc: HTTPException):
     messages = {
         404: "We could not find that page. Check the address, or go back to My training.",
         405: "This page does not accept that kind of request.",
-        413: "The data sent was larger than this site accepts.",
+        413: TOO_LARGE_MESSAGE,
     }
     if request.path.startswith("/api/"):
         messages = {404: "There is no such API endpoint; see /api/v1/openapi.json.", 405: "Only GET is allowed here."}
@@ -205,6 +249,30 @@ def _http_error(exc: HTTPException):
     if getattr(exc, "valid_methods", None):
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response
+
+
+NUL_MESSAGE = (
+    "The request contained a NUL character (\\0), which no page or form of this site accepts. Remove it and try again."
+)
+
+
+def _refuse_nul_characters():
+    """Refuse a NUL anywhere in the address or the form, before any code reads it.
+
+    No field of this app means one, and PostgreSQL cannot store one in text: without this a NUL
+    in a search box or a name reached the database as a 500. The API checks its own parameters
+    (a 422 naming the parameter), so its requests are left to it.
+    """
+    if request.blueprint == "api":
+        return None
+    pairs = list(request.args.items(multi=True))
+    if request.method == "POST":
+        pairs += request.form.items(multi=True)
+        pairs += [(name, upload.filename or "") for name, upload in request.files.items(multi=True)]
+    # A multipart part whose name werkzeug cannot read (name="\\") arrives with the name None.
+    if "\x00" in request.path or any("\x00" in (name or "") or "\x00" in value for name, value in pairs):
+        return error_response(400, "nul_character", NUL_MESSAGE)
+    return None
 
 
 # Scripts and styles come only from our own files: no inline script or style, nothing from a CDN.

@@ -112,6 +112,12 @@ def test_true_false_feedback_wrong_then_right():
     assert one("::tf2::Water is wet.{TRUE#No.#Yes.####Wet.}").options[0] == OptionSpec("True", True, "Yes.")
 
 
+@pytest.mark.parametrize("value", ["0", "50", "x", "\u00b2"])
+def test_an_unusable_prompt_paragraphs_comment_means_one_paragraph(value):
+    bank = parse_gift(f"// prompt paragraphs: {value}\n::p::Which one?{{=a#x~b#y####z}}\n")
+    assert bank.questions[0].spec.prompt == "Which one?"
+
+
 def test_categories_and_tag_comments_become_tags():
     bank = parse_gift(
         "$CATEGORY: $course$/top/Default for Ward Training/Privacy Basics/Photos\n\n"

@@ -16,6 +16,8 @@ from training.reports.period import Period, last_twelve_months, period_problem
         (date(2019, 1, 1), date(2026, 1, 1), None),
         (date(2019, 1, 1), date(2026, 1, 2), "Choose a range of at most 7 years."),
         (date(2020, 2, 29), date(2027, 2, 28), None),
+        (date(9999, 12, 30), date(9999, 12, 31), "Enter a date from 1900 to 2999."),
+        (date(1, 1, 1), date(1, 12, 31), "Enter a date from 1900 to 2999."),
     ],
 )
 def test_period_problem(start, end, problem):

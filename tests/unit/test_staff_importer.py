@@ -157,6 +157,13 @@ def test_bad_dates_say_the_expected_format(value):
     ]
 
 
+@pytest.mark.parametrize("value", ["9999-12-31", "1899-12-31"])
+def test_dates_outside_the_supported_years_are_refused(value):
+    """9999-12-31 overflowed when due dates were counted from it."""
+    result = plan(csv(f"E10,Ann,ann@example.org,Pharmacy,,{value},"))
+    assert messages(result) == [f"line 2: hire_date {value!r}: Enter a date from 1900 to 2999."]
+
+
 def test_values_longer_than_the_records_allow():
     result = plan(csv(f"E10,{'x' * 201},ann@example.org,Pharmacy,,,"))
     assert messages(result) == ["line 2: name is longer than 200 characters"]

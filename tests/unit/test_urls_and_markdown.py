@@ -3,7 +3,7 @@ import re
 import pytest
 
 from training.markdown import render_markdown
-from training.urls import is_safe_next
+from training.urls import is_number, is_safe_next
 
 
 @pytest.mark.parametrize("target", ["/", "/courses/x", "/courses/x?y=1#z"])
@@ -18,6 +18,25 @@ def test_own_paths_are_safe(target):
 )  # fmt: skip
 def test_other_sites_and_odd_paths_are_not(target):
     assert not is_safe_next(target)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("7", True),
+        ("0042", True),
+        ("", False),
+        (None, False),
+        ("-1", False),
+        (" 7", False),
+        ("\u00b2", False),
+        ("\u0663", False),
+        ("\uff11", False),
+        ("1.5", False),
+    ],
+)
+def test_is_number_takes_ascii_digits_only(text, expected):
+    assert is_number(text) is expected
 
 
 def test_markdown_renders_headings_lists_and_tables():

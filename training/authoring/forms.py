@@ -28,6 +28,7 @@ from training.content.loader import (
     TAG_RE,
 )
 from training.content.schema import OptionSpec, QuestionSpec
+from training.urls import is_number
 
 TYPE_CHOICES = [
     SelectChoice("single", "Single choice (one right answer)"),
@@ -199,7 +200,7 @@ class QuestionForm(FlaskForm):
 
     def base(self) -> int | None:
         value = (self.base_version.data or "").strip()
-        return int(value) if value.isdigit() and len(value) < 10 else None
+        return int(value) if is_number(value) and len(value) < 10 else None
 
     @classmethod
     def data_of(cls, spec: QuestionSpec, version: int) -> dict:

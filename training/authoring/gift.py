@@ -23,6 +23,7 @@ import nh3
 from training.authoring.bankfile import ParsedBank, ParsedQuestion, Problem
 from training.content.loader import LINE_KEY, QUESTION_ID_RE, _Errors, validate_question
 from training.content.schema import QuestionSpec
+from training.urls import is_number
 
 SPECIAL = "~=#{}:"
 FORMAT_RE = re.compile(r"^\s*\[(markdown|plain|moodle|html)\]", re.IGNORECASE)
@@ -115,7 +116,7 @@ def _read_comment(block: _Block, comment: str) -> None:
         block.false_first = lowered[len(COMMENT_ORDER) :].strip().startswith("false")
     elif lowered.startswith(COMMENT_PARAGRAPHS):
         value = comment[len(COMMENT_PARAGRAPHS) :].strip()
-        block.prompt_paragraphs = int(value) if value.isdigit() and 0 < int(value) < 50 else 1
+        block.prompt_paragraphs = int(value) if is_number(value) and 0 < int(value) < 50 else 1
 
 
 def _category_tags(path: str) -> list[str]:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from training.quizzes import grading
 from training.quizzes.models import QuestionVersion
+from training.urls import is_number
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ def _gradable(version: QuestionVersion) -> grading.GradableQuestion:
 def try_answer(version: QuestionVersion, raw_choices: list[str]) -> PreviewOutcome:
     """Grade the chosen options with the quiz's own rules; anything malformed is a problem, not a crash."""
     try:
-        chosen = {int(value) for value in raw_choices if value.isdigit() and len(value) < 12}
+        chosen = {int(value) for value in raw_choices if is_number(value) and len(value) < 12}
         if len(chosen) != len(raw_choices):
             raise grading.AnswerError("The answer names an option that is not part of this question.")
         question = _gradable(version)

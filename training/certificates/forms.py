@@ -5,6 +5,8 @@ from flask_wtf.file import FileAllowed, FileField
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from training.dates import SupportedDate
+
 SHA256_PATTERN = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
@@ -61,8 +63,8 @@ class CertificateFilterForm(FlaskForm):
 
     department = SelectField("Department", coerce=str, validators=[Optional()])
     course = SelectField("Course", coerce=str, validators=[Optional()])
-    issued_from = DateField("Issued from", validators=[Optional()])
-    issued_to = DateField("Issued to", validators=[Optional()])
+    issued_from = DateField("Issued from", validators=[Optional(), SupportedDate()])
+    issued_to = DateField("Issued to", validators=[Optional(), SupportedDate()])
 
     def validate_issued_to(self, field):
         if field.data and self.issued_from.data and field.data < self.issued_from.data:

@@ -36,6 +36,7 @@ from training.db import utcnow
 from training.errors import Forbidden, HiddenRecord, NotFound
 from training.extensions import db
 from training.quizzes.models import QuizAttempt
+from training.urls import is_number
 
 REFRESH_BATCH = 2000
 
@@ -391,7 +392,7 @@ class ComplianceFilter:
 
     def item_column(self):
         kind, _, raw = self.item.partition(":")
-        if kind not in ("course", "policy") or not raw.isdigit():
+        if kind not in ("course", "policy") or not is_number(raw):
             return None, None
         return (Obligation.course_id if kind == "course" else Obligation.policy_id), int(raw)
 

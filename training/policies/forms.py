@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from training.policies import rules
 from training.policies.services import MIN_READING_RANGE, VersionInput
+from training.urls import is_number
 
 BODY_MAX = 100_000
 
@@ -84,7 +85,7 @@ class PublishForm(VersionFields):
         )
 
     def based_on_version(self) -> int | None:
-        return int(self.based_on.data) if (self.based_on.data or "").isdigit() else None
+        return int(self.based_on.data) if is_number(self.based_on.data) else None
 
 
 class LinkCourseForm(FlaskForm):
@@ -98,5 +99,5 @@ class AttestForm(FlaskForm):
     submit = SubmitField("Attest")
 
     def validate_version_id(self, field):
-        if not field.data.isdigit():
+        if not is_number(field.data):
             raise ValidationError("This form is not for a version of this policy. Reload the page and try again.")

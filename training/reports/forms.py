@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from training.compliance import rules
 from training.compliance.services import NON_COMPLIANT_FILTER
+from training.dates import SupportedDate
 from training.reports.period import period_problem
 
 ITEM_KEY = re.compile(r"^(course|policy):\d{1,9}$")
@@ -46,8 +47,10 @@ class PacketForm(FlaskForm):
     )
     # Checked only when the packet is for a department (a person's packet ignores it).
     department = SelectField("Department", coerce=str, validate_choice=False)
-    date_from = DateField("From", validators=[InputRequired(message="Enter the first day of the period.")])
-    date_to = DateField("To", validators=[InputRequired(message="Enter the last day of the period.")])
+    date_from = DateField(
+        "From", validators=[InputRequired(message="Enter the first day of the period."), SupportedDate()]
+    )
+    date_to = DateField("To", validators=[InputRequired(message="Enter the last day of the period."), SupportedDate()])
     submit = SubmitField("Download audit packet (ZIP)")
 
     def validate_person(self, field):

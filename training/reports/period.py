@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from training.compliance.rules import add_months_to_date
+from training.dates import OUT_OF_RANGE, in_range
 
 MAX_YEARS = 7
 
@@ -28,6 +29,8 @@ class Period:
 
 def period_problem(start: date, end: date) -> str | None:
     """What is wrong with a requested range, in words for the form; None when it is fine."""
+    if not (in_range(start) and in_range(end)):
+        return OUT_OF_RANGE
     if end < start:
         return "The last day is before the first day."
     if end > add_months_to_date(start, 12 * MAX_YEARS):

@@ -4,7 +4,9 @@ from wtforms import BooleanField, DateField, HiddenField, SearchField, SelectFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from training.dates import SupportedDate
 from training.staff import services
+from training.urls import is_number
 
 EMAIL_KW = {"inputmode": "email", "autocapitalize": "none", "spellcheck": "false", "autocomplete": "off"}
 
@@ -49,7 +51,7 @@ class PersonForm(FlaskForm):
     job_title = StringField("Job title", validators=[Optional(), Length(max=120)])
     hire_date = DateField(
         "Hire date",
-        validators=[Optional()],
+        validators=[Optional(), SupportedDate()],
         description="Due dates for required training count from this day.",
     )
     manager_email = StringField(
@@ -70,7 +72,7 @@ class PersonForm(FlaskForm):
             employee_id=self.employee_id.data or "",
             name=self.name.data or "",
             email=self.email.data or "",
-            department_id=int(self.department.data) if (self.department.data or "").isdigit() else None,
+            department_id=int(self.department.data) if is_number(self.department.data) else None,
             new_department=self.new_department.data or "",
             job_title=self.job_title.data or "",
             hire_date=self.hire_date.data,

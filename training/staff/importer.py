@@ -18,6 +18,8 @@ from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
+from training import dates
+
 COLUMNS = ("employee_id", "name", "email", "department", "job_title", "hire_date", "manager_email")
 REQUIRED = ("employee_id", "name", "email")
 MAX_LENGTHS = {"employee_id": 64, "name": 200, "email": 254, "department": 120, "job_title": 120}
@@ -438,10 +440,14 @@ def _hire_date(value: str, errors: list[str]) -> date | None:
     if not value:
         return None
     try:
-        if ISO_DATE.match(value):
-            return date.fromisoformat(value)
+        day = date.fromisoformat(value) if ISO_DATE.match(value) else None
     except ValueError:
-        pass
+        day = None
+    if day is not None and not dates.in_range(day):
+        errors.append(f"hire_date {value!r}: {dates.OUT_OF_RANGE}")
+        return None
+    if day is not None:
+        return day
     errors.append(f"hire_date {value!r} is not a date in the format YYYY-MM-DD (for example 2024-03-31)")
     return None
 

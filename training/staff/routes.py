@@ -20,7 +20,7 @@ from training.staff.forms import (
     StaffFilterForm,
 )
 from training.staff.importer import COLUMNS, EXAMPLE
-from training.web import error_response
+from training.web import TOO_LARGE_MESSAGE, error_response
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 hr_only = roles_required(*services.STAFF_ROLES)
@@ -44,6 +44,8 @@ def compliance_path(user_id: int) -> str:
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(error):
+    if request.endpoint != "staff.import_staff":
+        return error_response(413, "request_entity_too_large", TOO_LARGE_MESSAGE)
     limit = current_app.config["MAX_CONTENT_LENGTH"] / (1024 * 1024)
     message = (
         f"The file is larger than {limit:g} MB, the most this site accepts in one upload. Nothing was imported. "

@@ -29,6 +29,7 @@ from training.errors import Conflict, DomainError, Forbidden, NotFound
 from training.extensions import db
 from training.staff import importer
 from training.staff.staging import ImportStore, StagedImport, sha256_hex
+from training.urls import is_number
 
 STAFF_ROLES = ("hr", "admin")
 PER_PAGE = 50
@@ -86,7 +87,7 @@ def _filtered(criteria: StaffFilter):
         query = query.where(person_matches(criteria.q))
     if criteria.department == NO_DEPARTMENT:
         query = query.where(User.department_id.is_(None))
-    elif criteria.department.isdigit():
+    elif is_number(criteria.department):
         query = query.where(User.department_id == int(criteria.department))
     if criteria.status == "active":
         query = query.where(User.active.is_(True))
