@@ -35,7 +35,7 @@ from urllib.parse import quote_from_bytes, urlsplit
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from tests.api_fixtures import complete_at
 from tests.conftest import PASSWORD, Auth, csrf_token, question_yaml
@@ -72,6 +72,12 @@ class Target:
     tick: bool = False
     fresh: bool = False
     new_client: bool = False
+
+
+def _ending_other_sessions(seed, client) -> str:
+    """The confirmation is offered only while another session is open."""
+    assert seed.other_session
+    return client.get("/account/sessions?end=others").get_data(as_text=True)
 
 
 def _staged_staff_import(seed, client) -> str:
@@ -118,6 +124,14 @@ NEW_PERSON = {"name": "Nia New", "email": "nia.new@example.org", "employee_id": 
 
 TARGETS = {
     "/login": Target(None, "/login", "/login", {"email": "{admin_email}", "password": PASSWORD}, new_client=True),
+    "/password/forgot": Target(None, "/password/forgot", "/password/forgot", {"email": "{admin_email}"}),
+    "/account/password": Target("admin", "/account/password", "/account/password"),
+    "/account/sessions/end-others": Target("admin", "/account/sessions/end-others", _ending_other_sessions),
+    "/account/sessions/<int:session_id>/end": Target(
+        "admin", "/account/sessions/{other_session}/end", "/account/sessions?end={other_session}"
+    ),
+    "/account/two-step/setup": Target("admin", "/account/two-step/setup", "/account/two-step/setup"),
+    "/staff/<int:user_id>/sign-out": Target("admin", "/staff/{leaver}/sign-out", "/staff/{leaver}/edit"),
     "/logout": Target("admin", "/logout", "/", new_client=True),
     "/courses/<slug>/modules/<module_slug>/complete": Target(
         "admin", "/courses/{course}/modules/intro/complete", "/courses/{course}/modules/intro"
@@ -260,6 +274,17 @@ class Seed:
     def learner_employee_id(self) -> str:
         assert self.learner
         return "L001"
+
+    @cached_property
+    def other_session(self) -> int:
+        """A second session of the admin's, on another device, for the form that ends one."""
+        from training.auth.models import User, UserSession
+        from training.auth.services import start_session
+
+        admin_id = self.user("admin").id
+        with self.app.test_request_context():
+            start_session(db.session.get(User, admin_id), user_agent="Firefox on Windows")
+            return db.session.execute(select(func.max(UserSession.id)).where(UserSession.user_id == admin_id)).scalar()
 
     @cached_property
     def leaver(self) -> int:
@@ -716,8 +741,23 @@ def post_rules(app) -> set[str]:
     return {rule.rule for rule in app.url_map.iter_rules() if "POST" in rule.methods}
 
 
+# Forms that only exist in a state the fuzzer does not set up yet (a pending two-step sign-in, a
+# reset link in the session, an account with two-step sign-in on). Their bad input is tested one
+# case at a time in tests/test_mfa.py and tests/test_password_reset.py; docs/security.md lists
+# this as a gap.
+NOT_FUZZED_YET = {
+    "/login/two-step",
+    "/login/recovery",
+    "/password/reset",
+    "/account/two-step/recovery-codes",
+    "/account/two-step/disable",
+    "/staff/<int:user_id>/two-step/reset",
+}
+
+
 def test_every_post_rule_is_fuzzed(app):
-    assert set(TARGETS) == post_rules(app)
+    assert set(TARGETS) | NOT_FUZZED_YET == post_rules(app)
+    assert not set(TARGETS) & NOT_FUZZED_YET
 
 
 class Session:
