@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: run setup venv test bench bench-dashboard bench-item-stats lint format check-content clean
+.PHONY: run setup upgrade serve venv test bench bench-dashboard bench-item-stats lint format check-content clean
 
 $(BIN)/activate.stamp: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,16 @@ run: export TRAINING_ENV ?= development
 run: export MFA_REQUIRED ?= 0
 run: setup
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+## Bring a database up to this code: migrations, then the shipped courses (run once per release, on one server).
+upgrade: venv
+	$(BIN)/flask db upgrade
+	$(BIN)/flask content sync
+
+## Serve in production under gunicorn (gunicorn.conf.py), configured from the environment: see docs/operations.md.
+## Refuses to start while SECRET_KEY or a PostgreSQL DATABASE_URL is missing or the database is not upgraded.
+serve: venv
+	$(BIN)/gunicorn --config gunicorn.conf.py
 
 ## The whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set).
 test: venv

@@ -2,6 +2,7 @@
 
 from flask import Flask
 
+from training import logs
 from training.config import PROJECT_ROOT, load_config
 from training.urls import RecordIdConverter
 
@@ -16,6 +17,7 @@ def create_app(config: dict | None = None) -> Flask:
     refuse_debug_outside_development(app)
     trust_reverse_proxies(app)
     app.url_map.converters["int"] = RecordIdConverter
+    logs.init_app(app)  # first, so that every later hook (CSRF, rate limits) and error page knows the request id
     register_extensions(app)
     register_blueprints(app)
     register_cli(app)
@@ -64,6 +66,7 @@ def register_blueprints(app: Flask) -> None:
     from training.certificates.routes import bp as certificates_bp
     from training.compliance.routes import bp as compliance_bp
     from training.courses.routes import bp as courses_bp
+    from training.health import bp as health_bp
     from training.policies.routes import bp as policies_bp
     from training.quizzes.routes import bp as quizzes_bp
     from training.reminders.routes import bp as reminders_bp
@@ -89,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(authoring_stats_bp)
     app.register_blueprint(authoring_transfer_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(health_bp)
 
 
 def register_cli(app: Flask) -> None:

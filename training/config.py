@@ -100,12 +100,22 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAIL_FROM": os.environ.get("MAIL_FROM", ""),
         "MAIL_TIMEOUT": os.environ.get("MAIL_TIMEOUT", "10"),
         "REMINDER_INTERVAL_DAYS": os.environ.get("REMINDER_INTERVAL_DAYS", "7"),
+        # "json" (JSON lines with the request id) or "text"; unset: json in production, text in development.
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", ""),
     } | overrides
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(config["SQLALCHEMY_DATABASE_URI"]))
     config.setdefault("PERMANENT_SESSION_LIFETIME", longest_session(config))
     for key, value in _environment_settings(config["TRAINING_ENV"]).items():
         config.setdefault(key, value)
+    config["LOG_FORMAT"] = _log_format(config)
     return config
+
+
+def _log_format(config: dict) -> str:
+    chosen = config["LOG_FORMAT"] or ("json" if config["TRAINING_ENV"] == "production" else "text")
+    if chosen not in ("json", "text"):
+        raise ValueError(f"LOG_FORMAT must be json or text, not {chosen!r}")
+    return chosen
 
 
 def longest_session(config: dict) -> timedelta:

@@ -18,6 +18,7 @@ from training.compliance import rules as compliance_rules
 from training.courses.rules import STATUS_LABELS
 from training.errors import DomainError, HiddenRecord
 from training.extensions import db, login_manager, talisman
+from training.logs import current_request_id
 from training.markdown import render_markdown
 from training.security_log import security_event
 
@@ -67,6 +68,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["status_labels"] = STATUS_LABELS
     app.jinja_env.globals["compliance_labels"] = compliance_rules.LABELS
     app.jinja_env.globals["compliance_badge"] = compliance_badge
+    app.jinja_env.globals["request_id"] = current_request_id
     app.jinja_env.globals["organisation_name"] = lambda: app.config["ORGANISATION_NAME"]
 
 

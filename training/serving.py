@@ -1,0 +1,69 @@
+"""Production serving under gunicorn (gunicorn.conf.py): JSON-lines logs and a start-up check.
+
+Only gunicorn imports this module; the app itself does not depend on gunicorn being installed.
+"""
+
+import os
+
+from gunicorn.glogging import Logger
+
+from training.logs import REQUEST_ID_HEADER, JsonLineFormatter
+
+
+class GunicornJsonLogger(Logger):
+    """Gunicorn's access and error logs as JSON lines, the access line carrying the request id.
+
+    The access line leaves out the query string and the referrer, which can carry a password-reset
+    token or a search for a person's name.
+    """
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            for handler in logger.handlers:
+                handler.setFormatter(JsonLineFormatter())
+
+    def access(self, resp, req, environ, request_time):
+        if not self.access_log_enabled:
+            return
+        request_id = next((value for name, value in resp.headers if name.lower() == REQUEST_ID_HEADER.lower()), "")
+        fields = {
+            "remote_addr": environ.get("REMOTE_ADDR", ""),
+            "method": environ.get("REQUEST_METHOD", ""),
+            "path": environ.get("PATH_INFO", ""),
+            "status": int(str(resp.status).split(None, 1)[0]),
+            "bytes": getattr(resp, "sent", None),
+            "duration_ms": round(request_time.total_seconds() * 1000, 2),
+            "user_agent": environ.get("HTTP_USER_AGENT", "")[:200],
+        }
+        self.access_log.info("request", extra={"fields": fields, "request_id": request_id})
+
+
+def startup_problems(config: dict, environ=os.environ) -> list[str]:
+    """What stops this configuration from serving production traffic, in words an operator can act on.
+
+    Checked once by gunicorn's master before it starts any worker (`on_starting` in
+    gunicorn.conf.py), so a mistake stops the start instead of failing requests one by one.
+    """
+    problems = []
+    production = config["TRAINING_ENV"] == "production"
+    if production and not environ.get("SECRET_KEY"):
+        problems.append(
+            "SECRET_KEY is not set. Every app server must share one secret key, or sign-ins break "
+            'between servers: generate one with `python -c "import secrets; print(secrets.token_hex(32))"`.'
+        )
+    if production and config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        problems.append("DATABASE_URL is not set to PostgreSQL: production serving needs a postgresql:// URL.")
+    return problems
+
+
+def check_before_serving(app) -> list[str]:
+    """Start-up problems plus the failing health checks (database, migrations, storage)."""
+    from training.extensions import db
+    from training.health import run_checks
+
+    problems = startup_problems(app.config)
+    with app.app_context():
+        problems += [f"{check.name}: {check.message}" for check in run_checks() if not check.ok]
+        db.engine.dispose()  # the master forks workers; none of them may inherit its connections
+    return problems
