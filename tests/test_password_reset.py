@@ -236,6 +236,30 @@ def test_the_link_sets_a_new_password_once_and_ends_every_session(app, client, i
     assert reused.status_code == 404 and INVALID in reused.get_data(as_text=True)
 
 
+def test_a_person_hr_added_without_a_password_sets_their_own(app, client, inbox, make_user):
+    hr = make_user(role="hr")
+    assert sign_in(client, hr.email, PASSWORD).status_code == 302
+    form = {
+        "name": "Nia Okafor",
+        "email": "nia@example.org",
+        "role": "staff",
+        "csrf_token": csrf_token(client, "/staff/new"),
+    }
+    assert client.post("/staff/new", data=form).status_code == 302
+    record = client.get(f"/staff/{person_id(app, 'nia@example.org')}/edit").get_data(as_text=True)
+    assert "Forgot your password?" in record and "nia@example.org" in record
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+
+    follow(client, emailed_token(client, inbox, "nia@example.org"))
+    assert choose(client).status_code == 302
+    assert sign_in(client, "nia@example.org", NEW_PASSWORD).status_code == 302
+
+
+def person_id(app, email):
+    with app.app_context():
+        return db.session.scalar(select(User.id).where(User.email == email))
+
+
 def test_a_second_submit_of_the_same_link_is_refused(app, client, inbox, make_user):
     user = make_user()
     token = emailed_token(client, inbox, user.email)

@@ -16,6 +16,21 @@ class DomainError(Exception):
             self.code = code
 
 
+class FieldRefused(DomainError):
+    """A value a form must show a message beside: a wrong password or code, a password against the rules."""
+
+    status = 422
+    code = "invalid"
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+    def attach_to(self, form) -> None:
+        """Put the message beside the named field of `form` (a WTForms form)."""
+        form[self.field].errors.append(self.message)
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"

@@ -121,7 +121,7 @@ class ServerBoundSessionCookie(SecureCookieSessionInterface):
         return super().get_expiration_time(app, session)
 
 
-def _wants_json() -> bool:
+def wants_json() -> bool:
     return (
         request.path.startswith("/api/")
         or request.path.endswith(".json")
@@ -130,7 +130,7 @@ def _wants_json() -> bool:
 
 
 def error_response(status: int, code: str, message: str, title: str | None = None):
-    if _wants_json():
+    if wants_json():
         return jsonify(error={"code": code, "message": message}), status
     return render_template(
         "error.html", status=status, title=title or _TITLES.get(status, "Error"), message=message

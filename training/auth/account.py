@@ -15,7 +15,7 @@ from training.auth.devices import device_summary
 from training.auth.models import User, UserSession
 from training.auth.passwords import hash_password, verify_password
 from training.db import utcnow
-from training.errors import DomainError, NotFound
+from training.errors import DomainError, FieldRefused, NotFound
 from training.extensions import db
 
 RECENTLY_ENDED = 10
@@ -29,17 +29,6 @@ END_REASON_LABELS = {
     "deactivated": "Account deactivated",
     "upgrade": "Replaced by a new sign-in",
 }
-
-
-class PasswordRefused(DomainError):
-    """A password the form's `field` must show a message beside (wrong, or against the rules)."""
-
-    status = 422
-    code = "invalid"
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -114,7 +103,7 @@ def sessions_overview(user: User, current_id: int, now: datetime | None = None) 
 
 def _confirm_password(user: User, password: str, field: str = "password") -> None:
     if not verify_password(user.password_hash, password):
-        raise PasswordRefused(field, "That is not your password.")
+        raise FieldRefused(field, "That is not your password.")
 
 
 def end_own_session(
@@ -198,7 +187,7 @@ def change_password(user: User, current: str, new: str, *, keep_token: str, ip_a
     try:
         services.check_password_rules(new, email=user.email)
     except DomainError as refused:
-        raise PasswordRefused("new_password", refused.message) from refused
+        raise FieldRefused("new_password", refused.message) from refused
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
     ended = services.end_all_sessions(user.id, reason="password_changed", keep_token=keep_token)

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from training.auth import account
 from training.auth.forms import ChangePasswordForm, ConfirmPasswordForm
+from training.errors import FieldRefused
 from training.extensions import limiter
 from training.quizzes.services import local_time
 
@@ -81,8 +82,8 @@ def end_session(session_id: int):
             device, was_live = account.end_own_session(
                 current_user, session_id, form.password.data, current_id=_current_id(), ip_address=_ip()
             )
-        except account.PasswordRefused as refused:
-            form.password.errors.append(refused.message)
+        except FieldRefused as refused:
+            refused.attach_to(form)
         else:
             flash(f"The session on {device} {'is ended' if was_live else 'had already ended'}.", "success")
             return redirect(url_for("account.sessions"))
@@ -99,8 +100,8 @@ def end_other_sessions():
             ended = account.end_other_sessions(
                 current_user, form.password.data, current_id=_current_id(), ip_address=_ip()
             )
-        except account.PasswordRefused as refused:
-            form.password.errors.append(refused.message)
+        except FieldRefused as refused:
+            refused.attach_to(form)
         else:
             flash(_ended_message(ended), "success")
             return redirect(url_for("account.sessions"))
@@ -128,8 +129,8 @@ def password():
                 keep_token=current_user.session_token,
                 ip_address=_ip(),
             )
-        except account.PasswordRefused as refused:
-            getattr(form, refused.field).errors.append(refused.message)
+        except FieldRefused as refused:
+            refused.attach_to(form)
         else:
             others = "" if not ended else f" {ended} other session{'s were' if ended > 1 else ' was'} signed out."
             flash(f"Your password is changed.{others}", "success")

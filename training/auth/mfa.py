@@ -23,7 +23,7 @@ from training.auth.models import RecoveryCode, User
 from training.auth.passwords import verify_password
 from training.auth.services import end_all_sessions
 from training.db import utcnow
-from training.errors import Conflict, DomainError, Forbidden, NotFound
+from training.errors import Conflict, FieldRefused, Forbidden, NotFound
 from training.extensions import db
 
 # The clock TOTP codes are checked against; tests replace it to step through time.
@@ -41,17 +41,6 @@ REQUIRED_FOR_ROLE = (
     "Your role requires two-step sign-in, so it cannot be turned off. "
     "If you have lost your phone, ask an admin to reset your two-step sign-in."
 )
-
-
-class CheckFailed(DomainError):
-    """A password or code given to confirm a change was wrong; `field` names the form field."""
-
-    status = 422
-    code = "check_failed"
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -147,7 +136,7 @@ def enable(user: User, secret: str, code: str, password: str, *, ip_address: str
     _check_password(user, password)
     step = totp.matching_step(secret, code, clock())
     if step is None:
-        raise CheckFailed("code", WRONG_CODE)
+        raise FieldRefused("code", WRONG_CODE)
     with _transaction():
         result = db.session.execute(
             update(User)
@@ -183,7 +172,7 @@ def disable(user: User, password: str, code: str, *, ip_address: str = "") -> No
     _check_password(user, password)
     with _transaction():
         if not _use_code(user, code):
-            raise CheckFailed("code", WRONG_CODE)
+            raise FieldRefused("code", WRONG_CODE)
         _switch_off(user.id)
         _audit("mfa.disabled", user, user, {}, ip_address)
 
@@ -272,7 +261,7 @@ def _failures(user_id: int, since: datetime) -> int:
 
 def _check_password(user: User, password: str) -> None:
     if not verify_password(user.password_hash, password or ""):
-        raise CheckFailed("password", REFUSED_PASSWORD)
+        raise FieldRefused("password", REFUSED_PASSWORD)
 
 
 def _use_code(user: User, code: str) -> bool:

@@ -6,9 +6,10 @@ from flask_login import current_user, login_required
 
 from training.auth import mfa, pending
 from training.auth.mfa_forms import CodeForm, DisableForm, RecoveryCodeForm, RegenerateForm, SetupForm
-from training.auth.routes import _complete_sign_in
+from training.auth.routes import complete_sign_in
+from training.errors import FieldRefused
 from training.extensions import limiter
-from training.web import _wants_json, error_response
+from training.web import error_response, wants_json
 
 bp = Blueprint("mfa", __name__)
 
@@ -69,7 +70,7 @@ def _require_enrolment():
         return None
     if not mfa.must_enrol(current_user):
         return None
-    if _wants_json():
+    if wants_json():
         return error_response(403, "two_step_required", ENROL_MESSAGE)
     flash(ENROL_MESSAGE, "warning")
     return redirect(url_for("mfa.setup"))
@@ -121,7 +122,7 @@ def _second_step(form, verify, template: str):
 
 
 def _signed_in(outcome: mfa.SecondStep, sign_in: pending.PendingSignIn):
-    response = _complete_sign_in(outcome.user, next_path=sign_in.next_path, remember=sign_in.remember)
+    response = complete_sign_in(outcome.user, next_path=sign_in.next_path, remember=sign_in.remember)
     if outcome.codes_left is not None and outcome.codes_left <= mfa.LOW_RECOVERY_CODES:
         flash(
             f"You have {outcome.codes_left} recovery code{'' if outcome.codes_left == 1 else 's'} left. "
@@ -166,9 +167,9 @@ def setup():
     elif form.validate_on_submit():
         try:
             codes = mfa.enable(current_user, secret, form.code.data, form.password.data, ip_address=_ip())
-        except mfa.CheckFailed as failed:
+        except FieldRefused as failed:
             g.mfa_failed = True
-            form[failed.field].errors.append(failed.message)
+            failed.attach_to(form)
         else:
             session.pop(SETUP_KEY, None)
             return render_template("mfa/recovery_codes.html", codes=codes, first=True)
@@ -184,9 +185,9 @@ def regenerate():
     if form.validate_on_submit():
         try:
             codes = mfa.regenerate_recovery_codes(current_user, form.password.data, ip_address=_ip())
-        except mfa.CheckFailed as failed:
+        except FieldRefused as failed:
             g.mfa_failed = True
-            form[failed.field].errors.append(failed.message)
+            failed.attach_to(form)
         else:
             return render_template("mfa/recovery_codes.html", codes=codes, first=False)
     return _status_page(regenerate_form=form)
@@ -200,9 +201,9 @@ def disable():
     if form.validate_on_submit():
         try:
             mfa.disable(current_user, form.password.data, form.code.data, ip_address=_ip())
-        except mfa.CheckFailed as failed:
+        except FieldRefused as failed:
             g.mfa_failed = True
-            form[failed.field].errors.append(failed.message)
+            failed.attach_to(form)
         else:
             flash("Two-step sign-in is off. Your recovery codes no longer work.", "success")
             return redirect(url_for("mfa.status"))

@@ -39,10 +39,10 @@ def _after_password(user, form):
     if mfa.is_enabled(user):
         pending.begin(user.id, next_path=form.next.data, remember=remember)
         return redirect(url_for("mfa.second_step"))
-    return _complete_sign_in(user, next_path=form.next.data, remember=remember)
+    return complete_sign_in(user, next_path=form.next.data, remember=remember)
 
 
-def _complete_sign_in(user, *, next_path: str | None, remember: bool = False):
+def complete_sign_in(user, *, next_path: str | None, remember: bool = False):
     """A fresh session id at every sign-in (ASVS 7.2.4): the old cookie's contents are dropped."""
     session.clear()
     services.start_session(
