@@ -798,7 +798,7 @@ def test_a_staged_file_can_only_be_applied_by_whoever_uploaded_it(app, client, a
 def test_a_stored_file_changed_on_disk_is_not_applied(app, auth, people, import_dir):
     preview = upload(auth, csv_bytes(GOOD_ROW))
     form = apply_form(preview)
-    (import_dir / f"{form['token']}.csv").write_bytes(csv_bytes(GOOD_ROW.replace("E10", "E66")))
+    (import_dir / f"{form['token']}.upload").write_bytes(csv_bytes(GOOD_ROW.replace("E10", "E66")))
     before = state(app)
     assert auth.post("/staff/import/apply", form, token_from="/staff/import").status_code == 404
     assert state(app) == before

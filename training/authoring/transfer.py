@@ -2,7 +2,7 @@
 
 An import is always previewed first: every question the file would create or update, and every
 problem with its line. Applying imports exactly the previewed file (kept on the server, see
-upload_store) in one transaction, all or nothing, and records one `question_bank.imported` event
+training/staging.py) in one transaction, all or nothing, and records one `question_bank.imported` event
 beside the per-question events that `save_question` records.
 """
 
@@ -20,7 +20,6 @@ from training.auth.models import User
 from training.authoring import gift
 from training.authoring.bankfile import NotText, ParsedBank, Problem, decode_upload, format_for, parse_yaml_bank
 from training.authoring.services import save_question, spec_of
-from training.authoring.upload_store import UploadStore
 from training.content.schema import QuestionSpec
 from training.content.writer import dump_question_bank
 from training.courses.models import Course
@@ -28,7 +27,7 @@ from training.db import utcnow
 from training.errors import Conflict, DomainError
 from training.extensions import db
 from training.quizzes.models import Question, QuestionVersion
-from training.staff.staging import sha256_hex
+from training.staging import StagingMessages, StagingStore, sha256_hex
 
 MAX_IMPORT_BYTES = 1024 * 1024
 IMPORT_STATUSES = ("draft", "published")
@@ -171,8 +170,14 @@ def plan_import(course: Course, data: bytes, filename: str, chosen_format: str, 
     )
 
 
-def upload_store() -> UploadStore:
-    return UploadStore(Path(current_app.config["AUTHORING_IMPORT_DIR"]))
+STAGING_MESSAGES = StagingMessages(
+    expired="This import preview has expired or was not yours. Upload the file again to see a new preview.",
+    already_imported="This file has already been imported (or is being imported): see the question bank.",
+)
+
+
+def upload_store() -> StagingStore:
+    return StagingStore(Path(current_app.config["AUTHORING_IMPORT_DIR"]), STAGING_MESSAGES)
 
 
 def stage_import(course: Course, actor: User, data: bytes, filename: str, chosen_format: str, status: str) -> Preview:

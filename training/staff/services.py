@@ -28,7 +28,7 @@ from training.db import utcnow
 from training.errors import Conflict, DomainError, Forbidden, NotFound
 from training.extensions import db
 from training.staff import importer
-from training.staff.staging import ImportStore, StagedImport, sha256_hex
+from training.staging import StagingMessages, StagingStore, sha256_hex
 from training.urls import is_number
 
 STAFF_ROLES = ("hr", "admin")
@@ -629,34 +629,41 @@ def _audit_import(plan, created, updated, actor_id, ip_address, filename, digest
 # --- Staged imports (the web dry run, then apply) ------------------------------------------------
 
 
-def import_store() -> ImportStore:
-    return ImportStore(Path(current_app.config["STAFF_IMPORT_DIR"]))
+STAGING_MESSAGES = StagingMessages(
+    expired="This import preview has expired or was not yours. Upload the file again to see a new dry run.",
+    already_imported="This file has already been imported (or is being imported): see the people list.",
+)
+
+
+def import_store() -> StagingStore:
+    return StagingStore(Path(current_app.config["STAFF_IMPORT_DIR"]), STAGING_MESSAGES)
 
 
 def stage_import(actor: User, data: bytes, filename: str, *, create_departments: bool) -> Preview:
-    """The dry run of an upload; a file without errors is kept for the apply step (see `staging`)."""
+    """The dry run of an upload; a file without errors is kept for the apply step (see training/staging.py)."""
     plan = plan_import(actor, data, create_departments=create_departments)
     digest = sha256_hex(data)
     if not plan.ok:
         return Preview(plan, filename, digest, None, create_departments)
-    staged = import_store().save(actor.id, data, filename, create_departments, utcnow())
-    return Preview(plan, staged.filename, staged.sha256, staged.token, create_departments)
+    meta = {"filename": filename[:200], "create_departments": create_departments}
+    staged = import_store().save(actor.id, data, meta, utcnow())
+    return Preview(plan, meta["filename"], staged.sha256, staged.token, create_departments)
 
 
 def apply_staged_import(actor: User, token: str, sha256: str, *, ip_address: str = "") -> importer.ImportPlan:
     """Apply a staged dry run once: the file is discarded whether it is imported or refused.
 
     Claiming the file first makes a double submit (or twenty) import it once: every other request
-    gets a 409 saying it was already imported (see `staging`).
+    gets a 409 saying it was already imported (see training/staging.py).
     """
     store = import_store()
-    staged: StagedImport = store.claim(token, actor.id, sha256, utcnow())
+    staged = store.claim(token, actor.id, sha256, utcnow())
     try:
         plan = apply_import(
             actor,
             staged.data,
-            create_departments=staged.create_departments,
-            filename=staged.filename,
+            create_departments=bool(staged.meta["create_departments"]),
+            filename=staged.meta["filename"],
             ip_address=ip_address,
         )
     except BaseException:

@@ -1,16 +1,19 @@
-"""Uploaded staff files, kept on the server between the dry run and the apply step.
+"""Uploaded files kept on the server between an import's preview and its apply step.
 
-Why on the server: the apply step must import exactly the file HR looked at, and check it again.
-Sending the file back through the browser in a hidden field would mean up to 2 MB more in the
-apply request (beyond the request limit once form-encoded) and content the client could swap.
-So the browser holds only a random token and the file's SHA-256; the apply step reads the stored
-bytes (only for the person who uploaded them), checks the digest, then validates the file again
-against the records as they are at that moment.
+Two imports use this: staff CSVs (training/staff) and question files (training/authoring), each in
+its own folder (STAFF_IMPORT_DIR, AUTHORING_IMPORT_DIR) with its own messages.
+
+Why on the server: the apply step must import exactly the file the person looked at, and check it
+again. Sending the file back through the browser in a hidden field would mean up to 2 MB more in the
+apply request (beyond the request limit once form-encoded) and content the client could swap. So the
+browser holds only a random token and the file's SHA-256; the apply step reads the stored bytes
+(only for the person who uploaded them, within a day), checks the digest, then validates the file
+again against the records as they are at that moment.
 
 Applying first claims the file by renaming it (atomic: of twenty simultaneous clicks, one rename
 succeeds), and a successful import leaves only a note that the file was imported, so a repeated
-apply is a 409 that says so instead of a second import. The note holds no one's details; notes
-and files are pruned after a day.
+apply is a 409 that says so instead of a second import. The note holds no one's details; notes and
+files are pruned after a day.
 """
 
 import hashlib
@@ -27,65 +30,69 @@ from training.errors import Conflict, NotFound
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 MAX_AGE = timedelta(days=1)
-EXPIRED_MESSAGE = "This import preview has expired or was not yours. Upload the file again to see a new dry run."
-ALREADY_MESSAGE = "This file has already been imported (or is being imported): see the people list."
 
 
 @dataclass(frozen=True)
-class StagedImport:
+class StagedUpload:
+    """A staged file: its token, digest and bytes, and what the import noted about it (`meta`)."""
+
     token: str
-    user_id: int
-    filename: str
     sha256: str
-    create_departments: bool
     data: bytes
+    meta: dict
+
+
+@dataclass(frozen=True)
+class StagingMessages:
+    """What a person is told when the preview cannot be applied: gone or not theirs, or already done."""
+
+    expired: str
+    already_imported: str
 
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-class ImportStore:
-    def __init__(self, folder: Path):
+class StagingStore:
+    def __init__(self, folder: Path, messages: StagingMessages):
         self.folder = folder
+        self.messages = messages
 
-    def save(self, user_id: int, data: bytes, filename: str, create_departments: bool, now: datetime) -> StagedImport:
+    def save(self, user_id: int, data: bytes, meta: dict, now: datetime) -> StagedUpload:
+        """Keep the file for its uploader; `meta` (file name, options) comes back with it at apply."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self.prune(now)
         token = secrets.token_urlsafe(24)
-        staged = StagedImport(token, user_id, filename[:200], sha256_hex(data), create_departments, data)
-        meta = {
-            "user_id": user_id,
-            "filename": staged.filename,
-            "sha256": staged.sha256,
-            "create_departments": create_departments,
-            "saved_at": now.isoformat(),
-        }
-        self._path(token, ".csv").write_bytes(data)
+        meta = {**meta, "user_id": user_id, "sha256": sha256_hex(data), "saved_at": now.isoformat()}
+        self._path(token, ".upload").write_bytes(data)
         self._path(token, ".json").write_text(json.dumps(meta))
-        for suffix in (".csv", ".json"):
+        for suffix in (".upload", ".json"):
             self._path(token, suffix).chmod(0o600)
-        return staged
+        return StagedUpload(token, meta["sha256"], data, meta)
 
-    def claim(self, token: str, user_id: int, sha256: str, now: datetime) -> StagedImport:
-        """Take the staged file for applying: this person's, less than a day old, unchanged, and not
-        taken by another request (NotFound, or Conflict when it is imported or being imported)."""
+    def claim(self, token: str, user_id: int, sha256: str, now: datetime, **expected) -> StagedUpload:
+        """Take the staged file for applying: this person's, less than a day old, unchanged, saved with
+        the `expected` meta values, and not taken by another request (NotFound, or Conflict when it is
+        imported or being imported)."""
         meta = self._meta(token)
         fresh = meta is not None and now - datetime.fromisoformat(meta["saved_at"]) < MAX_AGE
         if not fresh or meta["user_id"] != user_id or meta["sha256"] != sha256:
-            raise NotFound(EXPIRED_MESSAGE)
+            raise NotFound(self.messages.expired)
+        if any(meta.get(key) != value for key, value in expected.items()):
+            raise NotFound(self.messages.expired)
         if meta.get("imported_at"):
-            raise Conflict(ALREADY_MESSAGE)
+            raise Conflict(self.messages.already_imported)
         claimed = self._path(token, ".applying")
         try:
-            self._path(token, ".csv").rename(claimed)
+            self._path(token, ".upload").rename(claimed)
         except OSError:
-            raise Conflict(ALREADY_MESSAGE) from None
+            raise Conflict(self.messages.already_imported) from None
         data = claimed.read_bytes()
         if sha256_hex(data) != sha256:
             self.discard(token)
-            raise NotFound(EXPIRED_MESSAGE)
-        return StagedImport(token, user_id, meta["filename"], sha256, bool(meta["create_departments"]), data)
+            raise NotFound(self.messages.expired)
+        return StagedUpload(token, sha256, data, meta)
 
     def mark_imported(self, token: str, now: datetime) -> None:
         """Drop the file and keep a note that it was imported, so a repeated apply says so."""
@@ -94,7 +101,7 @@ class ImportStore:
         self._path(token, ".applying").unlink(missing_ok=True)
 
     def discard(self, token: str) -> None:
-        for suffix in (".csv", ".applying", ".json"):
+        for suffix in (".upload", ".applying", ".json"):
             self._path(token, suffix).unlink(missing_ok=True)
 
     def prune(self, now: datetime) -> None:
