@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: run setup upgrade serve venv test bench bench-dashboard bench-item-stats lint format check-content clean
+.PHONY: run setup upgrade serve venv test screenshots bench bench-dashboard bench-item-stats lint format check-content clean
 
 $(BIN)/activate.stamp: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ serve: venv
 ## The whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set).
 test: venv
 	$(BIN)/pytest
+
+## Run the end-to-end tests (Chromium, SQLite), copy their screenshots, made smaller, to docs/screenshots/
+## and check that docs/screenshots.md shows each of them.
+screenshots: venv
+	rm -f artifacts/screenshots/*.png
+	E2E_SCREENSHOT_DIR=artifacts/screenshots TEST_DATABASE_URL= $(BIN)/pytest tests/e2e --ignore=tests/e2e/test_docs_screenshots.py
+	$(BIN)/python -m tests.e2e.docs_screenshots artifacts/screenshots docs/screenshots
+	$(BIN)/pytest tests/e2e/test_docs_screenshots.py
 
 ## Print certificate rendering and export figures against baselines from the same run.
 bench: venv

@@ -1,0 +1,34 @@
+"""The accessibility helpers themselves: each catches a real problem and says where it is."""
+
+import pytest
+
+from tests.e2e.browser import PageChecker, tab_to
+
+
+def test_check_page_names_the_rule_the_page_and_the_node(page, live_server):
+    page.goto("/login")
+    page.evaluate("""() => {
+        const faint = document.createElement('p');
+        faint.id = 'faint';
+        faint.textContent = 'Grey on white is hard to read';
+        faint.style.color = '#c8c8c8';
+        document.querySelector('main').append(faint);
+    }""")
+    with pytest.raises(AssertionError) as failure:
+        PageChecker("meta", None)(page, "sign-in")
+    message = str(failure.value)
+    assert "color-contrast (serious) on meta/sign-in at 375px" in message
+    assert "color-contrast (serious) on meta/sign-in at 1280px" in message
+    assert "#faint" in message and "contrast of 1.55" in message and f"{live_server}/login" in message
+
+
+@pytest.mark.parametrize(
+    ("outline", "problem"),
+    [("none", "no visible focus on <input> 'email'"), ("3px solid #ffbf47", "focus indicator contrast 1.6")],
+)
+def test_a_missing_or_faint_focus_indicator_is_caught(page, live_server, outline, problem):
+    page.goto("/login")
+    page.evaluate("outline => { document.querySelector('#email').style.outline = outline; }", outline)
+    with pytest.raises(AssertionError, match=problem):
+        tab_to(page, "#email")
+    assert page.evaluate("document.activeElement.id") == "email"

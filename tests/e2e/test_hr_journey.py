@@ -1,0 +1,110 @@
+"""HR in Chromium: sets a requirement, sees a person become overdue, filters the people list from
+the overview and exports the filtered list as CSV."""
+
+import csv
+import io
+from datetime import timedelta
+
+from playwright.sync_api import expect
+
+from tests.e2e.browser import sign_in
+from training.compliance.models import Requirement
+from training.compliance.services import refresh_obligations, today
+from training.extensions import db
+
+COURSE = "Patient Confidentiality and HIPAA on Social Media"
+
+
+def test_hr_journey(app, page, make_user, check_page, tmp_path):
+    hr = make_user("hr", name="Harper Hale", department="Human Resources", job_title="HR Advisor")
+    larry = make_user(name="Larry Lane", department="Pharmacy", job_title="Pharmacist")
+    make_user(name="Nadia Nurse", department="Emergency Department")
+    sign_in(page, hr.email, check_page, screenshot=False)
+
+    main_nav(page, "Compliance")
+    expect(page.get_by_text("No one has required training yet.")).to_be_visible()
+    check_page(page, "overview-empty")
+
+    requirement_id = add_requirement(page, check_page)
+    open_record(page, "Larry Lane", check_page)
+    expect(status_of(page, COURSE)).to_have_text("Due soon")
+    check_page(page, "record-due-soon", screenshot=False)
+
+    age_requirement(app, requirement_id, days=45)
+    page.reload()
+    expect(status_of(page, COURSE)).to_contain_text("Overdue")
+    check_page(page, "record-overdue")
+
+    page.get_by_role("navigation", name="Compliance").get_by_role("link", name="Overview").click()
+    expect(page.get_by_text("0% compliant")).to_be_visible()
+    check_page(page, "overview")
+
+    page.get_by_role("list", name="Obligations by status").get_by_role("link", name="Overdue").click()
+    expect(page.get_by_text("3 people")).to_be_visible()
+    expect(page.get_by_label("Status")).to_have_value("overdue")
+    check_page(page, "people-overdue", screenshot=False)
+    page.get_by_label("Department").select_option(label="Pharmacy")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_text("1 person", exact=True)).to_be_visible()
+    expect(page.get_by_role("table").get_by_role("link")).to_have_text(["Larry Lane"])
+    check_page(page, "people-filtered")
+
+    rows = download_csv(page, tmp_path)
+    assert [(r["Name"], r["Email"], r["Department"], r["Item"], r["Status"]) for r in rows] == [
+        ("Larry Lane", larry.email, "Pharmacy", COURSE, "Overdue")
+    ]
+    assert rows[0]["Due date"] == (today_in(app) - timedelta(days=15)).isoformat()
+
+
+def main_nav(page, name):
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
+
+
+def add_requirement(page, check_page) -> int:
+    """Everyone must complete the course within 30 days; returns the new rule's id."""
+    page.get_by_role("navigation", name="Compliance").get_by_role("link", name="Requirements").click()
+    check_page(page, "requirements")
+    page.get_by_label("Course or policy").select_option(label=f"Course: {COURSE}")
+    page.get_by_label("Department").select_option(label="Everyone")
+    page.get_by_label("Due within (days)").fill("30")
+    page.get_by_role("button", name="Add requirement").click()
+    rule = page.get_by_role("table", name="Active requirements").get_by_role("row").filter(has_text=COURSE)
+    expect(rule).to_contain_text("Everyone")
+    check_page(page, "requirement-added")
+    retire_form = rule.locator("form")
+    return int(retire_form.get_attribute("action").split("/")[-2])
+
+
+def open_record(page, name, check_page):
+    page.get_by_role("navigation", name="Compliance").get_by_role("link", name="People").click()
+    check_page(page, "people", screenshot=False)
+    page.get_by_role("link", name=name).click()
+    expect(page.get_by_role("heading", level=1, name=name)).to_be_visible()
+
+
+def status_of(page, item):
+    row = page.get_by_role("table", name="Status of each required course and policy").get_by_role("row")
+    return row.filter(has_text=item).locator(".badge")
+
+
+def age_requirement(app, requirement_id, days):
+    """Make the rule `days` old, as if HR had added it then: the app's own obligations follow."""
+    with app.app_context():
+        requirement = db.session.get(Requirement, requirement_id)
+        requirement.created_at -= timedelta(days=days)
+        refresh_obligations()
+        db.session.commit()
+
+
+def today_in(app):
+    with app.app_context():
+        return today()
+
+
+def download_csv(page, tmp_path) -> list[dict]:
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    assert path.name.startswith("compliance-") and path.suffix == ".csv"
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
