@@ -18,15 +18,18 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * (os.cpu_count() or 1) + 1)))
 worker_class = "sync"
 
-# A request that takes longer than this is killed and its worker restarted (the longest legitimate
-# requests, a certificate PDF or a large export, take a few seconds).
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# A request that takes longer than this is killed and its worker restarted. With sync workers it
+# covers a streamed response too: an audit packet renders about five transcripts a second, so 120 s
+# lets HR download a department of several hundred people.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 
 # Restart each worker after a few thousand requests, at staggered times, so memory cannot creep.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
+
+# No control socket: gunicorn 27 would open one per user in $HOME, shared by every instance.
+control_socket_disable = True
 
 # Heartbeat files in memory, not on a disk that may stall.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - gunicorn heartbeat files

@@ -140,9 +140,23 @@ def test_the_error_page_shows_the_reference_to_quote(client):
 def json_log_app(tmp_path):
     app = create_app(_isolated_settings(tmp_path) | {"LOG_FORMAT": "json"})
     yield app
-    logger = logging.getLogger(app.import_name)
-    for handler in [h for h in logger.handlers if h.get_name() == "training-json-lines"]:
-        logger.removeHandler(handler)
+    _remove_json_handlers()
+
+
+def _remove_json_handlers():
+    for logger in (logging.getLogger("training"), logging.getLogger("flask-limiter")):
+        for handler in [h for h in logger.handlers if h.get_name() == "training-json-lines"]:
+            logger.removeHandler(handler)
+
+
+def test_losing_redis_is_logged_as_a_json_line(json_log_app):
+    limiter_log = logging.getLogger("flask-limiter")
+    handler = next(h for h in limiter_log.handlers if h.get_name() == "training-json-lines")
+    handler.setStream(written := io.StringIO())
+    limiter_log.warning("Rate limit storage unreachable - falling back to in-memory storage")
+    line = json.loads(written.getvalue())
+    assert (line["logger"], line["level"]) == ("flask-limiter", "warning")
+    assert "falling back" in line["message"]
 
 
 def test_app_logs_are_json_lines_carrying_the_request_id(json_log_app):
@@ -163,9 +177,7 @@ def test_log_format_defaults_to_json_in_production_and_text_in_development(tmp_p
     assert create_app(settings).config["LOG_FORMAT"] == "text"
     with pytest.raises(ValueError, match="LOG_FORMAT must be json or text"):
         create_app(settings | {"LOG_FORMAT": "xml"})
-    logger = logging.getLogger("training")
-    for handler in [h for h in logger.handlers if h.get_name() == "training-json-lines"]:
-        logger.removeHandler(handler)
+    _remove_json_handlers()
 
 
 def test_production_serving_needs_a_shared_secret_key_and_postgresql():

@@ -29,6 +29,9 @@ def init_app(app: Flask) -> None:
     app.after_request(_return_request_id)
     if app.config["LOG_FORMAT"] == "json":
         write_json_lines(logging.getLogger(app.import_name))
+        # Flask-Limiter says on its own logger when Redis is lost and found again; unhandled, that
+        # warning would vanish.
+        write_json_lines(logging.getLogger("flask-limiter"))
 
 
 def current_request_id() -> str:
