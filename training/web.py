@@ -19,6 +19,7 @@ from training.courses.rules import STATUS_LABELS
 from training.errors import DomainError, HiddenRecord
 from training.extensions import db, login_manager, talisman
 from training.logs import current_request_id
+from training.form_errors import ErrorItem, error_items
 from training.markdown import render_markdown
 from training.security_log import security_event
 
@@ -70,6 +71,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["compliance_badge"] = compliance_badge
     app.jinja_env.globals["request_id"] = current_request_id
     app.jinja_env.globals["organisation_name"] = lambda: app.config["ORGANISATION_NAME"]
+    app.jinja_env.globals["error_items"] = error_items
+    app.jinja_env.globals["error_item"] = ErrorItem
 
 
 def _load_signed_in_user() -> None:

@@ -132,7 +132,7 @@ def edit_question(question_id):
             ip=_ip(),
         )
     except Conflict as error:
-        form.option_problems.append(error.message)
+        form.form_errors.append(error.message)  # about the whole question, not its options
         form.base_version.data = str(item.current_version.version)  # saving again means "mine wins"
         return render_template("authoring/edit.html", course=course, form=form, question=item), 409
     if result.new_version:

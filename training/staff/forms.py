@@ -35,20 +35,21 @@ class StaffFilterForm(FlaskForm):
 
 
 class PersonForm(FlaskForm):
-    employee_id = StringField("Employee id", validators=[Optional(), Length(max=64)])
+    # In the order of the page, which is the order of its error summary.
     name = StringField("Full name", validators=[DataRequired(message="Enter the person's name."), Length(max=200)])
     email = StringField(
         "Email",
         validators=[DataRequired(message="Enter the person's email address."), Length(max=254)],
         render_kw=EMAIL_KW,
     )
+    employee_id = StringField("Employee id", validators=[Optional(), Length(max=64)])
+    job_title = StringField("Job title", validators=[Optional(), Length(max=120)])
     department = SelectField("Department", coerce=str, validators=[Optional()])
     new_department = StringField(
         "Or add a new department",
         validators=[Optional(), Length(max=120)],
         description="Fill this in to create the department and put the person in it.",
     )
-    job_title = StringField("Job title", validators=[Optional(), Length(max=120)])
     hire_date = DateField(
         "Hire date",
         validators=[Optional(), SupportedDate()],
