@@ -28,7 +28,14 @@ def test_check_page_names_the_rule_the_page_and_the_node(page, live_server):
 )
 def test_a_missing_or_faint_focus_indicator_is_caught(page, live_server, outline, problem):
     page.goto("/login")
-    page.evaluate("outline => { document.querySelector('#email').style.outline = outline; }", outline)
+    page.evaluate(
+        """outline => {
+            const email = document.querySelector('#email');
+            email.style.outline = outline;
+            email.style.boxShadow = 'none';
+        }""",
+        outline,
+    )
     with pytest.raises(AssertionError, match=problem):
         tab_to(page, "#email")
     assert page.evaluate("document.activeElement.id") == "email"
