@@ -18,8 +18,8 @@ from training.compliance import rules as compliance_rules
 from training.courses.rules import STATUS_LABELS
 from training.errors import DomainError, HiddenRecord
 from training.extensions import db, login_manager, talisman
-from training.logs import current_request_id
 from training.form_errors import ErrorItem, error_items
+from training.logs import current_request_id
 from training.markdown import render_markdown
 from training.security_log import security_event
 
