@@ -22,3 +22,24 @@ def test_sign_in_error_journey(page, make_user, check_page):
     assert {"alert", "status", "aria-live=assertive", "aria-live=polite"} & set(announced), announced
     expect(page.get_by_label("Email")).to_have_value(nurse.email)
     check_page(page, "sign-in-error")
+
+
+def test_an_error_summary_takes_focus_and_its_links_move_focus_to_the_fields(page, make_user, check_page):
+    hr = make_user(role="hr")
+    sign_in(page, hr.email, screenshot=False)
+    page.goto("/staff/new")
+    page.get_by_role("button", name="Save").click()
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text("There is a problem")
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')"), "focus starts on the summary"
+    page.keyboard.press("Tab")
+    first_link = summary.get_by_role("link").first
+    expect(first_link).to_be_focused()
+    target = first_link.get_attribute("href").lstrip("#")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == target
+    field = page.locator(f"#{target}")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    described_by = field.get_attribute("aria-describedby").split()
+    assert any("Enter the person" in page.locator(f"#{i}").inner_text() for i in described_by)
+    check_page(page, "form-errors")
