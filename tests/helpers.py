@@ -1,4 +1,4 @@
-"""Small helpers for driving a quiz through HTTP in tests."""
+"""Small helpers for tests: driving a quiz through HTTP, comparing pages."""
 
 import re
 
@@ -52,3 +52,10 @@ def complete_course(app, auth, slug="test-course", modules=("intro", "photos")) 
     attempt_id = start_quiz(auth, slug)
     assert submit(auth, attempt_id, answer_key(app, attempt_id)).status_code == 302
     return attempt_id
+
+
+def comparable_page(response) -> str:
+    """The page without what differs between any two requests: the sign-out form's CSRF token (it
+    carries a timestamp) and the request id shown as an error page's reference."""
+    text = re.sub(r'name="csrf_token" value="[^"]*"', "", response.get_data(as_text=True))
+    return re.sub(r"reference <code>[^<]*</code>", "", text)

@@ -4,13 +4,12 @@ signed-in person is in the audit record (`access.denied`), without ever turning 
 Role-level answers for every route are in tests/test_access_matrix.py; here are the records.
 """
 
-import re
-
 import pytest
 from sqlalchemy import select
 
 from tests.access_world import build_world
 from tests.conftest import Auth, csrf_token
+from tests.helpers import comparable_page
 from training.audit import services as audit_services
 from training.audit.models import AuditEvent
 from training.auth.models import Department, User
@@ -35,11 +34,6 @@ def denials(app) -> list[AuditEvent]:
         events = db.session.execute(select(AuditEvent).where(AuditEvent.action == "access.denied")).scalars().all()
         db.session.expunge_all()
         return list(events)
-
-
-def page_text(response) -> str:
-    """The page without the sign-out form's CSRF token, which differs from page to page."""
-    return re.sub(r'name="csrf_token" value="[^"]*"', "", response.get_data(as_text=True))
 
 
 # --- someone else's record looks like no record ---------------------------------------------------
@@ -80,7 +74,7 @@ def test_someone_elses_record_answers_like_a_missing_one_and_is_audited(
     refused = client.open(path, method=method, data=data)
 
     assert refused.status_code == missing.status_code == 404
-    assert page_text(refused) == page_text(missing), "the answer must not tell that the record exists"
+    assert comparable_page(refused) == comparable_page(missing), "the answer must not tell that the record exists"
     (event,) = denials(app)
     assert (event.subject_type, event.details["reason"]) == (subject_type, "not_owner")
     assert event.subject_id and event.subject_id in {str(world.attempt_id), str(world.owner_id)} | {
