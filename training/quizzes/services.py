@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from training.audit.services import record_event
 from training.auth.models import User
@@ -297,7 +298,10 @@ def submit_attempt(
             )
         )
     db.session.flush()
-    db.session.refresh(attempt)
+    # The UPDATE went around the session: give the loaded attempt the values it wrote, as if read back,
+    # so that the completion below sees this attempt's score (a refresh would reload all its questions).
+    for name, value in (("submitted_at", now), ("score", result.score), ("passed", result.passed)):
+        set_committed_value(attempt, name, value)
     completion = complete_course_if_ready(user_id, course, now) if result.passed else None
     refresh_obligations([user_id], now)
     db.session.commit()
