@@ -204,3 +204,17 @@ def test_submitting_reads_the_attempt_once(app, client, auth, make_user, course)
     with app.app_context():
         completion = db.session.execute(select(Completion).where(Completion.user_id == user.id)).scalar_one()
         assert (completion.attempt_id, completion.score) == (attempt_id, 100)
+
+
+def test_course_page_lists_the_three_newest_attempts(app, client, auth, make_user, course):
+    auth.login(make_user())
+    attempts = []
+    for _ in range(4):
+        attempts.append(start_quiz(auth, "test-course"))
+        submit(auth, attempts[-1], answer_key(app, attempts[-1], wrong=3))
+    html = client.get("/courses/test-course").get_data(as_text=True)
+    shown = [int(found) for found in re.findall(r'<li><a href="/attempts/(\d+)">', html)]
+    assert shown == attempts[:0:-1]
+    assert "All attempts for Test Course" in html
+    history = client.get("/courses/test-course/attempts").get_data(as_text=True)
+    assert all(f'href="/attempts/{attempt_id}"' in history for attempt_id in attempts)

@@ -326,12 +326,14 @@ def review(attempt: QuizAttempt) -> list[ReviewItem]:
     return items
 
 
-def attempt_history(user_id: int, course_id: int) -> list[QuizAttempt]:
+def attempt_history(user_id: int, course_id: int, limit: int | None = None) -> list[QuizAttempt]:
+    """A learner's attempts at a course, newest first; with `limit`, only that many of the newest."""
     return (
         db.session.execute(
             select(QuizAttempt)
             .where(QuizAttempt.user_id == user_id, QuizAttempt.course_id == course_id)
             .order_by(QuizAttempt.started_at.desc(), QuizAttempt.id.desc())
+            .limit(limit)
         )
         .scalars()
         .all()
