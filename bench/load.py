@@ -19,7 +19,7 @@ production deployment behind nginx: TRAINING_ENV=production, SECRET_KEY, DATABAS
 (database --redis-db), TRUSTED_PROXY_COUNT=1; the client sends `X-Forwarded-Proto: https`, a distinct
 `X-Forwarded-For` per virtual user and the `Referer` a browser would (Flask-WTF checks it over HTTPS).
 Workers are gunicorn.conf.py's (two per core plus one) unless --workers; the access log is on as
-in gunicorn.conf.py unless --access-log off. Gunicorn serves `bench.load_app:app`, which is app.py plus
+in gunicorn.conf.py unless --access-log off. Gunicorn serves `bench.load_app:create_load_app()`: the app plus
 `GET /bench/hello`, a bare WSGI "hello": the hello-world baseline, served by the same server in the
 same run without a route in the production app.
 
@@ -63,6 +63,7 @@ import re
 import resource
 import runpy
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -580,7 +581,7 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn --config gunicorn.conf.py serving bench.load_app:app, logging to a file."""
+    """gunicorn --config gunicorn.conf.py serving the app plus the hello-world route, logging to a file."""
 
     def __init__(self, environment: dict[str, str], log_path: Path) -> None:
         self.port = free_port()
@@ -592,7 +593,7 @@ class Server:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "bench.load_app:app"],
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "bench.load_app:create_load_app()"],
             cwd=_REPOSITORY,
             env=self.environment,
             stdout=log,
@@ -828,9 +829,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=60, help="measured seconds per phase (default 60)")
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py's)")
     parser.add_argument("--access-log", choices=("on", "off", "both"), default="on", help="gunicorn's access log")
-    parser.add_argument("--no-paced", action="store_true", help="only the saturated phases")
+    parser.add_argument(
+        "--phases", choices=("all", "saturated", "paced"), default="all", help="which phases to run (default all)"
+    )
     parser.add_argument("--redis-db", type=int, default=13, help=f"database number at {DEFAULT_REDIS} (default 13)")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database and gunicorn's logs")
     return parser.parse_args(argv)
 
 
@@ -874,28 +877,29 @@ def run(arguments: argparse.Namespace) -> None:
         f"{arguments.warmup:g} s warm-up and {arguments.duration:g} s measured per phase, database {database.name}"
     )
     database.create()
+    folder = Path(tempfile.mkdtemp(prefix="load-bench-"))
     try:
-        with tempfile.TemporaryDirectory(prefix="load-bench-") as folder:
-            environment = server_environment(arguments, database, Path(folder))
-            print(f"Redis at {environment['REDIS_URL']}: {redis_state(environment['REDIS_URL'])}")
-            set_up = time.perf_counter()
-            courses = prepare_database(database, environment, arguments.users)
-            print(
-                f"Set-up: schema, content and {arguments.users} accounts in {time.perf_counter() - set_up:.1f} s; "
-                f"courses {', '.join(course.slug for course in courses)}"
-            )
-            people = [
-                VirtualUser(f"learner{n}@load.example", f"198.51.100.{n % 250 + 1}", rng=random.Random(n))  # noqa: S311 - answers, not secrets
-                for n in range(arguments.users)
-            ]
-            modes = ("on", "off") if arguments.access_log == "both" else (arguments.access_log,)
-            for mode in modes:
-                run_server(arguments, environment, Path(folder), mode, people, courses, database)
+        environment = server_environment(arguments, database, folder)
+        print(f"Redis at {environment['REDIS_URL']}: {redis_state(environment['REDIS_URL'])}")
+        set_up = time.perf_counter()
+        courses = prepare_database(database, environment, arguments.users)
+        print(
+            f"Set-up: schema, content and {arguments.users} accounts in {time.perf_counter() - set_up:.1f} s; "
+            f"courses {', '.join(course.slug for course in courses)}"
+        )
+        people = [
+            VirtualUser(f"learner{n}@load.example", f"198.51.100.{n % 250 + 1}", rng=random.Random(n))  # noqa: S311 - answers, not secrets
+            for n in range(arguments.users)
+        ]
+        modes = ("on", "off") if arguments.access_log == "both" else (arguments.access_log,)
+        for mode in modes:
+            run_server(arguments, environment, folder, mode, people, courses, database)
     finally:
         if arguments.keep:
-            print(f"\nKept database {database.name} (--keep)")
+            print(f"\nKept database {database.name} and gunicorn's logs in {folder} (--keep)")
         else:
             database.drop()
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_server(arguments, environment, folder: Path, mode: str, people, courses, database) -> None:
@@ -911,8 +915,10 @@ def run_server(arguments, environment, folder: Path, mode: str, people, courses,
         if not all(person.cookie for person in people):
             results.append(sign_in_everyone(context, server, meter))
             report_phase(results[-1])
-        phases = [("Learners, saturated", Learner), ("Hello-world, saturated", Hello)]
-        if not arguments.no_paced:
+        phases = []
+        if arguments.phases in ("all", "saturated"):
+            phases += [("Learners, saturated", Learner), ("Hello-world, saturated", Hello)]
+        if arguments.phases in ("all", "paced"):
             phases += [("Learners, paced", PacedLearner), ("Hello-world, paced", PacedHello)]
         for title, user_class in phases:
             context.next_index = count()
