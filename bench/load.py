@@ -57,6 +57,7 @@ phases); p99 under 50 ms (reported for both the saturated and the paced learner 
 
 import argparse
 import json
+import math
 import os
 import random
 import re
@@ -70,7 +71,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from contextlib import suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
@@ -154,7 +155,14 @@ class LoadContext:
 
 
 class FlowBroken(Exception):
-    """A response was not what a browser would have got: counted as an error, the loop starts over."""
+    """A response was not what a browser would have got: counted as an error, the loop starts over.
+
+    `recorded` is False when no request event carried the error (a page whose form could not be read).
+    """
+
+    def __init__(self, message: str, *, recorded: bool = False) -> None:
+        super().__init__(message)
+        self.recorded = recorded
 
 
 # --- the locust users -----------------------------------------------------------------------------
@@ -220,8 +228,17 @@ class Browser(FastHttpUser):
                 response.success()
         self._keep_cookie(response)
         if fault:
-            raise FlowBroken(fault)
+            raise FlowBroken(fault, recorded=True)
         return response
+
+    @contextmanager
+    def errors_end_the_round(self):
+        """A broken flow ends this round; one that no request recorded is counted as a client error."""
+        try:
+            yield
+        except FlowBroken as broken:
+            if not broken.recorded:
+                self.environment.events.user_error.fire(user_instance=self, exception=broken, tb=None)
 
     def _keep_cookie(self, response) -> None:
         for header in response.headers.getlist("Set-Cookie") if response.headers else []:
@@ -252,7 +269,7 @@ class SigningIn(Browser):
 
     @task
     def sign_in(self) -> None:
-        with suppress(FlowBroken):
+        with self.errors_end_the_round():
             page = self.page("sign-in page", "/login", "Sign in")
             form = [("csrf_token", _csrf_token(page)), ("email", self.person.email), ("password", PASSWORD)]
             self.post_redirect("sign-in", "/login", form, referer="/login", location=HOME_PATH)
@@ -266,7 +283,7 @@ class Learner(Browser):
 
     @task
     def learn(self) -> None:
-        with suppress(FlowBroken):
+        with self.errors_end_the_round():
             self.one_round()
 
     def one_round(self) -> None:
@@ -305,7 +322,7 @@ class Hello(Browser):
 
     @task
     def hello(self) -> None:
-        with suppress(FlowBroken):
+        with self.errors_end_the_round():
             self.checked(HELLO_KIND, "GET", HELLO_PATH, hello_problem)
 
 
@@ -361,8 +378,8 @@ class KindFigures:
         if not self.times_ms:
             return float("nan")
         ordered = sorted(self.times_ms)
-        rank = max(1, -(-int(share * 1000) * len(ordered) // 1000))
-        return ordered[min(rank, len(ordered)) - 1]
+        rank = math.ceil(round(share * len(ordered), 9))  # round: 0.95 * 100 is 95.00000000000001
+        return ordered[min(max(rank, 1), len(ordered)) - 1]
 
 
 class Recorder:
