@@ -18,10 +18,11 @@ The server is `gunicorn --config gunicorn.conf.py` as `make serve` runs it, with
 production deployment behind nginx: TRAINING_ENV=production, SECRET_KEY, DATABASE_URL, REDIS_URL
 (database --redis-db), TRUSTED_PROXY_COUNT=1; the client sends `X-Forwarded-Proto: https`, a distinct
 `X-Forwarded-For` per virtual user and the `Referer` a browser would (Flask-WTF checks it over HTTPS).
-Workers are gunicorn.conf.py's (two per core plus one) unless --workers; the access log is on as
-in gunicorn.conf.py unless --access-log off. Gunicorn serves `bench.load_app:create_load_app()`: the app plus
-`GET /bench/hello`, a bare WSGI "hello": the hello-world baseline, served by the same server in the
-same run without a route in the production app.
+Workers are gunicorn.conf.py's (two per core plus one) unless --workers; the access log is on, as in
+gunicorn.conf.py, unless --access-log off (with it on, gunicorn's own time per request is printed
+too). Gunicorn serves `bench.load_app:create_load_app()`: the app plus `GET /bench/hello`, a bare
+WSGI "hello", the hello-world baseline, served by the same server in the same run without a route in
+the production app.
 
 The load comes from locust (FastHttpUser, used as a library in this process). Each virtual user signs
 in once (GET and POST /login: argon2id, slow by design, measured on its own as 30 sign-ins at once),
@@ -45,9 +46,9 @@ scratch database, this process (the load generator), and the rest of the machine
 people's tests on a shared machine; reported so a noisy run can be seen as one).
 
 The load generator shares the 2 cores with the server, and each phase prints what it used. While this
-was written, on a machine busy with other tests, locust used about 0.05 of a core while the learner
-pages saturated gunicorn (about 65 requests a second) and about 0.45 of a core in the hello-world
-phase (about 1,550 a second): the hello-world figure is what this machine can serve and measure at
+was written, on a machine busy with other tests, locust used 0.05 to 0.07 of a core while the learner
+pages saturated gunicorn (65 to 85 requests a second) and 0.45 to 0.52 of a core in the hello-world
+phase (1,400 to 1,800 a second): the hello-world figure is what this machine can serve and measure at
 once, not what gunicorn alone could serve. "CPU per request" divides each one's CPU by the requests
 served, a figure that other load on the machine disturbs much less than the times.
 
