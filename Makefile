@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: run setup upgrade serve venv test screenshots bench bench-dashboard bench-item-stats lint format check-content clean
+.PHONY: run setup upgrade serve venv test screenshots bench bench-dashboard bench-item-stats bench-load lint format check-content clean
 
 $(BIN)/activate.stamp: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ bench-dashboard: venv
 ## Print the item statistics pages' response times against a bare page, for 20,000 quiz attempts.
 bench-item-stats: venv
 	$(BIN)/python bench/item_stats.py
+
+## Load-test gunicorn on PostgreSQL with 30 virtual learners (sign-in, modules, quizzes) beside a hello-world route.
+bench-load: venv
+	$(BIN)/python bench/load.py
 
 lint: venv
 	$(BIN)/ruff check .

@@ -2,8 +2,9 @@
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from tests.conftest import csrf_token
 from tests.helpers import answer_key, complete_modules, start_quiz, submit
 from training.courses.models import Completion, ModuleProgress
 from training.extensions import db
@@ -158,8 +159,6 @@ def test_completed_course_cannot_be_restarted_until_it_expires(app, client, auth
 
 def test_home_page_query_count_does_not_grow_with_courses(app, client, auth, make_user, write_course, sync):
     """My training loads in a fixed number of queries, however many courses there are."""
-    from sqlalchemy import event
-
     auth.login(make_user())
 
     def queries_for_home():
@@ -181,3 +180,41 @@ def test_home_page_query_count_does_not_grow_with_courses(app, client, auth, mak
         write_course(slug=f"course-{name}", title=f"Course {name}", questions=((f"{name}-q1", "single"),))
     sync()
     assert queries_for_home() == one
+
+
+def test_submitting_reads_the_attempt_once(app, client, auth, make_user, course):
+    """Grading reads the attempt's questions once: neither recording the grade nor the redirect after the
+    commit reads them again, and the completion still takes the score just recorded."""
+    user = make_user()
+    auth.login(user)
+    complete_modules(auth)
+    attempt_id = start_quiz(auth, "test-course")
+    data = answer_key(app, attempt_id) | {"csrf_token": csrf_token(client, f"/attempts/{attempt_id}")}
+    statements = []
+    with app.app_context():
+        engine = db.engine
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        response = client.post(f"/attempts/{attempt_id}", data=data)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert response.status_code == 302 and response.headers["Location"] == f"/attempts/{attempt_id}"
+    assert sum("FROM attempt_question" in statement for statement in statements) == 1
+    with app.app_context():
+        completion = db.session.execute(select(Completion).where(Completion.user_id == user.id)).scalar_one()
+        assert (completion.attempt_id, completion.score) == (attempt_id, 100)
+
+
+def test_course_page_lists_the_three_newest_attempts(app, client, auth, make_user, course):
+    auth.login(make_user())
+    attempts = []
+    for _ in range(4):
+        attempts.append(start_quiz(auth, "test-course"))
+        submit(auth, attempts[-1], answer_key(app, attempts[-1], wrong=3))
+    html = client.get("/courses/test-course").get_data(as_text=True)
+    shown = [int(found) for found in re.findall(r'<li><a href="/attempts/(\d+)">', html)]
+    assert shown == attempts[:0:-1]
+    assert "All attempts for Test Course" in html
+    history = client.get("/courses/test-course/attempts").get_data(as_text=True)
+    assert all(f'href="/attempts/{attempt_id}"' in history for attempt_id in attempts)

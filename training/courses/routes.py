@@ -6,6 +6,7 @@ from training.policies.services import learner_compliance
 from training.quizzes.services import attempt_gate, attempt_history, gate_message, open_attempt
 
 bp = Blueprint("courses", __name__)
+RECENT_ATTEMPTS = 3  # on the course page; the attempts page lists them all
 
 
 @bp.route("/")
@@ -38,7 +39,7 @@ def course(slug: str):
         progress=progress,
         done_ids=services.completed_module_ids(current_user.id, course, progress),
         open_attempt=open_attempt(current_user.id, course.id),
-        attempts=attempt_history(current_user.id, course.id)[:3],
+        attempts=attempt_history(current_user.id, course.id, limit=RECENT_ATTEMPTS),
     )
 
 

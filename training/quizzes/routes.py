@@ -32,14 +32,15 @@ def attempt(attempt_id: int):
 def submit(attempt_id: int):
     answers = services.parse_answer_form(request.form.to_dict(flat=False))
     try:
-        attempt = services.submit_attempt(current_user.id, attempt_id, answers)
+        services.submit_attempt(current_user.id, attempt_id, answers)
     except services.IncompleteAnswers as exc:
         attempt = services.attempt_for_learner(current_user.id, attempt_id)
         return _render_quiz(attempt, answers=exc.answers, missing=exc.missing, message=exc.message), 422
     except services.AttemptAlreadySubmitted as exc:
         return render_template("quizzes/already_submitted.html", attempt_id=exc.attempt_id, message=exc.message), 409
     flash("Your answers were submitted and graded.", "success")
-    return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
+    # attempt_id, not the returned attempt's id: after the commit that would read the whole attempt again.
+    return redirect(url_for("quizzes.attempt", attempt_id=attempt_id))
 
 
 def _render_quiz(attempt, answers=None, missing=frozenset(), message=None):

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from training.audit.services import record_event
 from training.auth.models import User
@@ -297,7 +298,10 @@ def submit_attempt(
             )
         )
     db.session.flush()
-    db.session.refresh(attempt)
+    # The UPDATE went around the session: give the loaded attempt the values it wrote, as if read back,
+    # so that the completion below sees this attempt's score (a refresh would reload all its questions).
+    for name, value in (("submitted_at", now), ("score", result.score), ("passed", result.passed)):
+        set_committed_value(attempt, name, value)
     completion = complete_course_if_ready(user_id, course, now) if result.passed else None
     refresh_obligations([user_id], now)
     db.session.commit()
@@ -322,12 +326,14 @@ def review(attempt: QuizAttempt) -> list[ReviewItem]:
     return items
 
 
-def attempt_history(user_id: int, course_id: int) -> list[QuizAttempt]:
+def attempt_history(user_id: int, course_id: int, limit: int | None = None) -> list[QuizAttempt]:
+    """A learner's attempts at a course, newest first; with `limit`, only that many of the newest."""
     return (
         db.session.execute(
             select(QuizAttempt)
             .where(QuizAttempt.user_id == user_id, QuizAttempt.course_id == course_id)
             .order_by(QuizAttempt.started_at.desc(), QuizAttempt.id.desc())
+            .limit(limit)
         )
         .scalars()
         .all()
