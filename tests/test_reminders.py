@@ -17,12 +17,18 @@ from training.compliance.services import format_day
 from training.extensions import db
 
 BASE = "https://training.example.org"
-# Requirements count from the day they are made, which is the real today (the tests' zone is UTC).
-MADE_ON = datetime.now(UTC).date()
+
+
+def made_on() -> date:
+    """Requirements count from the day they are made, which is the real today (the tests' zone is UTC).
+
+    Read when a test runs, not when the module is collected: a run that passes midnight UTC would
+    otherwise put every date a day out."""
+    return datetime.now(UTC).date()
 
 
 def day(offset: int) -> date:
-    return MADE_ON + timedelta(days=offset)
+    return made_on() + timedelta(days=offset)
 
 
 def send(runner, *args, on: date | None = None):
@@ -489,9 +495,9 @@ def test_list_shows_recent_reminders_with_their_items(app, runner, ward):
     result = runner.invoke(args=["reminders", "list"])
 
     assert result.exit_code == 0, result.output
-    assert f"{MADE_ON}  staff    console  Nia Okafor <nia@example.org>" in result.stdout
+    assert f"{made_on()}  staff    console  Nia Okafor <nia@example.org>" in result.stdout
     assert f"- Due soon: Test Course (due {format_day(day(10))})" in result.stdout
-    assert f"{MADE_ON}  manager  console  Morgan Lee <morgan@example.org>" in result.stdout
+    assert f"{made_on()}  manager  console  Morgan Lee <morgan@example.org>" in result.stdout
     assert f"- Due soon: Omar Haddad: Test Course (due {format_day(day(10))})" in result.stdout
     assert "Old" not in result.stdout
     assert "7 reminder(s) in the last 30 days." in result.stdout
