@@ -1,8 +1,10 @@
-"""Small helpers for tests: driving a quiz through HTTP, comparing pages."""
+"""Small helpers for tests: driving a quiz through HTTP, comparing pages, counting SQL, ageing rules."""
 
 import re
+from contextlib import contextmanager
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from training.extensions import db
 from training.quizzes.models import QuizAttempt
@@ -59,3 +61,32 @@ def comparable_page(response) -> str:
     carries a timestamp) and the request id shown as an error page's reference."""
     text = re.sub(r'name="csrf_token" value="[^"]*"', "", response.get_data(as_text=True))
     return re.sub(r"reference <code>[^<]*</code>", "", text)
+
+
+@contextmanager
+def recorded_statements(app):
+    """Collect the SQL statements the app's engine runs inside the `with` block, in order."""
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(_connection, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def age_requirement(app, requirement_id: int, days: int) -> None:
+    """Make the rule `days` old, as if HR had added it then; the app's own obligations follow."""
+    from training.compliance.models import Requirement
+    from training.compliance.services import refresh_obligations
+
+    with app.app_context():
+        requirement = db.session.get(Requirement, requirement_id)
+        requirement.created_at -= timedelta(days=days)
+        refresh_obligations()
+        db.session.commit()

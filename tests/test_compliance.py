@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import complete_course
+from tests.helpers import age_requirement, complete_course
 from training.audit.models import AuditEvent
 from training.auth.models import Department, User
 from training.compliance import rules
@@ -19,15 +19,6 @@ from training.extensions import db
 @pytest.fixture
 def hr(make_user):
     return make_user("hr", email="hr@example.org", name="Harper HR")
-
-
-def _age_requirement(app, requirement_id, days):
-    """Pretend HR made the rule `days` ago (records are only ever this old in real life)."""
-    with app.app_context():
-        requirement = db.session.get(Requirement, requirement_id)
-        requirement.created_at -= timedelta(days=days)
-        refresh_obligations()
-        db.session.commit()
 
 
 def _course_id(app, slug="test-course"):
@@ -84,7 +75,7 @@ def test_an_old_rule_makes_people_overdue_and_the_dashboard_says_so(app, auth, c
     make_user(name="Late Larry", department="Pharmacy")
     make_user(name="Also Late", department="Pharmacy")
     requirement_id = make_requirement(course, due_within_days=30)
-    _age_requirement(app, requirement_id, 45)
+    age_requirement(app, requirement_id, 45)
     auth.login(hr)
     html = auth.client.get("/compliance").get_data(as_text=True)
     assert re.search(r'tile-figure">\s*3\s*<', html) or 'tile-figure">3<' in html  # two staff and HR itself

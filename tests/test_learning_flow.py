@@ -2,10 +2,10 @@
 
 import re
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from tests.conftest import csrf_token
-from tests.helpers import answer_key, complete_modules, start_quiz, submit
+from tests.helpers import answer_key, complete_modules, recorded_statements, start_quiz, submit
 from training.courses.models import Completion, ModuleProgress
 from training.extensions import db
 from training.quizzes.models import AttemptAnswer, AttemptQuestion, QuizAttempt
@@ -162,15 +162,8 @@ def test_home_page_query_count_does_not_grow_with_courses(app, client, auth, mak
     auth.login(make_user())
 
     def queries_for_home():
-        statements = []
-        with app.app_context():
-            engine = db.engine
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with recorded_statements(app) as statements:
             assert client.get("/").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         return len(statements)
 
     write_course(slug="course-a", title="Course A", questions=(("a-q1", "single"),))
@@ -190,15 +183,8 @@ def test_submitting_reads_the_attempt_once(app, client, auth, make_user, course)
     complete_modules(auth)
     attempt_id = start_quiz(auth, "test-course")
     data = answer_key(app, attempt_id) | {"csrf_token": csrf_token(client, f"/attempts/{attempt_id}")}
-    statements = []
-    with app.app_context():
-        engine = db.engine
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with recorded_statements(app) as statements:
         response = client.post(f"/attempts/{attempt_id}", data=data)
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     assert response.status_code == 302 and response.headers["Location"] == f"/attempts/{attempt_id}"
     assert sum("FROM attempt_question" in statement for statement in statements) == 1
     with app.app_context():

@@ -8,9 +8,8 @@ from datetime import timedelta
 from playwright.sync_api import expect
 
 from tests.e2e.browser import sign_in
-from training.compliance.models import Requirement
-from training.compliance.services import refresh_obligations, today
-from training.extensions import db
+from tests.helpers import age_requirement
+from training.compliance.services import today
 
 COURSE = "Patient Confidentiality and HIPAA on Social Media"
 
@@ -85,15 +84,6 @@ def open_record(page, name, check_page):
 def status_of(page, item):
     row = page.get_by_role("table", name="Status of each required course and policy").get_by_role("row")
     return row.filter(has_text=item).locator(".badge")
-
-
-def age_requirement(app, requirement_id, days):
-    """Make the rule `days` old, as if HR had added it then: the app's own obligations follow."""
-    with app.app_context():
-        requirement = db.session.get(Requirement, requirement_id)
-        requirement.created_at -= timedelta(days=days)
-        refresh_obligations()
-        db.session.commit()
 
 
 def today_in(app):
