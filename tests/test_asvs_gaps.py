@@ -310,6 +310,7 @@ def test_the_session_cookie_is_signed_with_hmac_sha256(client, auth, make_user):
 
 def test_a_password_hash_with_weaker_settings_is_upgraded_at_sign_in(app, auth, make_user):
     """ASVS 11.2.2, 11.4.2: argon2id settings can be raised; old hashes move to them at the next sign-in."""
+    app.config["PASSWORD_HASHING_FOR_TESTS_ONLY"] = False  # as in every app not made by the tests
     user = make_user()
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
     with app.app_context():

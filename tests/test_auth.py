@@ -118,6 +118,7 @@ def test_next_redirects_only_to_our_own_paths(auth, make_user, next_path, expect
 
 
 def test_passwords_are_argon2id_with_owasp_parameters(app, runner):
+    app.config["PASSWORD_HASHING_FOR_TESTS_ONLY"] = False  # as in every app not made by the tests
     result = runner.invoke(
         args=["users", "create", "fresh@example.org", "--name", "Fresh"], input="a long enough password\n"
     )

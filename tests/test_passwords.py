@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import PASSWORD, csrf_token
+from training import create_app
 from training.auth.models import User, UserSession
+from training.auth.passwords import hash_password, verify_password
 from training.extensions import db
 
 TRAINING = Path(__file__).resolve().parent.parent / "training"
@@ -140,3 +142,22 @@ def test_no_code_path_hashes_a_password_that_skipped_the_rules():
     assert {"auth/services.py:create_user", "auth/services.py:set_password", "auth/reset.py:complete_reset"} <= {
         site for site, _ in sites
     }
+
+
+def test_only_an_app_made_for_tests_hashes_cheaply(tmp_path):
+    """The cheap argon2id of the test apps needs TESTING and its own setting, both given in code;
+    every other app, whatever its environment, hashes with the OWASP parameters."""
+    cases = [
+        ({"TESTING": True, "PASSWORD_HASHING_FOR_TESTS_ONLY": True}, "m=8,t=1,p=1"),
+        ({"TESTING": False, "PASSWORD_HASHING_FOR_TESTS_ONLY": True}, "m=19456,t=2,p=1"),
+        ({"TESTING": True}, "m=19456,t=2,p=1"),
+        ({}, "m=19456,t=2,p=1"),
+    ]
+    for settings, parameters in cases:
+        app = create_app(settings | {"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/h.db"})
+        with app.app_context():
+            hashed = hash_password("a long enough password")
+            assert f"$argon2id$v=19${parameters}$" in hashed, settings
+            assert verify_password(hashed, "a long enough password")
+            assert not verify_password(None, "a long enough password"), "an unknown email never matches"
+    assert "m=19456,t=2,p=1" in hash_password("outside any app")
