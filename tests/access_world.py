@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from tests.api_fixtures import complete_at
 from tests.conftest import Auth
+from tests.saved_worlds import built_once
 from training import create_app
 from training.api.tokens import create_token, revoke_token
 from training.auth.models import Department, User, UserSession
@@ -105,8 +106,14 @@ class World:
         return client
 
 
-def build_world(app, make_user, make_requirement) -> World:
-    """Create the organisation through the services; the `course` fixture must have synced test-course."""
+def build_world(app, make_user, make_requirement, saved: dict | None = None) -> World:
+    """Create the organisation through the services; the `course` fixture must have synced test-course.
+
+    With `saved` (the `saved_worlds` fixture), it is built once per module and restored for the
+    other tests: call it before the test writes anything of its own, which the restore would replace.
+    """
+    if saved is not None:
+        return built_once(saved, "access world", app, lambda: build_world(app, make_user, make_requirement))
     owner = make_user(name="Olive Owner", department="Emergency", employee_id="E100")
     outsider = make_user(name="Peter Pharmacy", department="Pharmacy", employee_id="P100")
     users = {

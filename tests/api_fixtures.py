@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from tests.conftest import Auth, csrf_token
 from tests.helpers import complete_course
+from tests.saved_worlds import built_once
 from training.auth.models import User
 from training.certificates.models import Certificate
 from training.certificates.serials import display_serial
@@ -34,7 +35,10 @@ class Org:
     hr_email: str = ""
 
 
-def seed_org(app, auth, make_user, make_requirement) -> Org:
+def seed_org(app, auth, make_user, make_requirement, saved: dict | None = None) -> Org:
+    """With `saved` (the `saved_worlds` fixture), built once per module and restored for the other tests."""
+    if saved is not None:
+        return built_once(saved, "api org", app, lambda: seed_org(app, auth, make_user, make_requirement))
     hr = make_user(role="hr", name="Hana Reyes", department="People")
     alice = make_user(name="Alice Adams", department="Emergency", employee_id="E001", hire_date=date(2020, 1, 6))
     bob = make_user(name="Bob Brown", department="Emergency", job_title="Porter", employee_id="E002")

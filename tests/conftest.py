@@ -1,19 +1,28 @@
 """Fixtures: a fresh database per test on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL.
 
 Fixtures that create things return factory functions (`make_user(role="hr")`).
+
+The schema is made once per test process, not once per test: on SQLite a template file is made
+with `create_all` and copied for each test; on PostgreSQL the tables are created once and emptied
+after each test. Under pytest-xdist (`-n 2`) each worker has a PostgreSQL database of its own,
+`<TEST_DATABASE_URL's database>_<worker>`, and TEST_DATABASE_URL is rewritten to name it, so that
+scratch databases named after it (tests/test_migrations.py, test_demo.py, ...) never collide.
 """
 
 import os
 import re
+import shutil
 import textwrap
 from dataclasses import dataclass
+from itertools import count
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from jinja2 import BytecodeCache
+from sqlalchemy import create_engine, func, make_url, select, text
 
 from training import create_app
-from training.auth.passwords import hash_password
+from training.auth.passwords import TEST_PASSWORD_HASHER, hash_password
 from training.compliance.services import refresh_obligations
 from training.config import normalise_database_url
 from training.content.loader import load_content
@@ -21,15 +30,99 @@ from training.content.sync import sync_content
 from training.extensions import db
 
 PASSWORD = "correct horse battery staple"
-_PASSWORD_HASH = hash_password(PASSWORD)  # hashed once: argon2id at full strength is slow by design
+# The settings every test app starts from; a test module adds to them by overriding `app_config`.
+# Test apps hash passwords with argon2id at its cheapest (tests/test_passwords.py checks that every
+# other app uses the OWASP parameters), so this hash is cheap to verify too.
+# Certificates' PDFs are rendered on first download, not at completion, except in tests marked
+# `renders_certificates_at_completion`: WeasyPrint is the costliest step of completing a course.
+TEST_SETTINGS = {"TESTING": True, "PASSWORD_HASHING_FOR_TESTS_ONLY": True, "CERTIFICATE_RENDER_AT_COMPLETION": False}
+_PASSWORD_HASH = hash_password(PASSWORD, hasher=TEST_PASSWORD_HASHER)
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+UNIT_TESTS = Path(__file__).resolve().parent / "unit"
+
+
+def pytest_collection_modifyitems(items):
+    """Every unit test belongs to the smoke subset (`make test-fast`), beside the modules marked `smoke`."""
+    for item in items:
+        if item.path.is_relative_to(UNIT_TESTS):
+            item.add_marker(pytest.mark.smoke)
+
+
+def _database_of_this_worker(url: str | None) -> str | None:
+    """Under pytest-xdist, the worker's own database beside the one named (test -> test_gw0)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+_SHARED_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_DATABASE_URL = _database_of_this_worker(_SHARED_DATABASE_URL)
+if TEST_DATABASE_URL:
+    os.environ["TEST_DATABASE_URL"] = TEST_DATABASE_URL  # what subprocesses started by tests see
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
-_pg_schema_ready = False
 
 
 def _pg_uri() -> str:
     return normalise_database_url(TEST_DATABASE_URL)
+
+
+def redis_test_url(first_database: int) -> str:
+    """A Redis database of this worker's own: `first_database`, plus the worker's number under
+    pytest-xdist (`make test` runs at most 4 workers, so a test's databases are first..first+3)."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    return f"redis://127.0.0.1:6379/{first_database + worker}"
+
+
+def scratch_database_name(purpose: str) -> str:
+    """A PostgreSQL database name for a test's own scratch database, unique to this worker."""
+    return f"{make_url(TEST_DATABASE_URL).database}_{purpose}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _worker_database():
+    """Under pytest-xdist, create this worker's PostgreSQL database when it does not exist yet."""
+    if TEST_DATABASE_URL == _SHARED_DATABASE_URL:
+        return
+    name = make_url(TEST_DATABASE_URL).database
+    admin = create_engine(normalise_database_url(_SHARED_DATABASE_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """An SQLite file with the empty schema, made once per test process; each test gets a copy."""
+    path = tmp_path_factory.mktemp("schema") / "template.sqlite3"
+    app = create_app(TEST_SETTINGS | {"SECRET_KEY": "schema only", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        db.create_all()  # tests only: the real schema comes from migrations (see test_migrations.py)
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_schema() -> str:
+    """The PostgreSQL test database with the empty schema, made once per test process; emptied after each test.
+
+    Returns the statements that empty it: DELETE per table and every sequence restarted, with
+    triggers off (the audit table refuses DELETE otherwise); for these small tables that is many
+    times faster than TRUNCATE.
+    """
+    app = create_app(TEST_SETTINGS | {"SECRET_KEY": "schema only", "SQLALCHEMY_DATABASE_URI": _pg_uri()})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()  # tests only: the real schema comes from migrations (see test_migrations.py)
+        with db.engine.connect() as conn:
+            sequences = conn.execute(text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"))
+            restarts = [f'ALTER SEQUENCE "{name}" RESTART' for (name,) in sequences]
+        deletes = [f'DELETE FROM "{table.name}"' for table in reversed(db.metadata.sorted_tables)]
+        db.engine.dispose()
+    return "; ".join(["SET LOCAL session_replication_role = replica", *deletes, *restarts])
 
 
 @pytest.fixture(params=BACKENDS)
@@ -51,15 +144,55 @@ def app_config() -> dict:
     return {}
 
 
+class SharedTemplateBytecode(BytecodeCache):
+    """Jinja's compiled templates kept for the whole test process: every test's app has a Jinja
+    environment of its own, which would otherwise parse and compile each template again. Entries
+    are keyed by template name and a checksum of its source, as Jinja's own bytecode caches are."""
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_BYTECODE = SharedTemplateBytecode()
+
+
 @pytest.fixture
-def app(backend, tmp_path, content_dirs, app_config):
-    global _pg_schema_ready
-    uri = f"sqlite:///{tmp_path / 'test.sqlite3'}" if backend == "sqlite" else _pg_uri()
+def database_uri(request, backend, tmp_path) -> str:
+    """A database with the empty schema for this test: a copy of the SQLite template, or the
+    PostgreSQL test database, emptied again when the test ends."""
+    if backend == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    empty_tables = request.getfixturevalue("pg_schema")
+    uri = _pg_uri()
+
+    def empty_the_database():
+        engine = create_engine(uri)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(empty_tables)
+        engine.dispose()
+
+    request.addfinalizer(empty_the_database)
+    return uri
+
+
+@pytest.fixture
+def app(request, database_uri, tmp_path, content_dirs, app_config):
+    rendering = {"CERTIFICATE_RENDER_AT_COMPLETION": True} if _renders_at_completion(request) else {}
     app = create_app(
-        {
-            "TESTING": True,
+        TEST_SETTINGS
+        | rendering
+        | {
             "SECRET_KEY": "test secret key",
-            "SQLALCHEMY_DATABASE_URI": uri,
+            "SQLALCHEMY_DATABASE_URI": database_uri,
             "CONTENT_MODULES_DIR": str(content_dirs[0]),
             "CONTENT_QUIZZES_DIR": str(content_dirs[1]),
             "CERTIFICATE_STORAGE_DIR": str(tmp_path / "certificate-store"),
@@ -73,21 +206,23 @@ def app(backend, tmp_path, content_dirs, app_config):
         }
         | app_config
     )
-    # The app context is pushed only around set-up and tear-down: a context held open during the
-    # test would be shared by every request of the test client (and with it `g` and the session).
-    with app.app_context():
-        if backend == "postgresql" and not _pg_schema_ready:
-            db.drop_all()
-            _pg_schema_ready = True
-        db.create_all()  # tests only: the real schema comes from migrations (see test_migrations.py)
+    app.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
+    # The app context is pushed only around tear-down: a context held open during the test would be
+    # shared by every request of the test client (and with it `g` and the session).
     yield app
     with app.app_context():
         db.session.remove()
-        if backend == "postgresql":
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            with db.engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         db.engine.dispose()
+
+
+def _renders_at_completion(request) -> bool:
+    return request.node.get_closest_marker("renders_certificates_at_completion") is not None
+
+
+@pytest.fixture(scope="module")
+def saved_worlds() -> dict:
+    """Worlds built once for the tests of a module and restored for each (tests/saved_worlds.py)."""
+    return {}
 
 
 @pytest.fixture
@@ -104,7 +239,16 @@ def runner(app):
 def make_user(app):
     from training.auth.services import create_user
 
-    counter = iter(range(1, 10_000))
+    counter = None
+
+    def next_number() -> int:
+        """1, 2, 3, ...; after a world restored from tests/saved_worlds.py, on from its last person."""
+        nonlocal counter
+        if counter is None:
+            from training.auth.models import User
+
+            counter = count(1 + (db.session.execute(select(func.max(User.id))).scalar() or 0))
+        return next(counter)
 
     def make(
         role="staff",
@@ -116,8 +260,8 @@ def make_user(app):
         employee_id=None,
         hire_date=None,
     ):
-        n = next(counter)
         with app.app_context():
+            n = next_number()
             user = _create(n, role, email, name, department, job_title, active)
             if employee_id is not None or hire_date is not None:
                 user.employee_id, user.hire_date = employee_id, hire_date

@@ -186,10 +186,10 @@ def request(client, method: str, path: str, csrf_from: str):
 
 
 @pytest.mark.parametrize("key", sorted(RULES))
-def test_every_rule_answers_each_role_as_the_table_says(app, make_user, make_requirement, course, key):
+def test_every_rule_answers_each_role_as_the_table_says(app, make_user, make_requirement, course, key, saved_worlds):
     assert key in EXPECTED, f"{key} is a new route: add it to EXPECTED with the answer each role should get"
     method, _, _ = key.partition(" ")
-    world = build_world(app, make_user, make_requirement)
+    world = build_world(app, make_user, make_requirement, saved_worlds)
     path = world.path_for(app, RULES[key])
     wrong = {}
     clients = {who: world.client_for(app, who) for who in EXPECTED[key]}
@@ -254,11 +254,12 @@ GET_WRITES = {
 }
 
 
+@pytest.mark.renders_certificates_at_completion
 @pytest.mark.parametrize("role", ["staff", "admin"])
-def test_no_get_changes_anything(app, make_user, make_requirement, course, role):
+def test_no_get_changes_anything(app, make_user, make_requirement, course, role, saved_worlds):
     """Every GET-able rule, requested as this role (the API with a valid token), leaves every table
     as it was, except the sessions and the audit record, and the writes in GET_WRITES."""
-    world = build_world(app, make_user, make_requirement)
+    world = build_world(app, make_user, make_requirement, saved_worlds)
     clients = {"session": world.client_for(app, role), "token": world.client_for(app, "token")}
     answered, unexpected = {}, {}
     for key, rule in sorted(RULES.items()):
@@ -289,8 +290,8 @@ def test_no_get_changes_anything(app, make_user, make_requirement, course, role)
         )
 
 
-def test_rules_that_change_state_refuse_get(app, make_user, make_requirement, course):
-    world = build_world(app, make_user, make_requirement)
+def test_rules_that_change_state_refuse_get(app, make_user, make_requirement, course, saved_worlds):
+    world = build_world(app, make_user, make_requirement, saved_worlds)
     admin = world.client_for(app, "admin")
     readable = {rule.rule for key, rule in RULES.items() if key.startswith("GET ")}
     post_only = [rule for key, rule in sorted(RULES.items()) if key.startswith("POST ") and rule.rule not in readable]

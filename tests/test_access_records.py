@@ -19,8 +19,8 @@ UNKNOWN_SERIAL = "0000-0000-0000-0000"
 
 
 @pytest.fixture
-def world(app, make_user, make_requirement, course):
-    return build_world(app, make_user, make_requirement)
+def world(app, make_user, make_requirement, course, saved_worlds):
+    return build_world(app, make_user, make_requirement, saved_worlds)
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from training.extensions import db
 
 
 @pytest.fixture
-def org(app, auth, make_user, make_requirement, course):
-    return seed_org(app, auth, make_user, make_requirement)
+def org(app, auth, make_user, make_requirement, course, saved_worlds):
+    return seed_org(app, auth, make_user, make_requirement, saved_worlds)
 
 
 @pytest.fixture

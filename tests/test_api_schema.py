@@ -28,8 +28,8 @@ KNOWN_PEOPLE = ["E001", "E002", "P001", "X001"]
 
 
 @pytest.fixture
-def org(app, auth, make_user, make_requirement, course):
-    return seed_org(app, auth, make_user, make_requirement)
+def org(app, auth, make_user, make_requirement, course, saved_worlds):
+    return seed_org(app, auth, make_user, make_requirement, saved_worlds)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import question_yaml
 from tests.helpers import answer_key, complete_modules, start_quiz, submit
+from tests.saved_worlds import built_once
 from training.audit.models import AuditEvent
 from training.auth.models import Department, User
 from training.certificates import services as certificate_services
@@ -24,6 +25,9 @@ from training.compliance.services import today
 from training.extensions import db
 from training.quizzes.models import AttemptQuestion, Question, QuestionOption, QuestionVersion
 from training.reports import packet as packet_module
+
+# The packet holds each certificate's PDF with the SHA-256 recorded when it was issued.
+pytestmark = pytest.mark.renders_certificates_at_completion
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,13 @@ class Org:
 
 
 @pytest.fixture
-def org(app, auth, make_user, make_requirement, course):
+def org(app, auth, make_user, make_requirement, course, saved_worlds):
+    return built_once(
+        saved_worlds, "packet org", app, lambda: build_org(app, auth, make_user, make_requirement, course)
+    )
+
+
+def build_org(app, auth, make_user, make_requirement, course) -> Org:
     """A Pharmacy nurse who failed once, then passed (certificate) and attested; colleagues and managers."""
     people = {
         "nurse": make_user(

@@ -10,7 +10,8 @@ schema's constraints and triggers, sign-in (with a two-step code), the transcrip
 verification and its PDF are checked against the original.
 
 Needs TEST_DATABASE_URL (PostgreSQL) and the pg_dump and pg_restore programs; the scratch
-databases `ops_backup_source` and `ops_backup_restored` are dropped at the end, even on failure.
+databases `<test database>_backup_source` and `<test database>_backup_restored` are dropped at the
+end, even on failure.
 """
 
 import hashlib
@@ -33,7 +34,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, select, text
 from sqlalchemy.exc import DBAPIError
 
-from tests.conftest import TEST_DATABASE_URL
+from tests.conftest import TEST_DATABASE_URL, scratch_database_name
 from training import create_app
 from training.api.tokens import create_token
 from training.auth import mfa, totp
@@ -55,8 +56,8 @@ pytestmark = pytest.mark.skipif(
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-SOURCE_DB = "ops_backup_source"
-RESTORED_DB = "ops_backup_restored"
+SOURCE_DB = scratch_database_name("backup_source") if TEST_DATABASE_URL else ""
+RESTORED_DB = scratch_database_name("backup_restored") if TEST_DATABASE_URL else ""
 SECRET_KEY = "restore drill secret key, kept with the backups"
 LEARNER_PASSWORD = "a restore drill passphrase"
 PUBLIC_HOST = "training.example.org"

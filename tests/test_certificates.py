@@ -98,6 +98,7 @@ def move_clock(monkeypatch, by: timedelta):
 # --- issue on completion -----------------------------------------------------------------------
 
 
+@pytest.mark.renders_certificates_at_completion
 def test_completing_a_course_issues_one_certificate_with_its_pdf_stored(app, certified):
     user, certificate = certified()
     assert len(certificate.serial) == 19 and certificate.serial.count("-") == 3
@@ -113,6 +114,7 @@ def test_completing_a_course_issues_one_certificate_with_its_pdf_stored(app, cer
         assert stored.expires_at == completion.expires_at and stored.organisation_name == "Demo Health"
 
 
+@pytest.mark.renders_certificates_at_completion
 def test_the_downloaded_pdf_reads_back_with_name_course_serial_and_dates(app, client, auth, certified):
     user, certificate = certified(name="Ana Lucía Pérez")
     auth.login(user)
@@ -176,6 +178,7 @@ def test_a_rendering_failure_does_not_lose_the_completion(app, client, auth, mak
 # --- storage and downloads -----------------------------------------------------------------------
 
 
+@pytest.mark.renders_certificates_at_completion
 def test_a_missing_file_is_rendered_again_to_the_recorded_bytes(app, client, auth, certified):
     user, certificate = certified()
     certificate.path.unlink()
@@ -188,6 +191,7 @@ def test_a_missing_file_is_rendered_again_to_the_recorded_bytes(app, client, aut
         assert db.session.execute(select(func.count()).select_from(CertificateFile)).scalar() == 1
 
 
+@pytest.mark.renders_certificates_at_completion
 def test_a_file_changed_on_disk_is_never_served(app, client, auth, certified):
     user, certificate = certified()
     certificate.path.write_bytes(b"%PDF-1.7 tampered")
@@ -196,6 +200,7 @@ def test_a_file_changed_on_disk_is_never_served(app, client, auth, certified):
     assert hashlib.sha256(data).hexdigest() == certificate.sha256
 
 
+@pytest.mark.renders_certificates_at_completion
 def test_a_crash_while_writing_leaves_no_partial_file(app, certified, monkeypatch):
     _, certificate = certified()
     before = certificate.path.read_bytes()
@@ -210,6 +215,7 @@ def test_a_crash_while_writing_leaves_no_partial_file(app, certified, monkeypatc
     assert not list(certificate.path.parent.glob(".tmp-*"))
 
 
+@pytest.mark.renders_certificates_at_completion
 def test_a_design_change_records_a_second_file_and_both_verify(app, client, auth, certified, tmp_path):
     user, certificate = certified()
     design = tmp_path / "design"
@@ -271,6 +277,7 @@ def test_signed_out_visitors_cannot_download(client, certified):
 # --- public verification -------------------------------------------------------------------------
 
 
+@pytest.mark.renders_certificates_at_completion
 def test_verification_needs_no_sign_in_and_shows_only_the_minimum(client, certified):
     user, certificate = certified()
     response = client.get(f"/verify/{certificate.serial}")
@@ -343,6 +350,7 @@ def check_file(client, serial, *, pdf: bytes | None = None, sha256: str | None =
     return client.post(f"/verify/{serial}", data=data, content_type="multipart/form-data")
 
 
+@pytest.mark.renders_certificates_at_completion
 def test_uploading_the_issued_pdf_matches_and_an_altered_one_does_not(client, certified):
     _, certificate = certified()
     original = certificate.path.read_bytes()
@@ -353,12 +361,14 @@ def test_uploading_the_issued_pdf_matches_and_an_altered_one_does_not(client, ce
     assert "The file does not match" in page
 
 
+@pytest.mark.renders_certificates_at_completion
 def test_entering_the_sha256_works_like_uploading(client, certified):
     _, certificate = certified()
     page = check_file(client, certificate.serial, sha256=certificate.sha256.upper()).get_data(as_text=True)
     assert "The file matches" in page
 
 
+@pytest.mark.renders_certificates_at_completion
 def test_a_file_of_another_certificate_does_not_match(client, certified):
     _, first = certified()
     _, second = certified()
@@ -550,6 +560,7 @@ def test_the_export_follows_the_filter_and_leaves_out_revoked_files(app, client,
     assert len(everything) == 3 and emergency.serial in {row["serial"] for row in everything}
 
 
+@pytest.mark.renders_certificates_at_completion
 def test_the_export_renders_files_that_went_missing(client, auth, make_user, certified):
     _, certificate = certified()
     certificate.path.unlink()
@@ -598,6 +609,7 @@ def test_staff_and_managers_cannot_list_or_export(client, auth, make_user, certi
 # --- command line --------------------------------------------------------------------------------
 
 
+@pytest.mark.renders_certificates_at_completion
 def test_cli_export_writes_the_same_zip(app, runner, certified, tmp_path):
     _, certificate = certified(department="Emergency")
     certified(department="Pharmacy")
@@ -628,6 +640,7 @@ def test_cli_export_rejects_bad_filters(runner, course, tmp_path, args, message)
     assert not out.exists()
 
 
+@pytest.mark.renders_certificates_at_completion
 def test_cli_render_missing_restores_deleted_files(runner, certified):
     _, first = certified()
     certified()

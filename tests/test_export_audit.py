@@ -86,9 +86,9 @@ def download(app, world, client, key: str, query: str):
 
 
 @pytest.mark.parametrize("key", sorted(EXPORTS))
-def test_each_download_records_who_what_and_how_many(app, make_user, make_requirement, course, key):
+def test_each_download_records_who_what_and_how_many(app, make_user, make_requirement, course, key, saved_worlds):
     who, query, action, details = EXPORTS[key]
-    world = build_world(app, make_user, make_requirement)
+    world = build_world(app, make_user, make_requirement, saved_worlds)
     before = len(events(app, action))
     client = world.client_for(app, who)
     response = download(app, world, client, key, query)
@@ -105,8 +105,10 @@ def test_each_download_records_who_what_and_how_many(app, make_user, make_requir
     assert event.ip_address == "127.0.0.1"
 
 
-def test_the_bank_export_names_the_course_and_counts_its_questions(app, make_user, make_requirement, course):
-    world = build_world(app, make_user, make_requirement)
+def test_the_bank_export_names_the_course_and_counts_its_questions(
+    app, make_user, make_requirement, course, saved_worlds
+):
+    world = build_world(app, make_user, make_requirement, saved_worlds)
     client = world.client_for(app, "author")
     assert client.get("/authoring/courses/test-course/export.yaml").status_code == 200
     (event,) = events(app, "question_bank.exported")
@@ -116,8 +118,10 @@ def test_the_bank_export_names_the_course_and_counts_its_questions(app, make_use
     assert "Questions exported" in activity, "authoring's own activity page lists it too"
 
 
-def test_a_certificate_download_names_the_certificate_and_its_holder(app, make_user, make_requirement, course):
-    world = build_world(app, make_user, make_requirement)
+def test_a_certificate_download_names_the_certificate_and_its_holder(
+    app, make_user, make_requirement, course, saved_worlds
+):
+    world = build_world(app, make_user, make_requirement, saved_worlds)
     response = world.client_for(app, "hr").get(f"/certificates/{world.serial}.pdf")
     response.close()
     (event,) = events(app, "certificate.downloaded")
@@ -125,8 +129,8 @@ def test_a_certificate_download_names_the_certificate_and_its_holder(app, make_u
     assert event.details == {"format": "pdf", "user_id": world.owner_id, "course_id": world.course_id}
 
 
-def test_a_refused_or_failed_api_call_records_no_export(app, make_user, make_requirement, course):
-    world = build_world(app, make_user, make_requirement)
+def test_a_refused_or_failed_api_call_records_no_export(app, make_user, make_requirement, course, saved_worlds):
+    world = build_world(app, make_user, make_requirement, saved_worlds)
     revoked = world.client_for(app, "revoked token")
     assert revoked.get("/api/v1/compliance").status_code == 401
     token = world.client_for(app, "token")
@@ -135,9 +139,9 @@ def test_a_refused_or_failed_api_call_records_no_export(app, make_user, make_req
     assert events(app, "compliance.exported") == events(app, "transcript.exported") == []
 
 
-def test_the_api_token_itself_is_never_recorded(app, make_user, make_requirement, course):
+def test_the_api_token_itself_is_never_recorded(app, make_user, make_requirement, course, saved_worlds):
     """The audit record names a token by its id; the secret (or its hash) never goes into it."""
-    world = build_world(app, make_user, make_requirement)
+    world = build_world(app, make_user, make_requirement, saved_worlds)
     client = world.client_for(app, "token")
     for path in ("/api/v1/compliance", "/api/v1/people/E100/transcript", f"/api/v1/certificates/{world.serial}"):
         assert client.get(path).status_code == 200

@@ -6,11 +6,9 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 
-from tests.conftest import TEST_DATABASE_URL, _pg_uri
+from tests.conftest import TEST_DATABASE_URL, _pg_uri, scratch_database_name
 from training import create_app
 from training.extensions import db
-
-SCRATCH_DB = "training_migrations_test"
 
 
 @pytest.fixture(params=["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else []))
@@ -18,13 +16,14 @@ def empty_database_uri(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
         return
+    scratch = scratch_database_name("migrations")
     admin = create_engine(_pg_uri(), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {SCRATCH_DB}"))
-    yield _pg_uri().rsplit("/", 1)[0] + f"/{SCRATCH_DB}"
+        conn.execute(text(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {scratch}"))
+    yield _pg_uri().rsplit("/", 1)[0] + f"/{scratch}"
     with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)"))
+        conn.execute(text(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
     admin.dispose()
 
 

@@ -94,6 +94,7 @@ def course_obligation(user_id: int) -> Obligation:
 # --- a) submitting one attempt ------------------------------------------------------------------------
 
 
+@pytest.mark.renders_certificates_at_completion
 def test_one_attempt_submitted_twenty_times_is_graded_once(app, backend, make_user, required):
     played = []
     for _ in range(ROUNDS):

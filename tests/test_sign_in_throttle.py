@@ -12,14 +12,14 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, TEST_SETTINGS, csrf_token, redis_test_url
 from tests.test_mfa import Clock, code_at, enrolled, second_step
 from training import create_app
 from training.audit.models import AuditEvent
 from training.auth import mfa
 from training.extensions import db
 
-REDIS_URL = "redis://127.0.0.1:6379/11"
+REDIS_URL = redis_test_url(11)
 
 
 def sign_in(client, email, password=PASSWORD, address="10.0.0.1"):
@@ -205,7 +205,7 @@ def redis_db():
 
 def another_app(app, storage_uri):
     """A second instance of the app (another worker or server) on the same database."""
-    keys = ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "TRAINING_ENV", "MFA_REQUIRED", "TESTING")
+    keys = ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "TRAINING_ENV", "MFA_REQUIRED", *TEST_SETTINGS)
     return create_app({**{key: app.config[key] for key in keys}, "RATELIMIT_STORAGE_URI": storage_uri})
 
 

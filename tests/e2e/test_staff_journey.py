@@ -4,6 +4,7 @@ downloads the certificate and opens its verification link."""
 import io
 import re
 
+import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from training.quizzes.models import QuestionOption
 COURSE = "Patient Confidentiality and HIPAA on Social Media"
 
 
+@pytest.mark.renders_certificates_at_completion
 def test_staff_journey(app, page, make_user, check_page, tmp_path):
     nurse = make_user(name="Nia Okafor", department="Emergency Department")
     sign_in(page, nurse.email, check_page)
