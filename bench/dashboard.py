@@ -6,7 +6,7 @@ in the process's memory, so no Redis):
 
     .venv/bin/python bench/dashboard.py            # 1,000, 10,000 and 50,000 staff on SQLite and PostgreSQL
     .venv/bin/python bench/dashboard.py --quick    # 300 and 3,000 staff, fewer requests: a smoke check
-    .venv/bin/python bench/dashboard.py --tiny     # 40 and 80 staff, 3 requests: seconds (tests/test_bench_scripts.py)
+    .venv/bin/python bench/dashboard.py --tiny     # 40 and 80 staff, 3 requests, one process: seconds (tests)
     .venv/bin/python bench/dashboard.py --no-pg    # SQLite only
 
 A missed goal is reported as "goal missed", not as a failure exit code. A timed response that is not
@@ -29,9 +29,10 @@ the sign-in form, CSRF token included):
 `GET /bench/bare`, a route registered on the benchmark's app only that renders a template extending
 base.html with no content behind the same sign-in check: the fixed cost of any page (session,
 user, layout). The pages are timed in a freshly spawned process (the one that generated 50,000
-people is slower at everything afterwards, the bare page included). Each page is warmed up, then
-requested in alternating rounds (A B C, C B A, ...) so that machine noise hits all three alike;
-"ms" is the median time of one request. The SQL statements per request are counted with a
+people is slower at everything afterwards, the bare page included), except with --tiny, a smoke
+run whose figures mean little, which saves the seconds of starting one per size. Each page is
+warmed up, then requested in alternating rounds (A B C, C B A, ...) so that machine noise hits all
+three alike; "ms" is the median time of one request. The SQL statements per request are counted with a
 `before_cursor_execute` listener.
 
 Goals: the people list within 3x the bare route at every size; the dashboard at 10,000 staff
@@ -153,17 +154,23 @@ def measure_pages(database_uri: str, folder: str, password: str, requests: int, 
     return medians, statements
 
 
-def measure_size(database_uri: str, staff: int, requests: int, warmup: int) -> SizeFigures:
+def measure_pages_in_a_fresh_process(*arguments) -> tuple[dict, dict]:
+    """measure_pages in a newly spawned process, like a server started after the data was loaded.
+
+    Generating 50,000 people leaves this process slower at everything (the bare page too).
+    """
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(measure_pages, *arguments).result()
+
+
+def measure_size(database_uri: str, staff: int, arguments: argparse.Namespace) -> SizeFigures:
+    measure = measure_pages if arguments.tiny else measure_pages_in_a_fresh_process
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as folder:
         app = app_with_bare_page(database_uri, Path(folder))
         seconds, rows, password = load_organisation(app, staff)
         with app.app_context():
             db.engine.dispose()
-        # Generating 50,000 people leaves this process slower at everything (the bare page too), so
-        # the pages are timed in a new process, like a server started after the data was loaded.
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            job = pool.submit(measure_pages, database_uri, folder, password, requests, warmup)
-            medians, statements = job.result()
+        medians, statements = measure(database_uri, folder, password, arguments.requests, arguments.warmup)
         with app.app_context():
             db.drop_all()  # the next size starts from an empty PostgreSQL database
             db.engine.dispose()
@@ -222,12 +229,12 @@ def report_backend(title: str, figures: list[SizeFigures], requests: int, warmup
         print(f"  growth well below {scale:g}x (under a fifth of it, {limit:g}x): worst {worst:.2f}x -> {met}")
 
 
-def run_backend(title: str, next_uri: Callable[[], str], sizes: list[int], requests: int, warmup: int) -> None:
+def run_backend(title: str, next_uri: Callable[[], str], arguments: argparse.Namespace) -> None:
     figures = []
-    for staff in sizes:
+    for staff in arguments.sizes:
         print(f"  {title}: generating and measuring {staff:,} staff ...", flush=True)
-        figures.append(measure_size(next_uri(), staff, requests, warmup))
-    report_backend(title, figures, requests, warmup)
+        figures.append(measure_size(next_uri(), staff, arguments))
+    report_backend(title, figures, arguments.requests, arguments.warmup)
 
 
 # --- command line ---------------------------------------------------------------------------------
@@ -236,7 +243,7 @@ def run_backend(title: str, next_uri: Callable[[], str], sizes: list[int], reque
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="300 and 3,000 staff, fewer requests: a smoke check")
-    parser.add_argument("--tiny", action="store_true", help="40 and 80 staff, 3 requests: runs in seconds (tests)")
+    parser.add_argument("--tiny", action="store_true", help="40 and 80 staff, 3 requests, no new process: seconds")
     parser.add_argument("--sizes", default="1000,10000,50000", help="staff counts, comma separated")
     parser.add_argument("--requests", type=int, default=15, help="timed requests per page (default 15)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed requests per page first (default 3)")
@@ -274,7 +281,7 @@ def run(arguments: argparse.Namespace) -> None:
         print(f"With the proposed indexes: {', '.join(add_proposed_indexes())}")
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-sqlite-") as folder:
         files = (f"sqlite:///{Path(folder) / f'bench-{n}.sqlite3'}" for n in count(1))
-        run_backend("SQLite (temporary file)", files.__next__, arguments.sizes, arguments.requests, arguments.warmup)
+        run_backend("SQLite (temporary file)", files.__next__, arguments)
     if arguments.no_pg:
         print("\nPostgreSQL skipped: --no-pg")
         return
@@ -286,7 +293,7 @@ def run(arguments: argparse.Namespace) -> None:
         return
     try:
         uri = database.sqlalchemy_uri
-        run_backend(f"PostgreSQL ({database.name})", lambda: uri, arguments.sizes, arguments.requests, arguments.warmup)
+        run_backend(f"PostgreSQL ({database.name})", lambda: uri, arguments)
     finally:
         database.drop()
 
