@@ -186,14 +186,18 @@ class ScratchDatabase:
         self.admin_url = target.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
         self.shown = target.render_as_string()
 
+    def exists(self) -> bool:
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as connection:
+            return bool(connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.name,)).fetchone())
+
     def create(self) -> None:
         try:
+            if self.exists():
+                raise Unavailable(
+                    f"database {self.name} already exists (another run, or one that was stopped?); drop it "
+                    f"(`dropdb -h 127.0.0.1 -U postgres {self.name}`) or give another name with --pg-url"
+                )
             with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as connection:
-                if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.name,)).fetchone():
-                    raise Unavailable(
-                        f"database {self.name} already exists (another run, or one that was stopped?); drop it "
-                        f"(`dropdb -h 127.0.0.1 -U postgres {self.name}`) or give another name with --pg-url"
-                    )
                 connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
         except psycopg.Error as exc:
             raise Unavailable(f"cannot create {self.shown}: {exc}".strip()) from exc

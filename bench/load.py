@@ -862,7 +862,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tiny", action="store_true", help="3 users, 2 workers, 1 s phases: seconds (tests)")
     arguments = parser.parse_args(argv)
     if arguments.tiny:
-        arguments.users, arguments.workers, arguments.warmup, arguments.duration = 3, 2, 0.5, 1.0
+        arguments.users, arguments.workers, arguments.warmup, arguments.duration = 3, 2, 0.25, 1.0
     return arguments
 
 
