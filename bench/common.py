@@ -10,6 +10,7 @@ goal is judged.
 """
 
 import re
+import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -146,6 +147,21 @@ def timed_get(client, path: str, expected: Expected) -> float:
     elapsed = time.perf_counter() - start
     check_response(f"GET {path}", response, expected, body)
     return elapsed
+
+
+def median_ms_per_page(client, pages: dict[str, tuple[str, Expected]], requests: int, warmup: int) -> dict[str, float]:
+    """Median milliseconds per page (name: (path, expected)), in alternating rounds (A B C, C B A, ...)
+    after `warmup` requests of each, so that machine noise hits every page alike."""
+    for page in pages.values():
+        for _ in range(warmup):
+            timed_get(client, *page)
+    times: dict[str, list[float]] = {name: [] for name in pages}
+    order = list(pages)
+    for _ in range(requests):
+        for name in order:
+            times[name].append(timed_get(client, *pages[name]))
+        order.reverse()
+    return {name: statistics.median(values) * 1000 for name, values in times.items()}
 
 
 def count_statements(app, client, path: str, expected: Expected) -> int:

@@ -43,7 +43,6 @@ well below 50x -- taken here as under a fifth of linear growth (10x).
 import argparse
 import multiprocessing
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -67,9 +66,9 @@ from bench.common import (  # noqa: E402
     app_with_bare_page,
     count_statements,
     html_page,
+    median_ms_per_page,
     signed_in_client,
     stop_on_wrong_page,
-    timed_get,
 )
 from training.content.service import sync_configured_content  # noqa: E402
 from training.demo_bulk import create_bulk_demo  # noqa: E402
@@ -128,25 +127,11 @@ def load_organisation(app, staff: int) -> tuple[float, dict[str, int], str]:
     return result.seconds, result.counts, password
 
 
-def time_pages(client, requests: int, warmup: int) -> dict[str, float]:
-    """Median milliseconds per page, measured in alternating rounds after a warm-up."""
-    for path, expected in PAGES.values():
-        for _ in range(warmup):
-            timed_get(client, path, expected)
-    times: dict[str, list[float]] = {name: [] for name in PAGES}
-    order = list(PAGES)
-    for _ in range(requests):
-        for name in order:
-            times[name].append(timed_get(client, *PAGES[name]))
-        order.reverse()
-    return {name: statistics.median(values) * 1000 for name, values in times.items()}
-
-
 def measure_pages(database_uri: str, folder: str, password: str, requests: int, warmup: int) -> tuple[dict, dict]:
     """In a fresh process: median milliseconds and SQL statements per page."""
     app = app_with_bare_page(database_uri, Path(folder))
     client = signed_in_client(app, HR_EMAIL, password)
-    medians = time_pages(client, requests, warmup)
+    medians = median_ms_per_page(client, PAGES, requests, warmup)
     statements = {name: count_statements(app, client, *page) for name, page in PAGES.items()}
     with app.app_context():
         db.session.remove()

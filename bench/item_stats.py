@@ -30,7 +30,6 @@ listener.
 import argparse
 import random
 import secrets
-import statistics
 import sys
 import tempfile
 import time
@@ -53,9 +52,9 @@ from bench.common import (  # noqa: E402
     app_with_bare_page,
     count_statements,
     html_page,
+    median_ms_per_page,
     signed_in_client,
     stop_on_wrong_page,
-    timed_get,
 )
 from training.auth.models import Department, User  # noqa: E402
 from training.auth.passwords import hash_password  # noqa: E402
@@ -167,19 +166,6 @@ def load(attempts: int, learners: int, seed: int) -> dict[str, tuple[str, Expect
     }
 
 
-def time_pages(client, pages: dict[str, tuple[str, Expected]], requests: int) -> dict[str, float]:
-    """Median milliseconds per page, in alternating rounds after one warm-up request each."""
-    for page in pages.values():
-        timed_get(client, *page)
-    times: dict[str, list[float]] = {name: [] for name in pages}
-    order = list(pages)
-    for _ in range(requests):
-        for name in order:
-            times[name].append(timed_get(client, *pages[name]))
-        order.reverse()
-    return {name: statistics.median(values) * 1000 for name, values in times.items()}
-
-
 def measure(uri: str, arguments: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-item-stats-") as folder:
         app = app_with_bare_page(uri, Path(folder))
@@ -191,7 +177,7 @@ def measure(uri: str, arguments: argparse.Namespace) -> None:
             db.session.remove()
         print(f"  generated {arguments.attempts:,} attempts in {time.perf_counter() - started:.1f} s")
         client = signed_in_client(app, HR_EMAIL, PASSWORD)
-        medians = time_pages(client, pages, arguments.requests)
+        medians = median_ms_per_page(client, pages, arguments.requests, warmup=1)
         for name, page in pages.items():
             ms = medians[name]
             print(
