@@ -49,19 +49,22 @@ screenshots: venv
 	$(BIN)/python -m tests.e2e.docs_screenshots artifacts/screenshots docs/screenshots
 	$(BIN)/pytest tests/e2e/test_docs_screenshots.py
 
-## Print certificate rendering and export figures against baselines from the same run.
+## Print certificate rendering and export figures against baselines from the same run (SQLite in a temporary folder).
+## The bench-* targets need no settings; each script's docstring says what it uses (--tiny: a run of seconds).
 bench: venv
 	$(BIN)/python bench/certificates.py
 
-## Print the compliance dashboard's and people list's response times against a bare page, 1,000 to 50,000 staff.
+## Print the compliance dashboard's and people list's response times against a bare page, 1,000 to 50,000 staff
+## (SQLite, then PostgreSQL database bench_dashboard, created and dropped, when PostgreSQL answers on 127.0.0.1).
 bench-dashboard: venv
 	$(BIN)/python bench/dashboard.py
 
-## Print the item statistics pages' response times against a bare page, for 20,000 quiz attempts.
+## Print the item statistics pages' response times against a bare page, for 20,000 quiz attempts (SQLite, temporary).
 bench-item-stats: venv
 	$(BIN)/python bench/item_stats.py
 
-## Load-test gunicorn on PostgreSQL with 30 virtual learners (sign-in, modules, quizzes) beside a hello-world route.
+## Load-test gunicorn on PostgreSQL with 30 virtual learners (sign-in, modules, quizzes) beside a hello-world route
+## (PostgreSQL database bench_load, created and dropped; Redis database 13).
 bench-load: venv
 	$(BIN)/python bench/load.py
 

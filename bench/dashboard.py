@@ -1,30 +1,38 @@
 """Benchmark of the compliance dashboard and people list against a bare page, from 1,000 to 50,000 staff.
 
-Run from the project root:
+Run from the project root; it needs no settings in the environment (the app's are stated in
+bench/common.py: development mode over plain HTTP, two-step sign-in not required, rate-limit counts
+in the process's memory, so no Redis):
 
     .venv/bin/python bench/dashboard.py            # 1,000, 10,000 and 50,000 staff on SQLite and PostgreSQL
     .venv/bin/python bench/dashboard.py --quick    # 300 and 3,000 staff, fewer requests: a smoke check
+    .venv/bin/python bench/dashboard.py --tiny     # 40 and 80 staff, 3 requests, one process: seconds (tests)
     .venv/bin/python bench/dashboard.py --no-pg    # SQLite only
 
-It only prints figures; a missed goal is reported as "goal missed", never as a failure exit code.
+A missed goal is reported as "goal missed", not as a failure exit code. A timed response that is not
+the page meant (a redirect, an error page, another page: status 200 and the page's <h1> or <title>
+are checked every time) stops the run with exit status 1 and the reason, before any goal is judged.
 
 For each backend and size, a fresh database gets the shipped courses and an organisation from the
 same generator as `flask demo --staff N` (two years of attempts, completions and certificates; the
-time it takes is printed). SQLite uses a temporary file; PostgreSQL uses the database given by
---pg-url, created and dropped by this script when it can (an existing database is used only if it
-holds no tables, and is then left in place). After loading, PostgreSQL gets ANALYZE, as its
-autovacuum would do on its own; SQLite is left as the app leaves it (no statistics).
+time it takes is printed). SQLite uses a file in a new temporary folder. PostgreSQL uses a scratch
+database of this script's own, `bench_dashboard` (--pg-url to name another), which the script
+creates and drops at the end; if it already exists (another run, or one that was stopped), the
+PostgreSQL part is skipped with the reason rather than share it. After loading, PostgreSQL gets
+ANALYZE, as its autovacuum would do on its own; SQLite is left as the app leaves it (no statistics).
 With --proposed-indexes, indexes proposed for the schema but not in it yet (see PROPOSED_INDEXES)
 are created with the tables, to measure what they would change.
 
-Three pages are then requested through the Flask test client, signed in as the HR account:
+Three pages are then requested through the Flask test client, signed in as the HR account (through
+the sign-in form, CSRF token included):
 `GET /compliance` (the dashboard), `GET /compliance/people` (first page of the people list) and
 `GET /bench/bare`, a route registered on the benchmark's app only that renders a template extending
 base.html with no content behind the same sign-in check: the fixed cost of any page (session,
 user, layout). The pages are timed in a freshly spawned process (the one that generated 50,000
-people is slower at everything afterwards, the bare page included). Each page is warmed up, then
-requested in alternating rounds (A B C, C B A, ...) so that machine noise hits all three alike;
-"ms" is the median time of one request. The SQL statements per request are counted with a
+people is slower at everything afterwards, the bare page included), except with --tiny, a smoke
+run whose figures mean little, which saves the seconds of starting one per size. Each page is
+warmed up, then requested in alternating rounds (A B C, C B A, ...) so that machine noise hits all
+three alike; "ms" is the median time of one request. The SQL statements per request are counted with a
 `before_cursor_execute` listener.
 
 Goals: the people list within 3x the bare route at every size; the dashboard at 10,000 staff
@@ -35,7 +43,6 @@ well below 50x -- taken here as under a fifth of linear growth (10x).
 import argparse
 import multiprocessing
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -49,21 +56,30 @@ _REPOSITORY = Path(__file__).resolve().parent.parent
 if str(_REPOSITORY) not in sys.path:
     sys.path.insert(0, str(_REPOSITORY))  # run as a plain script: make the `training` package importable
 
-import psycopg  # noqa: E402
-from flask import render_template  # noqa: E402
-from jinja2 import ChoiceLoader, DictLoader  # noqa: E402
-from psycopg import sql  # noqa: E402
-from sqlalchemy import Index, event, make_url, text  # noqa: E402
+from sqlalchemy import Index, text  # noqa: E402
 
-from training import create_app  # noqa: E402
-from training.auth.access import roles_required  # noqa: E402
-from training.config import normalise_database_url  # noqa: E402
+from bench.common import (  # noqa: E402
+    BARE_PAGE,
+    BARE_PATH,
+    ScratchDatabase,
+    Unavailable,
+    app_with_bare_page,
+    count_statements,
+    html_page,
+    median_ms_per_page,
+    signed_in_client,
+    stop_on_wrong_page,
+)
 from training.content.service import sync_configured_content  # noqa: E402
 from training.demo_bulk import create_bulk_demo  # noqa: E402
 from training.extensions import db  # noqa: E402
 
-PAGES = {"bare": "/bench/bare", "dashboard": "/compliance", "people": "/compliance/people"}
-BARE_TEMPLATE = '{% extends "base.html" %}{% block title %}Bare page{% endblock %}'
+PAGES = {
+    "bare": (BARE_PATH, BARE_PAGE),
+    "dashboard": ("/compliance", html_page("<h1>Compliance</h1>")),
+    "people": ("/compliance/people", html_page("<h1>People</h1>")),
+}
+HR_EMAIL = "hr@demo.example"  # the HR account create_bulk_demo makes
 PEOPLE_RATIO_GOAL = 3.0
 DASHBOARD_RATIO_GOAL = 10.0
 DASHBOARD_GOAL_SIZE = 10_000
@@ -96,27 +112,6 @@ def add_proposed_indexes() -> list[str]:
     return [index.name for index in indexes]
 
 
-def bench_app(database_uri: str, folder: Path):
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "benchmark secret key",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-            "SQLALCHEMY_DATABASE_URI": database_uri,
-            "CERTIFICATE_STORAGE_DIR": str(folder / "store"),
-        }
-    )
-
-    @roles_required("hr", "admin")
-    def bare():
-        return render_template("bench/bare.html")
-
-    app.add_url_rule(PAGES["bare"], "bench_bare", bare)
-    app.jinja_env.loader = ChoiceLoader([DictLoader({"bench/bare.html": BARE_TEMPLATE}), app.jinja_env.loader])
-    return app
-
-
 def load_organisation(app, staff: int) -> tuple[float, dict[str, int], str]:
     """A fresh schema, the shipped courses and `staff` people; returns (seconds, row counts, HR password)."""
     with app.app_context():
@@ -132,115 +127,39 @@ def load_organisation(app, staff: int) -> tuple[float, dict[str, int], str]:
     return result.seconds, result.counts, password
 
 
-def signed_in_client(app, password: str):
-    client = app.test_client()
-    response = client.post("/login", data={"email": "hr@demo.example", "password": password})
-    if response.status_code != 302:
-        raise RuntimeError(f"signing in failed with HTTP {response.status_code}")
-    return client
-
-
-def get(client, path: str) -> float:
-    start = time.perf_counter()
-    response = client.get(path)
-    response.get_data()
-    elapsed = time.perf_counter() - start
-    if response.status_code != 200:
-        raise RuntimeError(f"GET {path}: HTTP {response.status_code}")
-    return elapsed
-
-
-def count_statements(app, client, path: str) -> int:
-    statements = []
-    with app.app_context():
-        engine = db.engine
-
-    def listener(*_args):
-        statements.append(1)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        get(client, path)
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return len(statements)
-
-
-def time_pages(client, requests: int, warmup: int) -> dict[str, float]:
-    """Median milliseconds per page, measured in alternating rounds after a warm-up."""
-    for path in PAGES.values():
-        for _ in range(warmup):
-            get(client, path)
-    times: dict[str, list[float]] = {name: [] for name in PAGES}
-    order = list(PAGES)
-    for _ in range(requests):
-        for name in order:
-            times[name].append(get(client, PAGES[name]))
-        order.reverse()
-    return {name: statistics.median(values) * 1000 for name, values in times.items()}
-
-
 def measure_pages(database_uri: str, folder: str, password: str, requests: int, warmup: int) -> tuple[dict, dict]:
     """In a fresh process: median milliseconds and SQL statements per page."""
-    app = bench_app(database_uri, Path(folder))
-    client = signed_in_client(app, password)
-    medians = time_pages(client, requests, warmup)
-    statements = {name: count_statements(app, client, path) for name, path in PAGES.items()}
+    app = app_with_bare_page(database_uri, Path(folder))
+    client = signed_in_client(app, HR_EMAIL, password)
+    medians = median_ms_per_page(client, PAGES, requests, warmup)
+    statements = {name: count_statements(app, client, *page) for name, page in PAGES.items()}
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
     return medians, statements
 
 
-def measure_size(database_uri: str, staff: int, requests: int, warmup: int) -> SizeFigures:
+def measure_pages_in_a_fresh_process(*arguments) -> tuple[dict, dict]:
+    """measure_pages in a newly spawned process, like a server started after the data was loaded.
+
+    Generating 50,000 people leaves this process slower at everything (the bare page too).
+    """
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(measure_pages, *arguments).result()
+
+
+def measure_size(database_uri: str, staff: int, arguments: argparse.Namespace) -> SizeFigures:
+    measure = measure_pages if arguments.tiny else measure_pages_in_a_fresh_process
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as folder:
-        app = bench_app(database_uri, Path(folder))
+        app = app_with_bare_page(database_uri, Path(folder))
         seconds, rows, password = load_organisation(app, staff)
         with app.app_context():
             db.engine.dispose()
-        # Generating 50,000 people leaves this process slower at everything (the bare page too), so
-        # the pages are timed in a new process, like a server started after the data was loaded.
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            job = pool.submit(measure_pages, database_uri, folder, password, requests, warmup)
-            medians, statements = job.result()
+        medians, statements = measure(database_uri, folder, password, arguments.requests, arguments.warmup)
         with app.app_context():
-            db.drop_all()  # leaves a PostgreSQL database as empty as it was found
+            db.drop_all()  # the next size starts from an empty PostgreSQL database
             db.engine.dispose()
     return SizeFigures(staff, seconds, rows, medians, statements)
-
-
-# --- backends -------------------------------------------------------------------------------------
-
-
-class Unavailable(Exception):
-    """PostgreSQL cannot be used for the benchmark; the message says why."""
-
-
-def prepare_postgresql(url: str) -> tuple[str, Callable[[], None]]:
-    """Create the database unless it exists (then it must hold no tables); returns its URI and a clean-up."""
-    target = make_url(normalise_database_url(url))
-    name = target.database
-    admin = target.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    plain = target.set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as connection:
-            exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-            if not exists:
-                connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        if exists:
-            with psycopg.connect(plain, connect_timeout=5) as connection:
-                tables = connection.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0]
-            if tables:
-                raise Unavailable(f"database {name} already exists and holds {tables} tables; give an empty one")
-    except psycopg.Error as exc:
-        raise Unavailable(f"cannot use {target.render_as_string()}: {exc}".strip()) from exc
-
-    def drop() -> None:
-        if not exists:
-            with psycopg.connect(admin, autocommit=True, connect_timeout=5) as connection:
-                connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-    return target.render_as_string(hide_password=False), drop
 
 
 # --- the report -----------------------------------------------------------------------------------
@@ -295,12 +214,12 @@ def report_backend(title: str, figures: list[SizeFigures], requests: int, warmup
         print(f"  growth well below {scale:g}x (under a fifth of it, {limit:g}x): worst {worst:.2f}x -> {met}")
 
 
-def run_backend(title: str, next_uri: Callable[[], str], sizes: list[int], requests: int, warmup: int) -> None:
+def run_backend(title: str, next_uri: Callable[[], str], arguments: argparse.Namespace) -> None:
     figures = []
-    for staff in sizes:
+    for staff in arguments.sizes:
         print(f"  {title}: generating and measuring {staff:,} staff ...", flush=True)
-        figures.append(measure_size(next_uri(), staff, requests, warmup))
-    report_backend(title, figures, requests, warmup)
+        figures.append(measure_size(next_uri(), staff, arguments))
+    report_backend(title, figures, arguments.requests, arguments.warmup)
 
 
 # --- command line ---------------------------------------------------------------------------------
@@ -309,23 +228,31 @@ def run_backend(title: str, next_uri: Callable[[], str], sizes: list[int], reque
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="300 and 3,000 staff, fewer requests: a smoke check")
+    parser.add_argument("--tiny", action="store_true", help="40 and 80 staff, 3 requests, no new process: seconds")
     parser.add_argument("--sizes", default="1000,10000,50000", help="staff counts, comma separated")
     parser.add_argument("--requests", type=int, default=15, help="timed requests per page (default 15)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed requests per page first (default 3)")
-    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL), help="PostgreSQL database")
+    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="scratch PostgreSQL database to create and drop")
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
     parser.add_argument("--proposed-indexes", action="store_true", help="create the proposed indexes too")
     arguments = parser.parse_args(argv)
     if arguments.quick:
         arguments.sizes, arguments.requests, arguments.warmup = "300,3000", 7, 2
+    if arguments.tiny:
+        arguments.sizes, arguments.requests, arguments.warmup = "40,80", 3, 1
     arguments.sizes = [int(size) for size in arguments.sizes.split(",")]
     return arguments
+
+
+def mode_label(arguments: argparse.Namespace) -> str:
+    return " (tiny)" if arguments.tiny else " (quick)" if arguments.quick else ""
 
 
 def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     try:
-        run(parse_arguments(argv))
+        with stop_on_wrong_page():
+            run(parse_arguments(argv))
     finally:
         print(f"\nTotal benchmark time: {time.perf_counter() - started:.1f} s")
 
@@ -333,26 +260,27 @@ def main(argv: list[str] | None = None) -> None:
 def run(arguments: argparse.Namespace) -> None:
     print(
         f"Dashboard benchmark: Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-        f"sizes {', '.join(f'{size:,}' for size in arguments.sizes)}{' (quick)' if arguments.quick else ''}"
+        f"sizes {', '.join(f'{size:,}' for size in arguments.sizes)}{mode_label(arguments)}"
     )
     if arguments.proposed_indexes:
         print(f"With the proposed indexes: {', '.join(add_proposed_indexes())}")
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-sqlite-") as folder:
         files = (f"sqlite:///{Path(folder) / f'bench-{n}.sqlite3'}" for n in count(1))
-        run_backend("SQLite (temporary file)", files.__next__, arguments.sizes, arguments.requests, arguments.warmup)
+        run_backend("SQLite (temporary file)", files.__next__, arguments)
     if arguments.no_pg:
         print("\nPostgreSQL skipped: --no-pg")
         return
+    database = ScratchDatabase(arguments.pg_url)
     try:
-        uri, drop = prepare_postgresql(arguments.pg_url)
+        database.create()
     except Unavailable as exc:
         print(f"\nPostgreSQL skipped: {exc}")
         return
     try:
-        title = f"PostgreSQL ({make_url(uri).database})"
-        run_backend(title, lambda: uri, arguments.sizes, arguments.requests, arguments.warmup)
+        uri = database.sqlalchemy_uri
+        run_backend(f"PostgreSQL ({database.name})", lambda: uri, arguments)
     finally:
-        drop()
+        database.drop()
 
 
 if __name__ == "__main__":

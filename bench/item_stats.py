@@ -1,24 +1,35 @@
 """Benchmark of the item statistics pages against a bare page, for a course with many submitted attempts.
 
-Run from the project root:
+Run from the project root; it needs no settings in the environment (the app's are stated in
+bench/common.py: development mode over plain HTTP, two-step sign-in not required, rate-limit counts
+in the process's memory, so no Redis):
 
     .venv/bin/python bench/item_stats.py                 # 20,000 attempts on SQLite
     .venv/bin/python bench/item_stats.py --attempts 2000 # a smoke check
+    .venv/bin/python bench/item_stats.py --tiny          # 60 attempts of 30 learners: seconds (tests)
     .venv/bin/python bench/item_stats.py --pg-url postgresql://postgres@127.0.0.1:5432/bench_item_stats
 
-It only prints figures. A fresh database gets the shipped courses, 2,000 learners in 8 departments and
-5 job titles, and the given number of submitted attempts of the first shipped course, each with its
+It only prints figures. A timed response that is not the page meant (a redirect, an error page,
+another page: status 200 and the page's <title> are checked every time) stops the run with exit
+status 1 and the reason.
+
+SQLite uses a file in a new temporary folder. PostgreSQL is measured too when --pg-url names a
+database, which must not exist yet: the script creates it and drops it at the end (a name of this
+script's own, such as `bench_item_stats`, keeps two benchmarks from sharing one).
+
+A fresh database gets the shipped courses, 2,000 learners (--learners) in 8 departments and 5 job
+titles, and the given number of submitted attempts of the first shipped course, each with its
 questions and answers (a learner's chance of a right answer rises with an invented skill level, so the
 figures vary; they describe nothing real). Three pages are then timed through the Flask test client,
-signed in as HR: `/bench/bare` (a template extending base.html behind the same sign-in check), the
-course overview and one question's page; "ms" is the median of alternating rounds after a warm-up, and
-the SQL statements per request are counted with a `before_cursor_execute` listener.
+signed in as HR through the sign-in form: `/bench/bare` (a template extending base.html behind the
+same sign-in check), the course overview and one question's page; "ms" is the median of alternating
+rounds after a warm-up, and the SQL statements per request are counted with a `before_cursor_execute`
+listener.
 """
 
 import argparse
 import random
 import secrets
-import statistics
 import sys
 import tempfile
 import time
@@ -29,9 +40,22 @@ _REPOSITORY = Path(__file__).resolve().parent.parent
 if str(_REPOSITORY) not in sys.path:
     sys.path.insert(0, str(_REPOSITORY))  # run as a plain script: make the `training` package importable
 
+from markupsafe import escape  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 
-from bench.dashboard import Unavailable, bench_app, count_statements, get, prepare_postgresql  # noqa: E402
+from bench.common import (  # noqa: E402
+    BARE_PAGE,
+    BARE_PATH,
+    Expected,
+    ScratchDatabase,
+    Unavailable,
+    app_with_bare_page,
+    count_statements,
+    html_page,
+    median_ms_per_page,
+    signed_in_client,
+    stop_on_wrong_page,
+)
 from training.auth.models import Department, User  # noqa: E402
 from training.auth.passwords import hash_password  # noqa: E402
 from training.auth.services import create_user  # noqa: E402
@@ -42,13 +66,13 @@ from training.extensions import db  # noqa: E402
 from training.quizzes.models import AttemptAnswer, AttemptQuestion, Question, QuestionVersion, QuizAttempt  # noqa: E402
 
 PASSWORD = secrets.token_urlsafe(16)  # the HR account the benchmark signs in with
-LEARNERS = 2_000
+HR_EMAIL = "hr@bench.example"
 DEPARTMENTS = [f"Department {n}" for n in range(1, 9)]
 JOB_TITLES = ["Registered Nurse", "Healthcare Assistant", "Porter", "Receptionist", "Physician"]
 
 
-def load(attempts: int, seed: int) -> tuple[str, int]:
-    """The data set; returns the course slug and one question id."""
+def load(attempts: int, learners: int, seed: int) -> dict[str, tuple[str, Expected]]:
+    """The data set; returns the pages to time, by name: (path, what the page looks like)."""
     rng = random.Random(seed)  # noqa: S311 - invented benchmark data, not secrets
     sync_configured_content()
     course = db.session.execute(select(Course).order_by(Course.slug).limit(1)).scalar_one()
@@ -76,17 +100,17 @@ def load(attempts: int, seed: int) -> tuple[str, int]:
                 "job_title": rng.choice(JOB_TITLES),
                 "department_id": rng.choice(departments).id,
             }
-            for n in range(LEARNERS)
+            for n in range(learners)
         ],
     )
-    learners = db.session.execute(select(User.id).where(User.role == "staff")).scalars().all()
-    skill = {user_id: rng.uniform(0.2, 0.95) for user_id in learners}
+    learner_ids = db.session.execute(select(User.id).where(User.role == "staff")).scalars().all()
+    skill = {user_id: rng.uniform(0.2, 0.95) for user_id in learner_ids}
     ease = {v.id: rng.uniform(-0.3, 0.3) for v in versions}
     now = utcnow()
     attempt_rows, asked_rows, answer_rows = [], [], []
     asked_id = 0
     for attempt_id in range(1, attempts + 1):
-        user_id = rng.choice(learners)
+        user_id = rng.choice(learner_ids)
         drawn = rng.sample(versions, course.questions_per_attempt)
         right = 0
         for position, version in enumerate(drawn):
@@ -126,70 +150,87 @@ def load(attempts: int, seed: int) -> tuple[str, int]:
     for model, rows in ((QuizAttempt, attempt_rows), (AttemptQuestion, asked_rows), (AttemptAnswer, answer_rows)):
         for start in range(0, len(rows), 5_000):
             db.session.execute(insert(model), rows[start : start + 5_000])
-    create_user("hr@bench.example", "HR Bench", PASSWORD, role="hr", password_hash=hash_password(PASSWORD))
+    create_user(HR_EMAIL, "HR Bench", PASSWORD, role="hr", password_hash=hash_password(PASSWORD))
     db.session.commit()
-    question = db.session.execute(select(Question.id).where(Question.course_id == course.id).limit(1)).scalar_one()
-    return course.slug, question
+    question = db.session.execute(select(Question).where(Question.course_id == course.id).limit(1)).scalar_one()
+    return {
+        "bare": (BARE_PATH, BARE_PAGE),
+        "overview": (
+            f"/authoring/courses/{course.slug}/statistics",
+            html_page(f"<title>Question statistics: {escape(course.title)} "),
+        ),
+        "question": (
+            f"/authoring/questions/{question.id}/statistics",
+            html_page(f"<title>Statistics: {escape(question.key)} "),
+        ),
+    }
 
 
-def measure(uri: str, attempts: int, requests: int, seed: int) -> None:
+def measure(uri: str, arguments: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-item-stats-") as folder:
-        app = bench_app(uri, Path(folder))
+        app = app_with_bare_page(uri, Path(folder))
         started = time.perf_counter()
         with app.app_context():
             db.drop_all()
             db.create_all()
-            slug, question_id = load(attempts, seed)
+            pages = load(arguments.attempts, arguments.learners, arguments.seed)
             db.session.remove()
-        print(f"  generated {attempts:,} attempts in {time.perf_counter() - started:.1f} s")
-        pages = {
-            "bare": "/bench/bare",
-            "overview": f"/authoring/courses/{slug}/statistics",
-            "question": f"/authoring/questions/{question_id}/statistics",
-        }
-        client = app.test_client()
-        client.post("/login", data={"email": "hr@bench.example", "password": PASSWORD})
-        times: dict[str, list[float]] = {name: [] for name in pages}
-        for path in pages.values():
-            get(client, path)
-        order = list(pages)
-        for _ in range(requests):
-            for name in order:
-                times[name].append(get(client, pages[name]))
-            order.reverse()
-        bare = statistics.median(times["bare"]) * 1000
-        for name, path in pages.items():
-            ms = statistics.median(times[name]) * 1000
+        print(f"  generated {arguments.attempts:,} attempts in {time.perf_counter() - started:.1f} s")
+        client = signed_in_client(app, HR_EMAIL, PASSWORD)
+        medians = median_ms_per_page(client, pages, arguments.requests, warmup=1)
+        for name, page in pages.items():
+            ms = medians[name]
             print(
-                f"  {name:>9}: {ms:8.1f} ms ({ms / bare:5.1f}x bare), {count_statements(app, client, path)} statements"
+                f"  {name:>9}: {ms:8.1f} ms ({ms / medians['bare']:5.1f}x bare), "
+                f"{count_statements(app, client, *page)} statements"
             )
         with app.app_context():
             db.drop_all()
             db.engine.dispose()
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--attempts", type=int, default=20_000, help="submitted attempts (default 20,000)")
-    parser.add_argument("--requests", type=int, default=7, help="timed requests per page (default 7)")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--pg-url", help="also measure on this PostgreSQL database (created and dropped if new)")
-    arguments = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-item-stats-sqlite-") as folder:
-        print(f"SQLite, {arguments.attempts:,} attempts, median of {arguments.requests} requests:")
-        measure(f"sqlite:///{Path(folder) / 'bench.sqlite3'}", arguments.attempts, arguments.requests, arguments.seed)
-    if not arguments.pg_url:
-        return
+def measure_postgresql(arguments: argparse.Namespace) -> None:
+    database = ScratchDatabase(arguments.pg_url)
     try:
-        uri, drop = prepare_postgresql(arguments.pg_url)
+        database.create()
     except Unavailable as exc:
         print(f"PostgreSQL skipped: {exc}")
         return
     try:
-        print(f"PostgreSQL, {arguments.attempts:,} attempts, median of {arguments.requests} requests:")
-        measure(uri, arguments.attempts, arguments.requests, arguments.seed)
+        print(f"PostgreSQL ({database.name}), {describe(arguments)}:")
+        measure(database.sqlalchemy_uri, arguments)
     finally:
-        drop()
+        database.drop()
+
+
+def describe(arguments: argparse.Namespace) -> str:
+    return (
+        f"{arguments.attempts:,} attempts of {arguments.learners:,} learners, median of {arguments.requests} requests"
+    )
+
+
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--attempts", type=int, default=20_000, help="submitted attempts (default 20,000)")
+    parser.add_argument("--learners", type=int, default=2_000, help="learners who made them (default 2,000)")
+    parser.add_argument("--requests", type=int, default=7, help="timed requests per page (default 7)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--tiny", action="store_true", help="60 attempts of 30 learners, 3 requests: seconds (tests)")
+    parser.add_argument("--pg-url", help="also measure on this PostgreSQL database (created and dropped here)")
+    arguments = parser.parse_args(argv)
+    if arguments.tiny:
+        arguments.attempts, arguments.learners, arguments.requests = 60, 30, 3
+    return arguments
+
+
+def main(argv: list[str] | None = None) -> None:
+    arguments = parse_arguments(argv)
+    with stop_on_wrong_page():
+        with tempfile.TemporaryDirectory(prefix="bench-item-stats-sqlite-") as folder:
+            print(f"SQLite (temporary file), {describe(arguments)}:")
+            measure(f"sqlite:///{Path(folder) / 'bench.sqlite3'}", arguments)
+        if arguments.pg_url:
+            measure_postgresql(arguments)
 
 
 if __name__ == "__main__":

@@ -1,23 +1,30 @@
 """Load test: virtual learners through sign-in, module pages and quizzes against gunicorn on PostgreSQL.
 
-Run from the project root, with PostgreSQL (and Redis, for the sign-in rate limits) on 127.0.0.1:
+Run from the project root, with PostgreSQL (and Redis, for the sign-in rate limits) on 127.0.0.1;
+it needs no settings in the environment (it gives the server the ones it needs, below):
 
     .venv/bin/python bench/load.py                            # the full run: about 5 minutes
     .venv/bin/python bench/load.py --warmup 3 --duration 10   # a smoke check: about 75 seconds
+    .venv/bin/python bench/load.py --tiny                     # 3 users, 1 s phases: seconds (tests)
     .venv/bin/python bench/load.py --access-log both          # every phase with and without the access log
 
-It only prints figures; a missed goal is reported as "goal missed", never as a failure exit code.
+A missed goal is reported as "goal missed", not as a failure exit code. Errors are different: a
+response that is not the page meant (see below) is counted as an error and left out of the times,
+and a run with any error judges no other goal and ends with exit status 1.
 
-Set-up, from nothing: a scratch PostgreSQL database (`load_bench`, or --database-url) gets
-`flask db upgrade`, `flask content sync` and --users staff accounts sharing one password (hashed
-once). The shipped courses allow unlimited attempts with no wait; the learners never mark a module
-complete, so a passed quiz does not complete the course and every loop may start a new attempt.
-The database is dropped at the end, on failure too, unless --keep.
+Set-up, from nothing: a scratch PostgreSQL database of this script's own, `bench_load` (--pg-url to
+name another), gets `flask db upgrade`, `flask content sync` and --users staff accounts sharing one
+password (hashed once). The script creates it, refuses to start if it already exists (another run,
+or one kept with --keep), and drops it at the end, on failure too, unless --keep. The shipped
+courses allow unlimited attempts with no wait; the learners never mark a module complete, so a
+passed quiz does not complete the course and every loop may start a new attempt.
 
 The server is `gunicorn --config gunicorn.conf.py` as `make serve` runs it, with the environment of a
-production deployment behind nginx: TRAINING_ENV=production, SECRET_KEY, DATABASE_URL, REDIS_URL
-(database --redis-db), TRUSTED_PROXY_COUNT=1; the client sends `X-Forwarded-Proto: https`, a distinct
-`X-Forwarded-For` per virtual user and the `Referer` a browser would (Flask-WTF checks it over HTTPS).
+production deployment behind nginx: TRAINING_ENV=production, LOG_FORMAT=json, SECRET_KEY,
+DATABASE_URL, REDIS_URL (--redis-url, default `redis://127.0.0.1:6379/13`: database 13 is this
+script's, no other benchmark uses Redis), TRUSTED_PROXY_COUNT=1; the client sends
+`X-Forwarded-Proto: https`, a distinct `X-Forwarded-For` per virtual user and the `Referer` a
+browser would (Flask-WTF checks it over HTTPS).
 Workers are gunicorn.conf.py's (two per core plus one) unless --workers; the access log is on, as in
 gunicorn.conf.py, unless --access-log off (with it on, gunicorn's own time per request is printed
 too). Gunicorn serves `bench.load_app:create_load_app()`: the app plus `GET /bench/hello`, a bare
@@ -28,9 +35,12 @@ The load comes from locust (FastHttpUser, used as a library in this process). Ea
 in once (GET and POST /login: argon2id, slow by design, measured on its own as 30 sign-ins at once),
 then loops: home page, course page, a module page (the next one each time, alternating courses),
 start a quiz attempt (POST, the CSRF token taken from the course page), the quiz page, submit random
-answers (POST, the token from the quiz page), the result page. Every response is checked: its status,
-its redirect target or its heading; anything else is an error. Phases, each after --warmup seconds
-of untimed load and then measured for --duration seconds, all with --users virtual users:
+answers (POST, the token from the quiz page), the result page. Every response is checked: a page
+must answer 200, as HTML, with its <h1> (bench/common.py's `what_is_wrong`); a form POST must
+redirect where a browser's would (sign-in to the home page, a quiz start to its attempt, a submit to
+its result); the hello-world route must answer 200 with its exact body. Anything else is an error.
+Phases, each after --warmup seconds of untimed load and then measured for --duration seconds, all
+with --users virtual users:
 
   1. learners, saturated: no think time, so throughput is the server's ceiling; latency is then
      mostly queueing (Little's law: 30 users / N requests per second), so p99 is not a page's cost;
@@ -38,12 +48,12 @@ of untimed load and then measured for --duration seconds, all with --users virtu
   3. learners, paced: each user waits 1 to 3 s between pages, as people do; latency at that load;
   4. hello-world, paced: the same, on /bench/hello.
 
-"req/s" counts responses finished in the measured window; p50/p95/p99/max are exact percentiles
-(nearest rank) of every response time in it, in milliseconds, measured by the client from sending the
-request to reading the whole body. CPU is read from /proc over each measured window: gunicorn's
-master and workers (workers recycled by max_requests included), PostgreSQL's backends for the
-scratch database, this process (the load generator), and the rest of the machine ("other": other
-people's tests on a shared machine; reported so a noisy run can be seen as one).
+"req/s" counts right responses finished in the measured window; p50/p95/p99/max are exact
+percentiles (nearest rank) of their response times, in milliseconds, measured by the client from
+sending the request to reading the whole body. CPU is read from /proc over each measured window:
+gunicorn's master and workers (workers recycled by max_requests included), PostgreSQL's backends
+for the scratch database, this process (the load generator), and the rest of the machine ("other":
+other people's tests on a shared machine; reported so a noisy run can be seen as one).
 
 The load generator shares the 2 cores with the server, and each phase prints what it used. While this
 was written, on a machine busy with other tests, locust used 0.05 to 0.07 of a core while the learner
@@ -91,19 +101,18 @@ if str(_REPOSITORY) not in sys.path:
 
 import psycopg  # noqa: E402
 import redis  # noqa: E402
-from psycopg import sql  # noqa: E402
-from sqlalchemy import make_url, select  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
+from bench.common import CSRF_FIELD, ScratchDatabase, Unavailable, html_page, what_is_wrong  # noqa: E402
 from bench.load_app import HELLO_BODY, HELLO_PATH  # noqa: E402
 from training import create_app  # noqa: E402
 from training.auth.passwords import hash_password  # noqa: E402
 from training.auth.services import create_user  # noqa: E402
-from training.config import normalise_database_url  # noqa: E402
 from training.courses.models import Course  # noqa: E402
 from training.extensions import db  # noqa: E402
 
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/load_bench"
-DEFAULT_REDIS = "redis://127.0.0.1:6379"
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/bench_load"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 PASSWORD = secrets.token_urlsafe(16)
 SESSION_COOKIE = "__Host-session"
 PACED_WAIT_SECONDS = (1, 3)
@@ -169,7 +178,6 @@ class FlowBroken(Exception):
 # --- the locust users -----------------------------------------------------------------------------
 
 
-CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 ANSWER_INPUT = re.compile(r'<input type="(radio|checkbox)" name="(q-\d+)" id="[^"]*" value="(\d+)"')
 
 
@@ -191,10 +199,12 @@ class Browser(FastHttpUser):
     def page(self, kind: str, path: str, heading: str, *, referer: str = "") -> str:
         """GET a page that must answer 200 with this <h1>; returns its HTML."""
 
+        expected = html_page(f"<h1>{heading}</h1>")
+
         def problem(response) -> str:
-            if response.status_code != 200:
-                return f"HTTP {response.status_code}, expected 200"
-            return "" if f"<h1>{heading}</h1>" in (response.text or "") else f"the page lacks <h1>{heading}</h1>"
+            content_type = response.headers.get("Content-Type", "") if response.headers else ""
+            body = response.content or b""
+            return what_is_wrong(expected, response.status_code, content_type, body, redirect_path(response))
 
         return self.checked(kind, "GET", path, problem, referer=referer).text
 
@@ -396,8 +406,9 @@ class Recorder:
     def on_request(self, name: str, response_time: float, exception=None, **_) -> None:
         if not self.recording:
             return
-        self.times[name].append(response_time)
-        if exception is not None:
+        if exception is None:
+            self.times[name].append(response_time)
+        else:
             self.errors[name] += 1
             self.examples.setdefault(name, str(exception)[:200])
 
@@ -534,29 +545,6 @@ class CpuUse:
 # --- the scratch database -------------------------------------------------------------------------
 
 
-class ScratchDatabase:
-    """A PostgreSQL database this run creates, and drops at the end."""
-
-    def __init__(self, url: str) -> None:
-        target = make_url(normalise_database_url(url))
-        self.name = target.database
-        self.url = target.set(drivername="postgresql").render_as_string(hide_password=False)
-        self.admin_url = target.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-
-    def create(self) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as connection:
-            if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.name,)).fetchone():
-                raise SystemExit(
-                    f"Database {self.name} already exists (a run with --keep?). Drop it "
-                    f"(`dropdb -h 127.0.0.1 -U postgres {self.name}`) or give another with --database-url."
-                )
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
-
-    def drop(self) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as connection:
-            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
-
-
 def flask_command(environment: dict[str, str], *arguments: str) -> None:
     subprocess.run(  # noqa: S603 - our own interpreter and arguments
         [sys.executable, "-m", "flask", *arguments],
@@ -571,7 +559,14 @@ def prepare_database(database: ScratchDatabase, environment: dict[str, str], use
     """Schema, shipped courses and the staff accounts; returns the courses the learners will take."""
     flask_command(environment, "db", "upgrade")
     flask_command(environment, "content", "sync")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(database.url), "SECRET_KEY": "set-up"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database.sqlalchemy_uri,
+            "SECRET_KEY": "set-up",
+            "TRAINING_ENV": environment["TRAINING_ENV"],
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
     password_hash = hash_password(PASSWORD)  # once: argon2id at full strength is slow by design
     with app.app_context():
         for n in range(users):
@@ -701,7 +696,7 @@ def sign_in_everyone(context: LoadContext, server: Server, meter: CpuMeter, time
     runner = run_users(context, SigningIn, len(context.people), recorder)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        failed = recorder.errors.get("sign-in page", 0) + recorder.errors.get(CLIENT_ERROR, 0)
+        failed = sum(recorder.errors.get(kind, 0) for kind in (*SIGN_IN_KINDS, CLIENT_ERROR))
         finished = len(recorder.times.get("sign-in", ())) + failed
         if finished >= len(context.people):
             break
@@ -813,13 +808,17 @@ def verdict(met: bool) -> str:
     return "goal met" if met else "goal missed"
 
 
-def report_goals(results: list[PhaseResult], label: str) -> None:
+def report_goals(results: list[PhaseResult], label: str) -> int:
+    """Print the goals met or missed; returns the number of errors (when any, no other goal is judged)."""
     by_title = {result.title.split(":")[0]: result for result in results}
     errors = sum(
         figures.errors for result in results for kind, figures in result.kinds.items() if kind != ALL_LEARNER_PAGES
     )
     print(f"\nGoals{label}")
     print(f"  no errors: {errors} error(s) in every phase together -> {verdict(errors == 0)}")
+    if errors:
+        print("  other goals not judged: the figures would mix in responses that were not the pages meant")
+        return errors
     learner = by_title.get("Learners, saturated")
     hello = by_title.get("Hello-world, saturated")
     if learner and hello and ALL_LEARNER_PAGES in learner.kinds and HELLO_KIND in hello.kinds:
@@ -834,6 +833,7 @@ def report_goals(results: list[PhaseResult], label: str) -> None:
         if title in by_title and ALL_LEARNER_PAGES in by_title[title].kinds:
             p99 = by_title[title].kinds[ALL_LEARNER_PAGES].percentile(0.99)
             print(f"  p99 under {P99_GOAL_MS:g} ms ({title.lower()}): {p99:.1f} ms -> {verdict(p99 < P99_GOAL_MS)}")
+    return errors
 
 
 # --- command line ---------------------------------------------------------------------------------
@@ -841,7 +841,12 @@ def report_goals(results: list[PhaseResult], label: str) -> None:
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help="scratch PostgreSQL database to create")
+    parser.add_argument(
+        "--pg-url",
+        "--database-url",
+        default=DEFAULT_PG_URL,
+        help=f"scratch PostgreSQL database to create and drop (default {DEFAULT_PG_URL})",
+    )
     parser.add_argument("--users", type=int, default=30, help="virtual users (default 30)")
     parser.add_argument("--warmup", type=float, default=10, help="untimed seconds before each phase (default 10)")
     parser.add_argument("--duration", type=float, default=60, help="measured seconds per phase (default 60)")
@@ -850,18 +855,25 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--phases", choices=("all", "saturated", "paced"), default="all", help="which phases to run (default all)"
     )
-    parser.add_argument("--redis-db", type=int, default=13, help=f"database number at {DEFAULT_REDIS} (default 13)")
+    parser.add_argument(
+        "--redis-url", default=DEFAULT_REDIS_URL, help=f"the rate limits' Redis (default {DEFAULT_REDIS_URL})"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database and gunicorn's logs")
-    return parser.parse_args(argv)
+    parser.add_argument("--tiny", action="store_true", help="3 users, 2 workers, 1 s phases: seconds (tests)")
+    arguments = parser.parse_args(argv)
+    if arguments.tiny:
+        arguments.users, arguments.workers, arguments.warmup, arguments.duration = 3, 2, 0.25, 1.0
+    return arguments
 
 
 def server_environment(arguments, database: ScratchDatabase, folder: Path) -> dict[str, str]:
     environment = os.environ | {
         "FLASK_APP": "app.py",
         "TRAINING_ENV": "production",
+        "LOG_FORMAT": "json",  # the report counts error lines and reads gunicorn's times from JSON lines
         "SECRET_KEY": secrets.token_hex(32),
         "DATABASE_URL": database.url,
-        "REDIS_URL": f"{DEFAULT_REDIS}/{arguments.redis_db}",
+        "REDIS_URL": arguments.redis_url,
         "TRUSTED_PROXY_COUNT": "1",
         "CERTIFICATE_STORAGE_DIR": str(folder / "certificates"),
         "STAFF_IMPORT_DIR": str(folder / "staff-imports"),
@@ -889,12 +901,15 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run(arguments: argparse.Namespace) -> None:
-    database = ScratchDatabase(arguments.database_url)
+    database = ScratchDatabase(arguments.pg_url)
     print(
         f"Load test: Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {arguments.users} virtual users, "
         f"{arguments.warmup:g} s warm-up and {arguments.duration:g} s measured per phase, database {database.name}"
     )
-    database.create()
+    try:
+        database.create()
+    except Unavailable as exc:
+        raise SystemExit(f"PostgreSQL: {exc}") from None
     folder = Path(tempfile.mkdtemp(prefix="load-bench-"))
     try:
         environment = server_environment(arguments, database, folder)
@@ -947,7 +962,11 @@ def run_server(arguments, environment, folder: Path, mode: str, people, courses,
             )
             results.append(measure(heading, context, user_class, server, meter, arguments.warmup, arguments.duration))
             report_phase(results[-1])
-        report_goals(results, label)
+        errors = report_goals(results, label)
+        if errors:
+            raise SystemExit(
+                f"\nStopped: {errors} response(s) were not the page meant (see each phase's first errors above)"
+            )
     finally:
         server.stop()
 
