@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: run setup upgrade serve venv test screenshots bench bench-dashboard bench-item-stats bench-load lint format check-content clean
+.PHONY: run setup upgrade serve venv test test-fast screenshots bench bench-dashboard bench-item-stats bench-load lint format check-content clean
 
 $(BIN)/activate.stamp: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,9 +37,14 @@ upgrade: venv
 serve: venv
 	$(BIN)/gunicorn --config gunicorn.conf.py
 
-## The whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set).
+## The whole test suite on every core, up to 4 pytest-xdist workers (SQLite; PostgreSQL too when TEST_DATABASE_URL is set).
+TEST_WORKERS ?= auto
 test: venv
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses 4
+
+## The unit tests and a smoke subset through HTTP (tests marked smoke), on SQLite only: under a minute, for the edit-run loop.
+test-fast: venv
+	TEST_DATABASE_URL= $(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses 4 -m smoke
 
 ## Run the end-to-end tests (Chromium, SQLite), copy their screenshots, made smaller, to docs/screenshots/
 ## and check that docs/screenshots.md shows each of them.

@@ -8,6 +8,8 @@ from tests.conftest import PASSWORD, csrf_token
 from training.auth.models import User, UserSession
 from training.extensions import db
 
+pytestmark = pytest.mark.smoke  # part of `make test-fast`
+
 
 def test_login_page_has_labelled_fields_and_sign_in_button(client):
     html = client.get("/login").get_data(as_text=True)

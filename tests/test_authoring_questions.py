@@ -9,6 +9,8 @@ from training.audit.models import AuditEvent
 from training.extensions import db
 from training.quizzes.models import AttemptQuestion, Question, QuestionVersion, QuizAttempt
 
+pytestmark = pytest.mark.smoke  # part of `make test-fast`
+
 
 def form_data(csrf, **overrides):
     data = {

@@ -4,15 +4,14 @@ The scripts run as `make bench*` runs them: this interpreter, from the project r
 environment's own defaults for the app stated (TRAINING_ENV=production, MFA_REQUIRED=1), so a script
 that leans on the environment instead of stating the settings it needs fails here. The scratch
 PostgreSQL databases are named after the test database in use (`<its name>_bench_<script>`) and
-load.py's Redis database number is derived from that name, so that pytest-xdist workers and another
-copy of the suite running at the same time do not share them.
+load.py's Redis database is the worker's own (`redis_test_url`), so that pytest-xdist workers do not
+share them.
 """
 
 import os
 import re
 import subprocess
 import sys
-import zlib
 
 import pytest
 from sqlalchemy import make_url
@@ -30,7 +29,7 @@ from bench.common import (
     timed_get,
     what_is_wrong,
 )
-from tests.conftest import PASSWORD, TEST_DATABASE_URL
+from tests.conftest import PASSWORD, TEST_DATABASE_URL, redis_test_url, scratch_database_name
 from training.auth.services import create_user
 from training.config import PROJECT_ROOT
 from training.extensions import db
@@ -38,9 +37,6 @@ from training.extensions import db
 FIGURE = r"[\d,]+\.\d+"  # a printed measurement such as 12.34 or 1,908.6
 GOAL = r"-> goal (met|missed)"
 PRODUCTION_DEFAULTS = {"TRAINING_ENV": "production", "MFA_REQUIRED": "1"}
-# Redis database numbers a test may take: not 0 (the default), 11 to 14 (tests/test_sign_in_throttle.py, one per
-# xdist worker) nor 13 (`make bench-load`).
-REDIS_DATABASES = [*range(1, 11), 15]
 
 
 def run_tiny(script: str, *arguments: str, timeout: float = 120) -> str:
@@ -73,16 +69,10 @@ def section(output: str, title: str) -> str:
 
 def scratch_database(purpose: str) -> ScratchDatabase:
     """A PostgreSQL database named after the test database in use, left over from no earlier run."""
-    url = make_url(TEST_DATABASE_URL)
-    database = ScratchDatabase(url.set(database=f"{url.database}_{purpose}").render_as_string(hide_password=False))
+    url = make_url(TEST_DATABASE_URL).set(database=scratch_database_name(purpose))
+    database = ScratchDatabase(url.render_as_string(hide_password=False))
     database.drop()  # only a stopped run of this same test can have left it
     return database
-
-
-def redis_url_of_this_run() -> str:
-    """A Redis database number picked by the test database's name: another suite's is most likely another."""
-    name = make_url(TEST_DATABASE_URL).database
-    return f"redis://127.0.0.1:6379/{REDIS_DATABASES[zlib.crc32(name.encode()) % len(REDIS_DATABASES)]}"
 
 
 @pytest.fixture
@@ -158,7 +148,7 @@ def test_item_stats_prints_each_page_against_the_bare_page(postgresql_arguments)
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="bench/load.py serves from PostgreSQL only: set TEST_DATABASE_URL")
 def test_load_prints_learner_and_hello_world_figures_and_its_goals(postgresql_arguments):
     pg_arguments, _ = postgresql_arguments("bench_load")
-    redis_url = redis_url_of_this_run()
+    redis_url = redis_test_url(1)  # 1 to 4: not the sign-in throttle tests' 11 to 14, nor make bench-load's 13
     output = run_tiny("load.py", *pg_arguments, "--redis-url", redis_url)
     figures = rf"\s+[\d,]+\s+{FIGURE}" + rf"\s+{FIGURE}" * 4 + r"\s+0"
     assert_lines(output, rf"Redis at {re.escape(redis_url)}: ", rf"  sign-in{figures}")

@@ -15,6 +15,8 @@ from training.compliance.services import refresh_obligations, status_case, statu
 from training.courses.models import Course
 from training.extensions import db
 
+pytestmark = pytest.mark.smoke  # part of `make test-fast`
+
 
 @pytest.fixture
 def hr(make_user):

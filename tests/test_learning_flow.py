@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from tests.conftest import csrf_token
@@ -9,6 +10,8 @@ from tests.helpers import answer_key, complete_modules, recorded_statements, sta
 from training.courses.models import Completion, ModuleProgress
 from training.extensions import db
 from training.quizzes.models import AttemptAnswer, AttemptQuestion, QuizAttempt
+
+pytestmark = pytest.mark.smoke  # part of `make test-fast`
 
 
 def test_home_lists_courses_with_status_and_progress(client, auth, make_user, course):
