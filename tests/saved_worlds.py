@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Integer, delete, func, select, text
+from sqlalchemy import Integer, delete, select, text
 
 from training.extensions import db
 
@@ -85,12 +85,13 @@ def restore(app, world: SavedWorld) -> None:
 
 
 def _continue_sequences_after_the_restored_ids() -> None:
-    for key in _serial_keys():
-        highest = db.session.execute(select(func.coalesce(func.max(key), 0))).scalar_one()
-        db.session.execute(
-            text("SELECT setval(pg_get_serial_sequence(:table, :column), :next, false)"),
-            {"table": f'"{key.table.name}"', "column": key.name, "next": highest + 1},
-        )
+    """Each table's sequence goes on after its highest restored id, all in one statement."""
+    settings = [
+        f"setval(pg_get_serial_sequence('\"{key.table.name}\"', '{key.name}'), "
+        f'COALESCE((SELECT MAX("{key.name}") FROM "{key.table.name}"), 0) + 1, false)'
+        for key in _serial_keys()
+    ]
+    db.session.execute(text("SELECT " + ", ".join(settings)))
 
 
 def _serial_keys():
