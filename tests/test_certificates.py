@@ -114,6 +114,21 @@ def test_completing_a_course_issues_one_certificate_with_its_pdf_stored(app, cer
         assert stored.expires_at == completion.expires_at and stored.organisation_name == "Demo Health"
 
 
+def test_with_rendering_deferred_the_first_download_renders_and_records_the_file(app, client, auth, certified):
+    """CERTIFICATE_RENDER_AT_COMPLETION off (the test apps' default): nothing is rendered at
+    completion, and the first download renders, stores and records the same file a deployed site
+    would have stored at completion."""
+    assert app.config["CERTIFICATE_RENDER_AT_COMPLETION"] is False
+    user, certificate = certified()
+    assert certificate.sha256 == "" and not certificate.path.exists()
+    auth.login(user)
+    response, data = download(client, certificate.serial)
+    assert response.status_code == 200 and data.startswith(b"%PDF-")
+    (stored,) = issued_certificates(app, user.id)
+    assert stored.path.read_bytes() == data and stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert download(client, certificate.serial)[1] == data, "the second download serves the stored file"
+
+
 @pytest.mark.renders_certificates_at_completion
 def test_the_downloaded_pdf_reads_back_with_name_course_serial_and_dates(app, client, auth, certified):
     user, certificate = certified(name="Ana Lucía Pérez")
