@@ -4,7 +4,9 @@ Fixtures that create things return factory functions (`make_user(role="hr")`).
 
 The schema is made once per test process, not once per test: on SQLite a template file is made
 with `create_all` and copied for each test; on PostgreSQL the tables are created once and emptied
-after each test. Under pytest-xdist (`-n 2`) each worker has a PostgreSQL database of its own,
+after each test. The test apps share one engine per database and one cache of compiled templates.
+
+Under pytest-xdist (`-n 2`) each worker has a PostgreSQL database of its own,
 `<TEST_DATABASE_URL's database>_<worker>`, and TEST_DATABASE_URL is rewritten to name it, so that
 scratch databases named after it (tests/test_migrations.py, test_demo.py, ...) never collide.
 """
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from jinja2 import BytecodeCache
-from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy import Engine, create_engine, func, make_url, select, text
 
 from training import create_app
 from training.auth.passwords import TEST_PASSWORD_HASHER, hash_password
@@ -163,12 +165,44 @@ class SharedTemplateBytecode(BytecodeCache):
 TEMPLATE_BYTECODE = SharedTemplateBytecode()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_engine_per_database():
+    """Apps made by the `app` fixture share one SQLAlchemy engine per database URL and engine
+    options, so that statements compiled for one test are not compiled again for the next (an
+    engine keeps its compiled statements; a new app would otherwise make a new, empty engine).
+    The engine's connections are closed at the end of every test (`app` disposes its pool), and
+    an app made otherwise (SHARED_TEST_ENGINE unset) gets an engine of its own, as deployed."""
+    shared: dict[str, Engine] = {}
+    make_engine = db._make_engine
+
+    def shared_engine(bind_key, options, app):
+        if not app.config.get("SHARED_TEST_ENGINE"):
+            return make_engine(bind_key, options, app)
+        key = repr(sorted((name, repr(value)) for name, value in options.items()))
+        if key not in shared:
+            shared[key] = make_engine(bind_key, options, app)
+        return shared[key]
+
+    db._make_engine = shared_engine
+    yield
+    del db._make_engine
+    for engine in shared.values():
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_database_path(tmp_path_factory) -> Path:
+    """Where each test's SQLite database is: the same path for every test of this process (the
+    engine is shared), with a fresh copy of the template put there before each test."""
+    return tmp_path_factory.mktemp("database") / "test.sqlite3"
+
+
 @pytest.fixture
-def database_uri(request, backend, tmp_path) -> str:
+def database_uri(request, backend) -> str:
     """A database with the empty schema for this test: a copy of the SQLite template, or the
     PostgreSQL test database, emptied again when the test ends."""
     if backend == "sqlite":
-        path = tmp_path / "test.sqlite3"
+        path = request.getfixturevalue("sqlite_database_path")
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     empty_tables = request.getfixturevalue("pg_schema")
@@ -191,6 +225,7 @@ def app(request, database_uri, tmp_path, content_dirs, app_config):
         TEST_SETTINGS
         | rendering
         | {
+            "SHARED_TEST_ENGINE": True,
             "SECRET_KEY": "test secret key",
             "SQLALCHEMY_DATABASE_URI": database_uri,
             "CONTENT_MODULES_DIR": str(content_dirs[0]),

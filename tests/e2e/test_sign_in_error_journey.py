@@ -31,7 +31,7 @@ def test_an_error_summary_takes_focus_and_its_links_move_focus_to_the_fields(pag
     page.get_by_role("button", name="Save").click()
     summary = page.get_by_role("alert")
     expect(summary).to_contain_text("There is a problem")
-    assert page.evaluate("document.activeElement.classList.contains('error-summary')"), "focus starts on the summary"
+    expect(page.locator(".error-summary"), "focus starts on the summary").to_be_focused()
     page.keyboard.press("Tab")
     first_link = summary.get_by_role("link").first
     expect(first_link).to_be_focused()
