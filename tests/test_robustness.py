@@ -1,9 +1,11 @@
 """Debug mode only in development, and an unhandled exception answered without its details (ASVS 13.4.2)."""
 
 import logging
+import re
 
 import pytest
 
+from tests.conftest import PASSWORD
 from training import create_app
 
 SETTINGS = {"SECRET_KEY": "test secret key", "SQLALCHEMY_DATABASE_URI": "sqlite://", "MFA_REQUIRED": False}
@@ -65,3 +67,32 @@ def test_an_unhandled_exception_in_the_api_is_the_json_error_shape(crashing_app)
     assert response.status_code == 500
     assert response.json == {"error": {"code": "internal_error", "message": response.json["error"]["message"]}}
     assert "secret detail" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "referrer", ["https://[::1/", "https://127.0.0.1:8055.evil.example/", "https://localhost:99999/"]
+)
+@pytest.mark.parametrize(("path", "signed_in"), [("/login", False), ("/logout", True), ("/account/password", True)])
+def test_a_malformed_referrer_on_an_https_form_is_a_refused_csrf_check_not_a_500(
+    app, make_user, caplog, referrer, path, signed_in
+):
+    """Flask-WTF's origin check raised ValueError on these Referer headers (a 500); now they get
+    the 400 of any refused CSRF check, and the security log records it."""
+    client = app.test_client()
+    https = {"base_url": "https://localhost", "headers": {"Referer": "https://localhost/"}}
+    if signed_in:
+        data = {"email": make_user().email, "password": PASSWORD, "csrf_token": token_on(client, "/login", https)}
+        assert client.post("/login", data=data, **https).status_code == 302
+    token = token_on(client, "/login" if path == "/login" else "/account/password", https)
+    with caplog.at_level(logging.WARNING):
+        response = client.post(
+            path, data={"csrf_token": token}, base_url="https://localhost", headers={"Referer": referrer}
+        )
+    assert response.status_code == 400
+    assert "This form has expired or was not sent by this site." in response.get_data(as_text=True)
+    assert any("csrf_refused" in record.getMessage() for record in caplog.records)
+
+
+def token_on(client, path: str, request: dict) -> str:
+    page = client.get(path, **request).get_data(as_text=True)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)

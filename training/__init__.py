@@ -45,6 +45,9 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    from training.web import refuse_malformed_referrer
+
+    app.before_request(refuse_malformed_referrer)  # before CSRFProtect's own check, which would fail with a 500
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

@@ -1,9 +1,10 @@
 """Cross-cutting web concerns: the session user loader, error pages, headers and template helpers."""
 
 import hashlib
+from urllib.parse import urlsplit
 
 import flask
-from flask import Flask, flash, g, jsonify, make_response, redirect, render_template, request, session
+from flask import Flask, current_app, flash, g, jsonify, make_response, redirect, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, login_url
 from flask_wtf.csrf import CSRFError
@@ -22,6 +23,8 @@ from training.form_errors import ErrorItem, error_items
 from training.logs import current_request_id
 from training.markdown import render_markdown
 from training.security_log import security_event
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 class Request(flask.Request):
@@ -187,6 +190,18 @@ def _actor_id() -> int | None:
         return None
     identity = inspect(current_user._get_current_object()).identity
     return identity[0] if identity else None
+
+
+def refuse_malformed_referrer() -> None:
+    """A Referer that cannot be parsed as a URL, on a request Flask-WTF will check for its origin
+    (an unsafe method over HTTPS), is refused as a failed CSRF check: Flask-WTF's own same-origin
+    check would raise ValueError on it ("Invalid IPv6 URL", a port out of range) and answer 500."""
+    if not request.is_secure or request.method not in current_app.config.get("WTF_CSRF_METHODS", UNSAFE_METHODS):
+        return
+    try:
+        urlsplit(request.referrer or "").port  # noqa: B018 - parsing the port is what raises
+    except ValueError as exc:
+        raise CSRFError("The referrer header is malformed.") from exc
 
 
 def _csrf_error(exc: CSRFError):
