@@ -108,12 +108,12 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_schema() -> str:
+def pg_schema():
     """The PostgreSQL test database with the empty schema, made once per test process; emptied after each test.
 
-    Returns the statements that empty it: DELETE per table and every sequence restarted, with
-    triggers off (the audit table refuses DELETE otherwise); for these small tables that is many
-    times faster than TRUNCATE.
+    Yields the function that empties it, on one connection pool kept for the process: DELETE per
+    table and every sequence restarted, with triggers off (the audit table refuses DELETE
+    otherwise); for these small tables that is many times faster than TRUNCATE.
     """
     app = create_app(TEST_SETTINGS | {"SECRET_KEY": "schema only", "SQLALCHEMY_DATABASE_URI": _pg_uri()})
     with app.app_context():
@@ -124,7 +124,16 @@ def pg_schema() -> str:
             restarts = [f'ALTER SEQUENCE "{name}" RESTART' for (name,) in sequences]
         deletes = [f'DELETE FROM "{table.name}"' for table in reversed(db.metadata.sorted_tables)]
         db.engine.dispose()
-    return "; ".join(["SET LOCAL session_replication_role = replica", *deletes, *restarts])
+    empty_tables = "; ".join(["SET LOCAL session_replication_role = replica", *deletes, *restarts])
+    engine = create_engine(_pg_uri())
+
+    def empty_the_database():
+        with engine.begin() as conn:
+            conn.exec_driver_sql(empty_tables)
+        engine.dispose()  # no connection left open between tests
+
+    yield empty_the_database
+    engine.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -205,17 +214,8 @@ def database_uri(request, backend) -> str:
         path = request.getfixturevalue("sqlite_database_path")
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
-    empty_tables = request.getfixturevalue("pg_schema")
-    uri = _pg_uri()
-
-    def empty_the_database():
-        engine = create_engine(uri)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(empty_tables)
-        engine.dispose()
-
-    request.addfinalizer(empty_the_database)
-    return uri
+    request.addfinalizer(request.getfixturevalue("pg_schema"))
+    return _pg_uri()
 
 
 @pytest.fixture
