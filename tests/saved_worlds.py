@@ -59,7 +59,7 @@ def _settings_of(app) -> str:
 def save(app, value) -> SavedWorld:
     with app.app_context():
         rows = {
-            table.name: [dict(row) for row in db.session.execute(select(table)).mappings()]
+            table.name: [dict(row) for row in db.session.execute(select(table).order_by(*table.primary_key)).mappings()]
             for table in db.metadata.sorted_tables
         }
         db.session.remove()
