@@ -714,6 +714,20 @@ def test_utf8_bom_and_latin1_files_keep_accented_names(app, auth, make_user, hr,
     assert person(app, "zoe@example.org").job_title == "Técnica"
 
 
+def test_a_leading_byte_order_mark_in_a_csv_value_is_dropped_and_names_in_any_script_are_imported(app, auth, hr):
+    rows = [
+        f"\ufeffE{n},\ufeff{name},p{n}@example.org,\ufeff{department},{job_title},,"
+        for n, (name, job_title, department) in enumerate(NAMES_IN_ANY_SCRIPT)
+    ]
+    preview = upload(auth, csv_bytes(*rows), create_departments=True)
+    assert preview.status_code == 200, preview.get_data(as_text=True)
+    assert apply(auth, preview).status_code == 302
+    for n, (name, job_title, department) in enumerate(NAMES_IN_ANY_SCRIPT):
+        imported = person(app, f"p{n}@example.org")
+        assert (imported.employee_id, imported.name, imported.job_title) == (f"E{n}", name, job_title)
+        assert imported.department_id == department_id(app, department)
+
+
 def test_create_missing_departments_only_when_ticked(app, auth, hr):
     data = csv_bytes("E10,Nia,nia@example.org,Radiology,,,")
     assert upload(auth, data).status_code == 422
@@ -814,6 +828,36 @@ BAD_FILES = {
         csv_bytes(GOOD_ROW, 'E11,"Sam,sam@example.org,Pharmacy,,,'),
         "File",
         "Line 3: the file cannot be read as CSV",
+    ),
+    "line break in a name": (
+        csv_bytes(GOOD_ROW, 'E11,"Sam\r\nLee",sam@example.org,Pharmacy,,,'),
+        "3",
+        "name contains a control character (U+000D, carriage return); remove it",
+    ),
+    "next line in a name": (
+        csv_bytes(GOOD_ROW, "E11,Sam\x85Lee,sam@example.org,Pharmacy,,,"),
+        "3",
+        "name contains a control character (U+0085, next line); remove it",
+    ),
+    "line separator in a job title": (
+        csv_bytes(GOOD_ROW, "E11,Sam Lee,sam@example.org,Pharmacy,Charge\u2028Nurse,,"),
+        "3",
+        "job_title contains a line separator (U+2028); remove it",
+    ),
+    "right-to-left override in a name": (
+        csv_bytes(GOOD_ROW, "E11,Sam\u202eeeL,sam@example.org,Pharmacy,,,"),
+        "3",
+        "name contains a bidirectional text control (U+202E, right-to-left override); remove it",
+    ),
+    "tab in an employee id": (
+        csv_bytes(GOOD_ROW, "E1\t1,Sam Lee,sam@example.org,Pharmacy,,,"),
+        "3",
+        "employee_id contains a control character (U+0009, tab); remove it",
+    ),
+    "byte order mark inside a department": (
+        csv_bytes(GOOD_ROW, "E11,Sam Lee,sam@example.org,Phar\ufeffmacy,,,"),
+        "3",
+        "department contains an invisible formatting character (U+FEFF, byte order mark); remove it",
     ),
     "binary file": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + os.urandom(4000), "File", "not a CSV text file"),
     "zip file": (b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)) * 4, "File", "not a CSV text file"),
