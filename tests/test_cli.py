@@ -40,6 +40,27 @@ def test_users_create_refuses_bad_input(runner):
     assert bad_role.exit_code != 0
 
 
+def test_users_create_refuses_hidden_characters_in_name_department_and_job_title(app, runner):
+    cases = [
+        (["--name", "Nia\u202eOkafor"], "Name contains a bidirectional text control (U+202E, right-to-left override)"),
+        (["--name", "Nia", "--department", "Emergency\nDepartment"], "Department contains a control character"),
+        (["--name", "Nia", "--job-title", "Nurse\u2028Lead"], "Job title contains a line separator (U+2028)"),
+    ]
+    for options, message in cases:
+        result = runner.invoke(args=["users", "create", "nia@example.org", *options], input="long enough password\n")
+        assert result.exit_code != 0 and message in result.output, result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 0
+    kept = runner.invoke(
+        args=["users", "create", "nia@example.org", "--name", "\ufeffNia Okafor", "--department", "\ufeffICU"],
+        input="long enough password\n",
+    )
+    assert kept.exit_code == 0, kept.output
+    with app.app_context():
+        nia = db.session.execute(select(User).where(User.email == "nia@example.org")).scalar_one()
+        assert (nia.name, nia.department.name) == ("Nia Okafor", "ICU")
+
+
 def test_users_create_refuses_a_duplicate(runner):
     args = ["users", "create", "dup@example.org", "--name", "Dup"]
     assert runner.invoke(args=args, input="long enough password\n").exit_code == 0

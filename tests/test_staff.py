@@ -331,6 +331,119 @@ def test_invalid_person_values_are_shown_next_to_the_field(app, auth, make_user,
     assert state(app) == before
 
 
+# Characters a person's one-line fields refuse, with how the message names them.
+HIDDEN_CHARACTERS = {
+    "carriage return": ("\r", "a control character (U+000D, carriage return)"),
+    "line feed": ("\n", "a control character (U+000A, line feed)"),
+    "tab": ("\t", "a control character (U+0009, tab)"),
+    "next line": ("\x85", "a control character (U+0085, next line)"),
+    "line separator": ("\u2028", "a line separator (U+2028)"),
+    "paragraph separator": ("\u2029", "a paragraph separator (U+2029)"),
+    "right-to-left override": ("\u202e", "a bidirectional text control (U+202E, right-to-left override)"),
+    "right-to-left isolate": ("\u2067", "a bidirectional text control (U+2067, right-to-left isolate)"),
+    "left-to-right mark": ("\u200e", "a bidirectional text control (U+200E, left-to-right mark)"),
+    "byte order mark inside": ("\ufeff", "an invisible formatting character (U+FEFF, byte order mark)"),
+}
+PERSON_TEXT_FIELDS = {
+    "name": "name",
+    "employee_id": "employee id",
+    "job_title": "job title",
+    "new_department": "department name",
+}
+
+
+def field_error(html: str, field: str) -> str:
+    error = re.search(rf'<p class="field-error" id="{field}-error">([^<]*)</p>', html)
+    assert error, f"no error beside {field}"
+    return error.group(1)
+
+
+@pytest.mark.parametrize("case", list(HIDDEN_CHARACTERS))
+def test_hidden_characters_in_a_name_are_a_field_error_and_nothing_is_stored(app, auth, hr, case):
+    character, described = HIDDEN_CHARACTERS[case]
+    before = state(app)
+    response = auth.post("/staff/new", person_form(name=f"Nia{character}Okafor"), token_from="/staff/new")
+    assert response.status_code == 422
+    assert field_error(response.get_data(as_text=True), "name") == f"The name contains {described}. Remove it."
+    assert state(app) == before
+
+
+@pytest.mark.parametrize("field", list(PERSON_TEXT_FIELDS))
+@pytest.mark.parametrize("character", ["\r\n", "\u202e"])
+def test_every_person_field_refuses_line_breaks_and_bidi_overrides_on_add_and_edit(
+    app, auth, make_user, hr, field, character
+):
+    nurse = make_user(email="sam@example.org", name="Sam Lee", department="Pharmacy", employee_id="E200")
+    value = f"{person_form()[field] or 'Radiology'}{character}tail"
+    before = state(app)
+    for path in ("/staff/new", f"/staff/{nurse.id}/edit"):
+        email = "nia@example.org" if path == "/staff/new" else "sam@example.org"
+        response = auth.post(path, person_form(email=email, **{field: value}), token_from=path)
+        assert response.status_code == 422, path
+        message = field_error(response.get_data(as_text=True), field)
+        assert message.startswith(f"The {PERSON_TEXT_FIELDS[field]} contains a "), message
+        assert state(app) == before
+
+
+def test_department_names_refuse_hidden_characters_when_added_or_renamed(app, auth, make_user, hr):
+    pharmacy = department_id(app, "Pharmacy")
+    before = state(app)
+    added = auth.post("/staff/departments", {"name": "Radi\u202eology"}, token_from="/staff/departments")
+    assert added.status_code == 422
+    assert field_error(added.get_data(as_text=True), "name") == (
+        "The department name contains a bidirectional text control (U+202E, right-to-left override). Remove it."
+    )
+    rename = f"/staff/departments/{pharmacy}/rename"
+    renamed = auth.post(rename, {f"d{pharmacy}-name": "Phar\u2028macy"}, token_from="/staff/departments")
+    assert renamed.status_code == 422
+    assert "contains a line separator (U+2028)" in field_error(renamed.get_data(as_text=True), f"d{pharmacy}-name")
+    assert state(app) == before
+
+
+def test_a_leading_byte_order_mark_is_dropped_from_the_persons_fields(app, auth, make_user, hr):
+    """A value pasted from a file saved with a BOM starts with U+FEFF: it is dropped, not stored or refused."""
+    form = person_form(
+        name="\ufeffNia Okafor",
+        employee_id="\ufeffE100",
+        job_title="\ufeffRegistered Nurse",
+        new_department="\ufeffICU",
+    )
+    assert auth.post("/staff/new", form, token_from="/staff/new").status_code == 302
+    nia = person(app, "nia@example.org")
+    assert (nia.name, nia.employee_id, nia.job_title, nia.department_id) == (
+        "Nia Okafor",
+        "E100",
+        "Registered Nurse",
+        department_id(app, "ICU"),
+    )
+    assert (
+        auth.post("/staff/departments", {"name": "\ufeffRadiology"}, token_from="/staff/departments").status_code == 302
+    )
+    assert department_id(app, "Radiology")
+
+
+NAMES_IN_ANY_SCRIPT = [
+    ("محمد الأحمد", "ممرض", "الطوارئ"),
+    ("שרה כהן", "אחות", "קרדיולוגיה"),
+    ("王小明", "护士", "急诊科"),
+    ("Siobhán O'Connor-Ní Bhriain", "Staff Nurse", "Oncology & Haematology"),
+    ("علی" + "\u200c" + "اکبر رضایی", "پرستار", "اورژانس"),
+]
+
+
+@pytest.mark.parametrize("name, job_title, department", NAMES_IN_ANY_SCRIPT)
+def test_names_in_any_script_with_accents_apostrophes_and_hyphens_are_kept(app, auth, hr, name, job_title, department):
+    form = person_form(name=name, job_title=job_title, new_department=department, employee_id="E-100/b")
+    assert auth.post("/staff/new", form, token_from="/staff/new").status_code == 302
+    nia = person(app, "nia@example.org")
+    assert (nia.name, nia.job_title, nia.employee_id, nia.department_id) == (
+        name,
+        job_title,
+        "E-100/b",
+        department_id(app, department),
+    )
+
+
 def test_a_hire_date_at_the_end_of_the_calendar_is_refused_not_a_500(
     app, auth, make_user, make_requirement, course, hr
 ):
@@ -601,6 +714,20 @@ def test_utf8_bom_and_latin1_files_keep_accented_names(app, auth, make_user, hr,
     assert person(app, "zoe@example.org").job_title == "Técnica"
 
 
+def test_a_leading_byte_order_mark_in_a_csv_value_is_dropped_and_names_in_any_script_are_imported(app, auth, hr):
+    rows = [
+        f"\ufeffE{n},\ufeff{name},p{n}@example.org,\ufeff{department},{job_title},,"
+        for n, (name, job_title, department) in enumerate(NAMES_IN_ANY_SCRIPT)
+    ]
+    preview = upload(auth, csv_bytes(*rows), create_departments=True)
+    assert preview.status_code == 200, preview.get_data(as_text=True)
+    assert apply(auth, preview).status_code == 302
+    for n, (name, job_title, department) in enumerate(NAMES_IN_ANY_SCRIPT):
+        imported = person(app, f"p{n}@example.org")
+        assert (imported.employee_id, imported.name, imported.job_title) == (f"E{n}", name, job_title)
+        assert imported.department_id == department_id(app, department)
+
+
 def test_create_missing_departments_only_when_ticked(app, auth, hr):
     data = csv_bytes("E10,Nia,nia@example.org,Radiology,,,")
     assert upload(auth, data).status_code == 422
@@ -701,6 +828,36 @@ BAD_FILES = {
         csv_bytes(GOOD_ROW, 'E11,"Sam,sam@example.org,Pharmacy,,,'),
         "File",
         "Line 3: the file cannot be read as CSV",
+    ),
+    "line break in a name": (
+        csv_bytes(GOOD_ROW, 'E11,"Sam\r\nLee",sam@example.org,Pharmacy,,,'),
+        "3",
+        "name contains a control character (U+000D, carriage return); remove it",
+    ),
+    "next line in a name": (
+        csv_bytes(GOOD_ROW, "E11,Sam\x85Lee,sam@example.org,Pharmacy,,,"),
+        "3",
+        "name contains a control character (U+0085, next line); remove it",
+    ),
+    "line separator in a job title": (
+        csv_bytes(GOOD_ROW, "E11,Sam Lee,sam@example.org,Pharmacy,Charge\u2028Nurse,,"),
+        "3",
+        "job_title contains a line separator (U+2028); remove it",
+    ),
+    "right-to-left override in a name": (
+        csv_bytes(GOOD_ROW, "E11,Sam\u202eeeL,sam@example.org,Pharmacy,,,"),
+        "3",
+        "name contains a bidirectional text control (U+202E, right-to-left override); remove it",
+    ),
+    "tab in an employee id": (
+        csv_bytes(GOOD_ROW, "E1\t1,Sam Lee,sam@example.org,Pharmacy,,,"),
+        "3",
+        "employee_id contains a control character (U+0009, tab); remove it",
+    ),
+    "byte order mark inside a department": (
+        csv_bytes(GOOD_ROW, "E11,Sam Lee,sam@example.org,Phar\ufeffmacy,,,"),
+        "3",
+        "department contains an invisible formatting character (U+FEFF, byte order mark); remove it",
     ),
     "binary file": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + os.urandom(4000), "File", "not a CSV text file"),
     "zip file": (b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)) * 4, "File", "not a CSV text file"),

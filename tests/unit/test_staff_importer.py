@@ -101,8 +101,9 @@ def test_line_numbers_count_the_header_blank_lines_and_quoted_line_breaks():
         "E12,Cy Three,not-an-email,Pharmacy,,2024-01-01,",
     )
     result = plan(data)
-    assert [e.line for e in result.errors] == [6]
-    assert "email 'not-an-email' is not a valid email address" in result.errors[0].message
+    assert [e.line for e in result.errors] == [4, 6]
+    assert "name contains a control character (U+000A, line feed)" in result.errors[0].message
+    assert "email 'not-an-email' is not a valid email address" in result.errors[1].message
 
 
 def test_a_new_person_an_update_and_an_unchanged_row():
@@ -167,6 +168,65 @@ def test_dates_outside_the_supported_years_are_refused(value):
 def test_values_longer_than_the_records_allow():
     result = plan(csv(f"E10,{'x' * 201},ann@example.org,Pharmacy,,,"))
     assert messages(result) == ["line 2: name is longer than 200 characters"]
+
+
+@pytest.mark.parametrize(
+    "row, expected",
+    [
+        (
+            'E10,"Ann\r\nAdams",ann@example.org,Pharmacy,,,',
+            "line 2: name contains a control character (U+000D, carriage return); remove it",
+        ),
+        (
+            "E10,Ann\u2028Adams,ann@example.org,Pharmacy,,,",
+            "line 2: name contains a line separator (U+2028); remove it",
+        ),
+        (
+            "E10,Ann\x85Adams,ann@example.org,Pharmacy,,,",
+            "line 2: name contains a control character (U+0085, next line); remove it",
+        ),
+        (
+            "E10,Ann\u202eAdams,ann@example.org,Pharmacy,,,",
+            "line 2: name contains a bidirectional text control (U+202E, right-to-left override); remove it",
+        ),
+        (
+            "E10,Ann Adams,ann@example.org,Pharmacy,Nurse\tLead,,",
+            "line 2: job_title contains a control character (U+0009, tab); remove it",
+        ),
+        (
+            "E\u200f10,Ann Adams,ann@example.org,Pharmacy,,,",
+            "line 2: employee_id contains a bidirectional text control (U+200F, right-to-left mark); remove it",
+        ),
+        (
+            "E10,Ann Adams,ann@example.org,Phar\ufeffmacy,,,",
+            "line 2: department contains an invisible formatting character (U+FEFF, byte order mark); remove it",
+        ),
+    ],
+)
+def test_hidden_characters_in_a_persons_fields_are_refused_with_their_line(row, expected):
+    """A department with a line break is not tidied into an existing one either: the row is refused."""
+    assert messages(plan(csv(row), create_departments=True)) == [expected]
+
+
+def test_a_byte_order_mark_at_the_start_of_a_value_is_dropped():
+    result = plan(csv("\ufeffE10,\ufeffAnn Adams,\ufeffann@example.org,\ufeffPharmacy,\ufeffNurse,,"))
+    assert result.ok, messages(result)
+    record = result.rows[0].record
+    assert (record.employee_id, record.name, record.email, record.department, record.job_title) == (
+        "E10",
+        "Ann Adams",
+        "ann@example.org",
+        "Pharmacy",
+        "Nurse",
+    )
+
+
+def test_names_in_any_script_are_imported_as_written():
+    names = ["محمد الأحمد", "שרה כהן", "王小明", "Siobhán O'Connor-Ní Bhriain", "علی" + "\u200c" + "اکبر رضایی"]
+    rows = [f"E{n},{name},p{n}@example.org,Pharmacy,,," for n, name in enumerate(names)]
+    result = plan(csv(*rows))
+    assert result.ok, messages(result)
+    assert [row.record.name for row in result.rows] == names
 
 
 def test_duplicate_emails_in_the_file_name_the_first_line():

@@ -17,6 +17,7 @@ from training.compliance.services import refresh_obligations
 from training.db import utcnow
 from training.errors import Conflict, DomainError, NotFound
 from training.extensions import db
+from training.visible_text import text_problem, tidy
 
 MIN_PASSWORD_LENGTH = password_rules.MIN_LENGTH
 MAX_PASSWORD_LENGTH = password_rules.MAX_LENGTH
@@ -325,15 +326,18 @@ def create_user(
     password_hash: str | None = None,
     commit: bool = True,
 ) -> User:
-    """Create an account after checking email, role and password rules."""
+    """Create an account after checking email, role, password rules and that name, department and job
+    title are one line of visible text (a leading byte order mark is dropped)."""
     try:
         email = validate_email(email, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise DomainError(f"Email is not valid: {exc}") from exc
     if role not in ROLES:
         raise DomainError(f"Role must be one of: {', '.join(ROLES)}.")
-    if not name.strip():
+    name, job_title, department = tidy(name), tidy(job_title), tidy(department or "")
+    if not name:
         raise DomainError("Name is required.")
+    _check_visible_text({"Name": name, "Department": department, "Job title": job_title})
     if password_hash is None:
         check_password_rules(password, email=email)
         password_hash = hash_password(password)
@@ -341,10 +345,10 @@ def create_user(
         raise Conflict(f"A user with email {email} already exists.")
     user = User(
         email=email,
-        name=name.strip(),
+        name=name,
         password_hash=password_hash,
         role=role,
-        job_title=job_title.strip(),
+        job_title=job_title,
         department=get_or_create_department(department) if department else None,
     )
     db.session.add(user)
@@ -353,6 +357,13 @@ def create_user(
     if commit:
         db.session.commit()
     return user
+
+
+def _check_visible_text(values: dict[str, str]) -> None:
+    for label, value in values.items():
+        problem = text_problem(value)
+        if problem is not None:
+            raise DomainError(f"{label} contains {problem}. Remove it.")
 
 
 def user_by_email(email: str) -> User:

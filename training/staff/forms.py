@@ -7,6 +7,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from training.dates import SupportedDate
 from training.staff import services
 from training.urls import is_number
+from training.visible_text import VisibleText, tidy_field
 
 EMAIL_KW = {"inputmode": "email", "autocapitalize": "none", "spellcheck": "false", "autocomplete": "off"}
 
@@ -36,18 +37,27 @@ class StaffFilterForm(FlaskForm):
 
 class PersonForm(FlaskForm):
     # In the order of the page, which is the order of its error summary.
-    name = StringField("Full name", validators=[DataRequired(message="Enter the person's name."), Length(max=200)])
+    name = StringField(
+        "Full name",
+        filters=[tidy_field],
+        validators=[DataRequired(message="Enter the person's name."), Length(max=200), VisibleText("name")],
+    )
     email = StringField(
         "Email",
         validators=[DataRequired(message="Enter the person's email address."), Length(max=254)],
         render_kw=EMAIL_KW,
     )
-    employee_id = StringField("Employee id", validators=[Optional(), Length(max=64)])
-    job_title = StringField("Job title", validators=[Optional(), Length(max=120)])
+    employee_id = StringField(
+        "Employee id", filters=[tidy_field], validators=[Optional(), Length(max=64), VisibleText("employee id")]
+    )
+    job_title = StringField(
+        "Job title", filters=[tidy_field], validators=[Optional(), Length(max=120), VisibleText("job title")]
+    )
     department = SelectField("Department", coerce=str, validators=[Optional()])
     new_department = StringField(
         "Or add a new department",
-        validators=[Optional(), Length(max=120)],
+        filters=[tidy_field],
+        validators=[Optional(), Length(max=120), VisibleText("department name")],
         description="Fill this in to create the department and put the person in it.",
     )
     hire_date = DateField(
@@ -95,7 +105,12 @@ class ConfirmForm(FlaskForm):
 class DepartmentForm(FlaskForm):
     name = StringField(
         "Department name",
-        validators=[DataRequired(message="Enter the department's name."), Length(max=120)],
+        filters=[tidy_field],
+        validators=[
+            DataRequired(message="Enter the department's name."),
+            Length(max=120),
+            VisibleText("department name"),
+        ],
     )
     submit = SubmitField("Add department")
 
@@ -104,7 +119,11 @@ class DepartmentForm(FlaskForm):
 
 
 class RenameDepartmentForm(FlaskForm):
-    name = StringField("New name", validators=[DataRequired(message="Enter the new name."), Length(max=120)])
+    name = StringField(
+        "New name",
+        filters=[tidy_field],
+        validators=[DataRequired(message="Enter the new name."), Length(max=120), VisibleText("department name")],
+    )
     submit = SubmitField("Rename")
 
     def attach(self, errors: dict[str, str]) -> None:

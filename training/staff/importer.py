@@ -19,10 +19,12 @@ from functools import lru_cache
 from email_validator import EmailNotValidError, validate_email
 
 from training import dates
+from training.visible_text import text_problem, tidy
 
 COLUMNS = ("employee_id", "name", "email", "department", "job_title", "hire_date", "manager_email")
 REQUIRED = ("employee_id", "name", "email")
 MAX_LENGTHS = {"employee_id": 64, "name": 200, "email": 254, "department": 120, "job_title": 120}
+ONE_LINE_TEXT = ("employee_id", "name", "department", "job_title")
 MAX_ROWS = 50_000
 PRIVILEGED_ROLES = ("hr", "author", "admin")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -263,7 +265,7 @@ def _read(text: str) -> list[_Row]:
         if len(fields) != len(header):
             row.errors.append(f"has {len(fields)} values but the header has {len(header)} columns")
         else:
-            row.values = {name: fields[index].strip() for name, index in columns.items()}
+            row.values = {name: tidy(fields[index]) for name, index in columns.items()}
         rows.append(row)
     if not rows:
         raise FileProblem("The file has a header but no rows of people.")
@@ -314,11 +316,12 @@ class _Planner:
         for name, limit in MAX_LENGTHS.items():
             if len(values[name]) > limit:
                 row.errors.append(f"{name} is longer than {limit} characters")
+        hidden = _hidden_characters(values, row.errors)
         row.employee_id = values["employee_id"]
         row.email = (_email(values["email"], "email", row.errors) or "") if values["email"] else ""
         row.manager = _email(values["manager_email"], "manager_email", row.errors) if values["manager_email"] else None
         hire_date = _hire_date(values["hire_date"], row.errors)
-        department = self._department(values["department"], row.errors)
+        department = None if "department" in hidden else self._department(values["department"], row.errors)
         if not row.errors:
             row.record = Record(
                 employee_id=row.employee_id,
@@ -417,6 +420,17 @@ class _Planner:
             return PlannedRow(row.line, row.record, None, tuple(_changes(None, row.record)))
         changes = tuple(_changes(row.person, row.record))
         return PlannedRow(row.line, row.record, row.person.id, changes, row.person.active)
+
+
+def _hidden_characters(values: dict[str, str], errors: list[str]) -> set[str]:
+    """The one-line columns holding a character they refuse (training/visible_text.py), each with an error."""
+    refused = set()
+    for column in ONE_LINE_TEXT:
+        problem = text_problem(values[column])
+        if problem is not None:
+            errors.append(f"{column} contains {problem}; remove it")
+            refused.add(column)
+    return refused
 
 
 def _email(value: str, column: str, errors: list[str]) -> str | None:
