@@ -20,6 +20,7 @@ import socket
 import ssl
 import threading
 from collections import deque
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -206,9 +207,15 @@ class SyslogConnection:
             raise
 
     def close(self) -> None:
-        if self._socket is not None:
-            self._socket.close()
-            self._socket = None
+        """Close the connection; over TLS say so first (close_notify), or the receiver logs a broken session."""
+        if self._socket is None:
+            return
+        if isinstance(self._socket, ssl.SSLSocket):
+            with suppress(OSError):
+                self._socket.settimeout(min(self.destination.timeout, 1.0))
+                self._socket.unwrap()
+        self._socket.close()
+        self._socket = None
 
 
 def _closed_by_peer(connection: socket.socket) -> bool:
