@@ -206,11 +206,14 @@ class SyslogConnection:
             raw.close()
             raise
 
-    def close(self) -> None:
-        """Close the connection; over TLS say so first (close_notify), or the receiver logs a broken session."""
+    def close(self, notify: bool = True) -> None:
+        """Close the connection; over TLS say so first (close_notify), or the receiver logs a broken session.
+
+        A forked process closes its copy of the parent's connection with `notify=False`: the parent still uses it.
+        """
         if self._socket is None:
             return
-        if isinstance(self._socket, ssl.SSLSocket):
+        if notify and isinstance(self._socket, ssl.SSLSocket):
             with suppress(OSError):
                 self._socket.settimeout(min(self.destination.timeout, 1.0))
                 self._socket.unwrap()
@@ -278,7 +281,7 @@ class SyslogForwarder:
     def submit(self, message: SyslogMessage) -> bool:
         """Queue one message; False if the buffer was full (or the forwarder closed) and it was dropped."""
         if self._pid != os.getpid():  # a forked worker: the parent's thread and connection are not ours
-            self._connection.close()
+            self._connection.close(notify=False)
             self._start_in_this_process()
         with self._condition:
             if self._stopping or len(self._pending) >= self.capacity:
