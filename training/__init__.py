@@ -52,6 +52,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     limiter.init_app(app)
     import training.models  # noqa: F401 - every model registered before the mappers configure
+    from training.audit import forwarding
+
+    forwarding.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -99,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from training.audit.cli import audit_cli
     from training.certificates.cli import certificates_cli
     from training.cli import content_cli, demo_command, users_cli
     from training.reminders.cli import reminders_cli
@@ -110,6 +114,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(certificates_cli)
     app.cli.add_command(reminders_cli)
     app.cli.add_command(staff_cli)
+    app.cli.add_command(audit_cli)
 
 
 def register_web(app: Flask) -> None:

@@ -4,6 +4,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from training.syslog import SyslogDestination, syslog_destination
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -104,13 +106,38 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REMINDER_INTERVAL_DAYS": os.environ.get("REMINDER_INTERVAL_DAYS", "7"),
         # "json" (JSON lines with the request id) or "text"; unset: json in production, text in development.
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", ""),
+        # The audit record and the security log forwarded to the SIEM as RFC 5424 syslog (empty: not sent).
+        "AUDIT_SYSLOG_URL": os.environ.get("AUDIT_SYSLOG_URL", ""),
+        "AUDIT_SYSLOG_CA_FILE": os.environ.get("AUDIT_SYSLOG_CA_FILE", ""),
+        "AUDIT_SYSLOG_CLIENT_CERT": os.environ.get("AUDIT_SYSLOG_CLIENT_CERT", ""),
+        "AUDIT_SYSLOG_CLIENT_KEY": os.environ.get("AUDIT_SYSLOG_CLIENT_KEY", ""),
+        "AUDIT_SYSLOG_TIMEOUT": os.environ.get("AUDIT_SYSLOG_TIMEOUT", "5"),
     } | overrides
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(config["SQLALCHEMY_DATABASE_URI"]))
     config.setdefault("PERMANENT_SESSION_LIFETIME", longest_session(config))
     for key, value in _environment_settings(config["TRAINING_ENV"]).items():
         config.setdefault(key, value)
     config["LOG_FORMAT"] = _log_format(config)
+    config["AUDIT_SYSLOG_DESTINATION"] = _audit_syslog_destination(config)
     return config
+
+
+def _audit_syslog_destination(config: dict) -> SyslogDestination | None:
+    """The SIEM's address and TLS files, checked at start-up: a wrong value stops the start with its name."""
+    if not config["AUDIT_SYSLOG_URL"]:
+        return None
+    raw_timeout = config["AUDIT_SYSLOG_TIMEOUT"]
+    try:
+        timeout = float(raw_timeout)
+    except ValueError:
+        raise ValueError(f"AUDIT_SYSLOG_TIMEOUT must be a number of seconds, not {raw_timeout!r}") from None
+    return syslog_destination(
+        config["AUDIT_SYSLOG_URL"],
+        ca_file=config["AUDIT_SYSLOG_CA_FILE"],
+        client_cert=config["AUDIT_SYSLOG_CLIENT_CERT"],
+        client_key=config["AUDIT_SYSLOG_CLIENT_KEY"],
+        timeout=timeout,
+    )
 
 
 def _log_format(config: dict) -> str:
