@@ -204,3 +204,11 @@ def test_yaml_bank_problems_have_lines_and_duplicates_are_refused():
     assert any("duplicate id" in p.message and p.line for p in bank.problems)
     assert parse_yaml_bank("- id: [unclosed").problems[0].line == 1
     assert "YAML list" in parse_yaml_bank("id: x").problems[0].message
+
+
+def test_a_yaml_option_without_feedback_does_not_lose_the_correct_count():
+    bank = parse_yaml_bank(
+        "- id: yaml-no-feedback\n  type: single\n  prompt: Which one?\n  explanation: Because.\n  options:\n"
+        "    - {text: Right, correct: true}\n    - {text: Wrong, correct: false, feedback: No.}\n"
+    )
+    assert [(p.line, p.message) for p in bank.problems] == [(6, "option 1: feedback is required")]
