@@ -3,6 +3,7 @@
 import io
 import os
 import re
+from html import unescape
 
 import pytest
 from sqlalchemy import func, select
@@ -10,6 +11,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from tests.conftest import csrf_token, question_yaml
+from tests.moodle_gift import moodle_gift_samples
 from training.audit.models import AuditEvent
 from training.authoring.gift import parse_gift
 from training.authoring.services import spec_of
@@ -368,3 +370,45 @@ def test_an_upload_without_a_file_or_token_is_refused(client, course, author):
     assert client.post(APPLY, data={"token": "x" * 32, "sha256": "0" * 64}).status_code == 400  # no CSRF token
     bad_status = upload(client, question_yaml("tc-s").encode(), "bank.yaml", status="retired")
     assert bad_status.status_code == 422
+
+
+def test_moodles_grants_tomb_preview_reports_only_the_missing_feedback_and_explanations(app, client, course, author):
+    data = (moodle_gift_samples() / "examples-grants-tomb.gift.txt").read_bytes()
+    before = counts(app)
+    response = upload(client, data, "examples-grants-tomb.gift.txt")
+    page = unescape(response.get_data(as_text=True))
+    assert response.status_code == 422 and "Nothing was imported" in page and "Problems (7)" in page
+    cells = r'data-label="Line">(\d+)</td>\s*<td data-label="Question">.*?</td>\s*<td data-label="Problem">(.*?)</td>'
+    rows = re.findall(cells, page, re.DOTALL)
+    assert rows == [
+        ("1", "explanation is required: add general feedback (####...) before the closing }"),
+        ("1", 'option 1 ("Grant"): feedback is required: write #feedback after the answer'),
+        ("1", 'option 2 ("Jefferson"): feedback is required: write #feedback after the answer'),
+        ("1", 'option 3 ("no one"): feedback is required: write #feedback after the answer'),
+        ("3", "explanation is required: add general feedback (####...) before the closing }"),
+        ("3", 'option 1 ("True"): feedback is required: write {FALSE#feedback for True#feedback for False}'),
+        ("3", 'option 2 ("False"): feedback is required: write {FALSE#feedback for True#feedback for False}'),
+    ]
+    assert "correct option" not in page and "'True' and 'False'" not in page
+    assert counts(app) == before
+
+
+def test_html_in_a_gift_file_is_text_wherever_a_marker_allows_it(app, client, course, author):
+    gift = (
+        "::html-everywhere::[html]<p>A &lt;script&gt;alert(1)&lt;/script&gt; story<script>alert(2)</script></p>"
+        "<p>Which one?</p>{\n=[html]<b>Safe</b> &lt;script&gt;alert(3)&lt;/script&gt;#[html]<i>Yes</i>\n"
+        "~[plain]Other#[html]<script>alert(4)</script>No\n####[html]<em>Why</em>\n}"
+    )
+    response = upload(client, gift.encode(), "html.gift")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "HTML was removed" in page
+    assert "<script>" not in page and "alert(2)" not in page and "[html]" not in page and "[plain]" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; story" in page  # the scenario, through sanitised Markdown
+    assert "Safe &lt;script&gt;alert(3)&lt;/script&gt;" in page  # the option, escaped
+    assert apply(client, apply_fields(response)).status_code == 302
+    with app.app_context():
+        question = db.session.execute(select(Question).where(Question.key == "html-everywhere")).scalar_one()
+        spec = spec_of(question.current_version, "html-everywhere")
+    assert spec.scenario == "A <script>alert(1)</script> story" and spec.prompt == "Which one?"
+    assert [(o.text, o.feedback) for o in spec.options] == [("Safe <script>alert(3)</script>", "Yes"), ("Other", "No")]
+    assert spec.explanation == "Why"

@@ -3,9 +3,12 @@
 Pure (no Flask, no database). What maps to what is in docs/authoring.md ("Import and export"):
 multiple choice (`{=right ~wrong}`) -> single, multiple answer with weights (`{~%50%a ~%-100%b}`)
 -> multiple, true/false (`{T#wrong feedback#right feedback}`) -> true_false; `#feedback` -> option
-feedback; `####feedback` -> explanation; `::title::` -> id; `$CATEGORY: a/b` -> tags. Question types
-the app cannot hold (essay, matching, numeric, short answer, missing word, description) are reported
-with their line and skipped. Every question is then checked with the content files' own rules
+feedback; `####feedback` -> explanation; `::title::` -> id; `$CATEGORY: a/b` -> tags. The format
+markers `[html]`, `[markdown]`, `[plain]` and `[moodle]` are read wherever Moodle reads them (question
+text, answers, feedback, general feedback) and never kept as text; `[html]` text becomes plain text
+(nh3 strips the tags, scripts and styles with their content). Question types the app cannot hold
+(essay, matching, numeric, short answer, missing word, description) are reported with their line and
+skipped. Every question is then checked with the content files' own rules
 (training/content/loader.validate_question), so a GIFT file can hold nothing a YAML file could not.
 
 `write_gift` writes the comment lines `// tags: ...`, `// reference: ...` (and, when needed,
@@ -33,9 +36,36 @@ CATEGORY_RE = re.compile(r"^\$CATEGORY:(.*)$")
 SKIPPED_CATEGORY_SEGMENTS = {"$course$", "$system$", "$module$", "$cat1$", "$cat2$", "$cat3$", "top"}
 COMMENT_TAGS, COMMENT_REFERENCE = "tags:", "reference:"
 COMMENT_ORDER, COMMENT_PARAGRAPHS = "true-false order:", "prompt paragraphs:"
+OPTION_MESSAGE_RE = re.compile(r"^option (\d+): (.*)$", re.DOTALL)
+UNSUPPORTED = {
+    "essay": "an essay (an answer block without answers) is not supported",
+    "numeric": "a numeric question ({#...}) is not supported",
+    "matching": "a matching question (answers with ->) is not supported",
+    "short_answer": "a short-answer question (only = answers) is not supported",
+}
 
 
 # --- Reading ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadOption:
+    line: int
+    text: str | None
+    correct: bool
+    feedback: str | None
+
+
+@dataclass(frozen=True)
+class ReadQuestion:
+    """A multiple-choice or true/false question as the file states it: texts without their format markers or
+    escapes, [html] as plain text; a true/false answer is the options True and False with their feedback."""
+
+    line: int
+    type: str
+    text: str
+    options: tuple[ReadOption, ...]
+    explanation: str | None
 
 
 @dataclass
@@ -59,6 +89,7 @@ class _Reader:
         self.notices: list[Problem] = []
         self.used_ids: dict[str, int] = {}
         self.weighted = 0
+        self.read: list[ReadQuestion] = []
 
     def result(self) -> ParsedBank:
         notices = list(self.notices)
@@ -77,6 +108,16 @@ class _Reader:
 
 def parse_gift(text: str, *, reserved_ids=(), id_prefix: str = "q") -> ParsedBank:
     """Read GIFT text. Ids made up for untitled questions avoid `reserved_ids` (ids used elsewhere)."""
+    return _read_file(text, reserved_ids, id_prefix).result()
+
+
+def read_gift(text: str) -> tuple[ReadQuestion, ...]:
+    """Every multiple-choice and true/false question as the file states it, whether or not it passes the content
+    rules: the reading to compare with Moodle's own (tests/unit/test_gift.py does, over Moodle's samples)."""
+    return tuple(_read_file(text, (), "q").read)
+
+
+def _read_file(text: str, reserved_ids, id_prefix: str) -> "_Reader":
     reader = _Reader(reserved_ids, id_prefix)
     category: list[str] = []
     for block in _blocks(text):
@@ -85,7 +126,7 @@ def parse_gift(text: str, *, reserved_ids=(), id_prefix: str = "q") -> ParsedBan
             block.lines = block.lines[1:]
         if block.lines:
             _read_question(reader, block, category)
-    return reader.result()
+    return reader
 
 
 def _blocks(text: str):
@@ -174,73 +215,100 @@ def _read_question(reader: _Reader, block: _Block, category: list[str]) -> None:
     if 0 <= _find(rest, "{", start + 1) < end:
         return problem("a '{' inside the answer block: write \\{ for a literal brace", where.line(rest_at + start))
     after = rest[end + 1 :]
+    if _find(after, "{") >= 0:
+        return problem("more than one answer block: put a blank line between questions")
+    before, body, body_at = rest[:start], rest[start + 1 : end], rest_at + start + 1
+    split = _find(body, "####")
+    answers, explanation = (body, None) if split < 0 else (body[:split], body[split + 4 :])
+    kind = _answer_kind(answers)
+    if kind in UNSUPPORTED:
+        reader.skipped.append(Problem(line, UNSUPPORTED[kind]))
+        return
     if after.strip():
-        if _find(after, "{") >= 0:
-            return problem("more than one answer block: put a blank line between questions")
-        reader.skipped.append(Problem(line, "missing word (text after the answer block) is not supported"))
+        shown = _shortened(" ".join(after.split()))
+        message = f'missing word (the text "{shown}" after the answer block) is not supported'
+        reader.skipped.append(Problem(line, message))
         return
-    before, body = rest[:start], rest[start + 1 : end]
-    body_at = rest_at + start + 1
-    kind = None
-    match = FORMAT_RE.match(before)
-    if match:
-        kind, before = match.group(1).lower(), before[match.end() :]
-    answers = _read_answers(body, body_at, where, reader, line)
-    if answers is None:
-        return
-    qtype, options, explanation = answers
-    clean = _html_to_text if kind == "html" else (lambda value: value)
-    if kind == "html":
+    stated = (_true_false if kind == "true_false" else _choice)(answers, body_at, where, reader, line)
+    if stated is not None:
+        qtype, options, feedback_hint = stated
+        _add_question(reader, block, category, title, line, _Stated(before, qtype, options, feedback_hint, explanation))
+
+
+@dataclass
+class _Stated:
+    """One question's parts as written (escapes and format markers still in them)."""
+
+    text: str
+    type: str
+    options: list[tuple[int, str | None, bool, str | None]]
+    feedback_hint: str
+    explanation: str | None
+
+
+def _add_question(
+    reader: _Reader, block: _Block, category: list[str], title: str | None, line: int, stated: _Stated
+) -> None:
+    """Check the question with the content files' rules; keep it as read either way (`read_gift`)."""
+    texts = _Texts()
+    texts.default, question_text = texts.read(stated.text)
+    read = ReadQuestion(
+        line=line,
+        type=stated.type,
+        text=question_text or "",
+        options=tuple(
+            ReadOption(at, texts.text(text), correct, texts.text(feedback))
+            for at, text, correct, feedback in stated.options
+        ),
+        explanation=texts.text(stated.explanation),
+    )
+    reader.read.append(read)
+    if texts.html_removed:
         reader.notices.append(Problem(line, "HTML was removed: the question is imported as plain text"))
-    question_text = clean(unescape(before)).strip()
-    scenario, prompt = _split_text(question_text, block.prompt_paragraphs)
-    if qtype == "true_false" and block.false_first:
-        options = list(reversed(options))
+    scenario, prompt = _split_text(read.text, block.prompt_paragraphs)
+    options = list(read.options)
+    if read.type == "true_false" and block.false_first:
+        options.reverse()
     qid = _question_id(reader, title, prompt, line)
     item = {
         LINE_KEY: line,
         "id": qid,
-        "type": qtype,
+        "type": read.type,
         "scenario": scenario or None,
         "prompt": prompt or None,
-        "options": [
-            {
-                LINE_KEY: at,
-                "text": clean(text).strip() or None,
-                "correct": correct,
-                "feedback": clean(feedback).strip() if feedback is not None and feedback.strip() else None,
-            }
-            for at, text, correct, feedback in options
-        ],
-        "explanation": clean(explanation).strip() if explanation and explanation.strip() else None,
+        "options": [{LINE_KEY: o.line, "text": o.text, "correct": o.correct, "feedback": o.feedback} for o in options],
+        "explanation": read.explanation,
         "tags": _merge(category, [t.lower() for t in block.tags]) or None,
         "references": block.references or None,
     }
     errors = _Errors("upload")
     spec = validate_question(item, errors, len(reader.questions) + 1)
     for error in errors.items:
-        reader.problems.append(Problem(error.line, _gift_words(error.message), qid))
+        message = _gift_words(error.message, options, stated.feedback_hint)
+        reader.problems.append(Problem(error.line, message, qid))
     if spec is not None:
         reader.questions.append(ParsedQuestion(line, spec))
 
 
-def _read_answers(body: str, body_at: int, where: _Where, reader: _Reader, line: int):
-    """(type, [(line, text, correct, feedback)], explanation) or None when skipped or malformed."""
-    split = _find(body, "####")
-    answers, explanation = (body, None) if split < 0 else (body[:split], unescape(body[split + 4 :]))
+def _answer_kind(answers: str) -> str:
+    """What the answer block holds, read as Moodle reads it: essay, numeric, true_false, matching, short_answer
+    or choice (Moodle's multiple choice, one = answer or answers weighted with ~%n%)."""
     stripped = answers.strip()
     if not stripped:
-        kind = "an essay (an empty answer block {})" if explanation is None else "an essay"
-        reader.skipped.append(Problem(line, f"{kind} is not supported"))
-        return None
+        return "essay"
     if stripped.startswith("#"):
-        reader.skipped.append(Problem(line, "a numeric question ({#...}) is not supported"))
-        return None
+        return "numeric"
     if TRUE_FALSE_RE.match(stripped):
-        return _true_false(stripped, body_at + answers.index(stripped[0]), where, reader, line, explanation)
+        return "true_false"
     if _find(answers, "->") >= 0:
-        reader.skipped.append(Problem(line, "a matching question (answers with ->) is not supported"))
-        return None
+        return "matching"
+    if {marker for marker, _, _ in _split_answers(answers)} == {"="}:
+        return "short_answer"
+    return "choice"
+
+
+def _choice(answers: str, body_at: int, where: _Where, reader: _Reader, line: int):
+    """(type, [(line, text, correct, feedback)], hint) as written, or None when malformed."""
     parts = _split_answers(answers)
     lead = answers[: parts[0][1]] if parts else answers
     if lead.strip():
@@ -249,9 +317,6 @@ def _read_answers(body: str, body_at: int, where: _Where, reader: _Reader, line:
         )
         return None
     markers = {marker for marker, _, _ in parts}
-    if markers == {"="}:
-        reader.skipped.append(Problem(line, "a short-answer question (only = answers) is not supported"))
-        return None
     options, positive_wrong = [], False
     for marker, start, raw in parts:
         at = where.line(body_at + start)
@@ -260,35 +325,39 @@ def _read_answers(body: str, body_at: int, where: _Where, reader: _Reader, line:
             reader.problems.append(Problem(at, f"the weight {weight:g}% is outside -100% to 100%"))
             return None
         cut = _find(raw, "#")
-        text, feedback = (raw, None) if cut < 0 else (raw[:cut], unescape(raw[cut + 1 :]))
+        text, feedback = (raw, None) if cut < 0 else (raw[:cut], raw[cut + 1 :])
         if "=" in markers:
             correct = marker == "="
             positive_wrong = positive_wrong or (marker == "~" and (weight or 0) > 0)
         else:
             correct = (weight or 0) > 0
-        options.append((at, unescape(text), correct, feedback))
+        options.append((at, text, correct, feedback))
+    hint = "write #feedback after the answer"
     if "=" in markers:
         if positive_wrong:
             reader.notices.append(Problem(line, "partial credit on ~ answers was dropped: only the = answer is right"))
-        return "single", options, explanation
+        return "single", options, hint
     reader.weighted += 1
-    return "multiple", options, explanation
+    return "multiple", options, hint
 
 
-def _true_false(stripped: str, at: int, where: _Where, reader: _Reader, line: int, explanation):
+def _true_false(answers: str, body_at: int, where: _Where, reader: _Reader, line: int):
+    stripped = answers.strip()
     bits = _split_on(stripped, "#")
     if len(bits) > 3:
         reader.problems.append(Problem(line, "a true/false answer has at most two feedbacks: {T#wrong#right}"))
         return None
-    value = bits[0].strip().upper() in ("T", "TRUE")
-    wrong = unescape(bits[1]) if len(bits) > 1 else None
-    right = unescape(bits[2]) if len(bits) > 2 else None
-    answer_line = where.line(at)
+    word = bits[0].strip()
+    value = word in ("T", "TRUE")
+    wrong = bits[1] if len(bits) > 1 else None
+    right = bits[2] if len(bits) > 2 else None
+    answer_line = where.line(body_at + answers.index(stripped[0]))
     options = [
         (answer_line, "True", value, right if value else wrong),
         (answer_line, "False", not value, wrong if value else right),
     ]
-    return "true_false", options, explanation
+    wrong_text, right_text = ("False", "True") if value else ("True", "False")
+    return "true_false", options, f"write {{{word}#feedback for {wrong_text}#feedback for {right_text}}}"
 
 
 def _split_answers(answers: str) -> list[tuple[str, int, str]]:
@@ -349,18 +418,49 @@ def _merge(first: list[str], second: list[str]) -> list[str]:
     return merged
 
 
-def _gift_words(message: str) -> str:
-    """The content rules' messages, with the GIFT syntax that fixes them."""
+def _gift_words(message: str, options, feedback_hint: str) -> str:
+    """The content rules' messages, naming the option by its text, with the GIFT syntax that fixes them."""
     hints = {
         "explanation is required": "explanation is required: add general feedback (####...) before the closing }",
         "prompt is required": "the question text is empty",
     }
-    for plain, hint in hints.items():
-        if message == plain:
-            return hint
+    if message in hints:
+        return hints[message]
+    match = OPTION_MESSAGE_RE.match(message)
+    if match and 0 < int(match.group(1)) <= len(options) and options[int(match.group(1)) - 1].text:
+        shown = _shortened(options[int(match.group(1)) - 1].text)
+        message = f'option {match.group(1)} ("{shown}"): {match.group(2)}'
     if message.endswith("feedback is required"):
-        return message + ": write #feedback after the answer"
+        return f"{message}: {feedback_hint}"
     return message
+
+
+def _shortened(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+class _Texts:
+    """Reads one question's texts: a leading [format] marker (else the question text's format), the GIFT
+    escapes, and [html] turned into plain text. [markdown], [plain] and [moodle] text is kept as written."""
+
+    def __init__(self):
+        self.default = "moodle"
+        self.html_removed = False
+
+    def read(self, raw: str) -> tuple[str, str | None]:
+        kind, rest = self.default, raw
+        match = FORMAT_RE.match(raw)
+        if match:
+            kind, rest = match.group(1).lower(), raw[match.end() :]
+        text = unescape(rest)
+        if kind == "html":
+            plain = _html_to_text(text)
+            self.html_removed = self.html_removed or plain.strip() != text.strip()
+            text = plain
+        return kind, text.strip() or None
+
+    def text(self, raw: str | None) -> str | None:
+        return None if raw is None else self.read(raw)[1]
 
 
 def _html_to_text(value: str) -> str:

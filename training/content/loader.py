@@ -330,17 +330,25 @@ def _validate_options(raw, qtype, fail) -> tuple[OptionSpec, ...]:
             texts.add(key)
         if isinstance(text, str) and isinstance(feedback, str) and isinstance(correct, bool):
             options.append(OptionSpec(text=text.strip(), correct=correct, feedback=feedback.strip()))
-    _check_correct_count(options, qtype, fail)
+    _check_correct_count(raw, qtype, fail)
     return tuple(options)
 
 
-def _check_correct_count(options: list[OptionSpec], qtype, fail) -> None:
-    correct = sum(o.correct for o in options)
-    if qtype in ("single", "true_false") and correct != 1:
-        fail(f"a {qtype} question needs exactly one correct option (found {correct})")
-    elif qtype == "multiple" and correct < 1:
-        fail("a multiple question needs at least one correct option")
-    if qtype == "true_false" and sorted(o.text for o in options) != ["False", "True"]:
+def _check_correct_count(raw: list, qtype, fail) -> None:
+    """Counted over every option as written, so an option with another problem (no feedback) still counts.
+
+    A count that an unreadable flag or text leaves unknown is not checked: that option's own problem says it.
+    """
+    flags = [option.get("correct") if isinstance(option, dict) else None for option in raw]
+    texts = [option.get("text") if isinstance(option, dict) else None for option in raw]
+    if all(isinstance(flag, bool) for flag in flags):
+        correct = sum(flags)
+        if qtype in ("single", "true_false") and correct != 1:
+            fail(f"a {qtype} question needs exactly one correct option (found {correct})")
+        elif qtype == "multiple" and correct < 1:
+            fail("a multiple question needs at least one correct option")
+    readable = all(isinstance(text, str) for text in texts)
+    if qtype == "true_false" and readable and sorted(text.strip() for text in texts) != ["False", "True"]:
         fail("a true_false question has exactly two options, 'True' and 'False'")
 
 
