@@ -6,18 +6,25 @@ export FLASK_APP := app.py
 
 .PHONY: run setup upgrade serve venv venv-runtime lock sbom audit test test-fast screenshots bench bench-dashboard bench-item-stats bench-load lint format check-content clean
 
-# The virtual environment holds exactly the packages of a lock file, each checked against its SHA-256 hash
-# (requirements-dev.lock also pins pip itself). requirements*.txt are the direct pins; `make lock` turns them into locks.
-$(BIN)/activate.stamp: requirements-dev.lock
+# The virtual environment holds exactly the packages of a lock file, each checked against its SHA-256 hash.
+# requirements*.txt are the direct pins; `make lock` turns them into the locks.
+# First pip itself, as requirements-dev.lock pins it: the bundled pip is older (with published advisories) and slower.
+define locked_venv
 	$(PYTHON) -m venv $(VENV)
+	sed -n '/^pip==/,/[^\\]$$/p' requirements-dev.lock > $(VENV)/pip.lock
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(VENV)/pip.lock
+endef
+
+$(BIN)/activate.stamp: requirements-dev.lock
+	$(locked_venv)
 	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
 	touch $@
 
 venv: $(BIN)/activate.stamp
 
 ## Only the runtime packages (requirements.lock, hash-checked), no test tools: what a server installs.
-$(BIN)/runtime.stamp: requirements.lock
-	$(PYTHON) -m venv $(VENV)
+$(BIN)/runtime.stamp: requirements.lock requirements-dev.lock
+	$(locked_venv)
 	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements.lock
 	touch $@
 

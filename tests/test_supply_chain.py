@@ -113,7 +113,7 @@ def test_every_locked_package_has_a_hash(lock):
     "target, lock",
     [(".venv/bin/activate.stamp", "requirements-dev.lock"), (".venv/bin/runtime.stamp", "requirements.lock")],
 )
-def test_make_installs_only_the_locked_packages_each_checked_against_its_hash(target, lock):
+def test_make_installs_only_the_locked_packages_each_checked_against_its_hash(target, lock, tmp_path):
     result = subprocess.run(
         ["make", "--no-print-directory", "--dry-run", "--always-make", target],
         cwd=PROJECT_ROOT,
@@ -124,7 +124,17 @@ def test_make_installs_only_the_locked_packages_each_checked_against_its_hash(ta
 
     assert result.returncode == 0, result.stderr
     installs = [line for line in result.stdout.splitlines() if " install " in line]
-    assert installs == [f".venv/bin/pip install --quiet --require-hashes --no-deps -r {lock}"]
+    assert installs == [
+        ".venv/bin/pip install --quiet --require-hashes --no-deps -r .venv/pip.lock",
+        f".venv/bin/pip install --quiet --require-hashes --no-deps -r {lock}",
+    ]
+    [extract] = [line for line in result.stdout.splitlines() if line.startswith("sed ")]
+    extract = extract.replace(".venv/pip.lock", str(tmp_path / "pip.lock"))
+    subprocess.run(["sh", "-c", extract], cwd=PROJECT_ROOT, check=True, timeout=60)
+    [pip] = locked_packages(tmp_path / "pip.lock")
+    assert pip == next(
+        package for package in locked_packages(PROJECT_ROOT / "requirements-dev.lock") if package.name == "pip"
+    )
 
 
 def test_make_sbom_lists_every_runtime_package_with_its_version_and_hashes(tmp_path):
