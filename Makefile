@@ -4,15 +4,50 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: run setup upgrade serve venv test test-fast screenshots bench bench-dashboard bench-item-stats bench-load lint format check-content clean
+.PHONY: run setup upgrade serve venv venv-runtime lock sbom audit test test-fast screenshots bench bench-dashboard bench-item-stats bench-load lint format check-content clean
 
-$(BIN)/activate.stamp: requirements.txt requirements-dev.txt
+# The virtual environment holds exactly the packages of a lock file, each checked against its SHA-256 hash.
+# requirements*.txt are the direct pins; `make lock` turns them into the locks.
+# First pip itself, as requirements-dev.lock pins it: the bundled pip is older (with published advisories) and slower.
+define locked_venv
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	sed -n '/^pip==/,/[^\\]$$/p' requirements-dev.lock > $(VENV)/pip.lock
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(VENV)/pip.lock
+endef
+
+$(BIN)/activate.stamp: requirements-dev.lock
+	$(locked_venv)
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
 	touch $@
 
 venv: $(BIN)/activate.stamp
+
+## Only the runtime packages (requirements.lock, hash-checked), no test tools: what a server installs.
+$(BIN)/runtime.stamp: requirements.lock requirements-dev.lock
+	$(locked_venv)
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements.lock
+	touch $@
+
+venv-runtime: $(BIN)/runtime.stamp
+
+## Resolve requirements.txt and requirements-dev.txt into the hashed lock files, keeping current versions where the
+## pins allow; LOCK_FLAGS="--upgrade-package NAME" (or --upgrade) moves to newer ones. Needs PyPI.
+LOCK_FLAGS ?=
+LOCK := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes --custom-compile-command "make lock"
+lock: venv
+	$(LOCK) $(LOCK_FLAGS) requirements.txt -o requirements.lock
+	$(LOCK) $(LOCK_FLAGS) --constraint requirements.lock requirements-dev.txt -o requirements-dev.lock
+
+## A CycloneDX 1.6 SBOM (JSON) of the runtime components in requirements.lock, with versions and hashes; offline.
+SBOM ?= artifacts/sbom.cdx.json
+sbom: venv
+	mkdir -p $(dir $(SBOM))
+	$(BIN)/cyclonedx-py requirements --output-reproducible -o $(SBOM) requirements.lock
+
+## Check every locked package against known vulnerabilities (pip-audit: PyPI's advisories, else OSV); fails on one,
+## says "could not check" and succeeds when neither database answers (tools/audit_dependencies.py).
+audit: venv
+	$(BIN)/python tools/audit_dependencies.py requirements-dev.lock
 
 ## Create the database schema, load the shipped courses and seed the demo organisation (first run only).
 setup: venv
@@ -28,13 +63,13 @@ run: setup
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 ## Bring a database up to this code: migrations, then the shipped courses (run once per release, on one server).
-upgrade: venv
+upgrade: venv-runtime
 	$(BIN)/flask db upgrade
 	$(BIN)/flask content sync
 
 ## Serve in production under gunicorn (gunicorn.conf.py), configured from the environment: see docs/operations.md.
 ## Refuses to start while SECRET_KEY or a PostgreSQL DATABASE_URL is missing or the database is not upgraded.
-serve: venv
+serve: venv-runtime
 	$(BIN)/gunicorn --config gunicorn.conf.py
 
 ## The whole test suite on every core, up to 4 pytest-xdist workers (SQLite; PostgreSQL too when TEST_DATABASE_URL is set).
