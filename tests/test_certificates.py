@@ -1,8 +1,11 @@
 """Certificates through the app: issue on completion, store, download, verify, revoke and export."""
 
 import csv
+import errno
 import hashlib
 import io
+import logging
+import os
 import shutil
 import zipfile
 from dataclasses import dataclass
@@ -228,6 +231,64 @@ def test_a_crash_while_writing_leaves_no_partial_file(app, certified, monkeypatc
         certificate_services.certificate_store().write(certificate.serial.replace("-", ""), b"%PDF-partial")
     assert certificate.path.read_bytes() == before
     assert not list(certificate.path.parent.glob(".tmp-*"))
+
+
+def break_storage(kind: str, folder: Path, monkeypatch) -> None:
+    """A real storage fault, lifted again by `monkeypatch.undo()` (and `repair_storage`).
+
+    "read-only": the folder's mode is 0500, which stops writes for anyone but root; as root (for whom
+    modes do not), the folder is replaced by a regular file, so every write under it fails with
+    ENOTDIR. "full": the kernel's fsync reports ENOSPC, as a full disk does for data the page cache
+    accepted; patched at the OS boundary (`os.fsync`), as a full filesystem cannot be mounted here.
+    """
+    if kind == "full":
+
+        def no_space_left(_fd):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr(os, "fsync", no_space_left)
+    elif os.geteuid() != 0:
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o500)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.write_text("a regular file where the certificate folder should be")
+
+
+def repair_storage(folder: Path, monkeypatch) -> None:
+    monkeypatch.undo()
+    if folder.is_file():
+        folder.unlink()
+    elif folder.is_dir():
+        folder.chmod(0o700)
+
+
+@pytest.mark.parametrize("fault", ["read-only", "full"])
+def test_a_download_is_served_and_logged_when_the_certificate_cannot_be_stored(
+    app, client, auth, certified, monkeypatch, caplog, fault
+):
+    """The PDF rendered in memory is served whole; nothing partial is left for a later download,
+    its SHA-256 is recorded (the person holds it: it must verify), and the next download stores it."""
+    user, certificate = certified(name="Ana Lucía Pérez")
+    folder = Path(app.config["CERTIFICATE_STORAGE_DIR"])
+    auth.login(user)
+    break_storage(fault, folder, monkeypatch)
+    try:
+        with caplog.at_level(logging.ERROR, logger="training.certificates"):
+            response, data = download(client, certificate.serial)
+    finally:
+        repair_storage(folder, monkeypatch)
+    assert response.status_code == 200 and data.startswith(b"%PDF-")
+    assert "Ana Lucía Pérez" in PdfReader(io.BytesIO(data)).pages[0].extract_text()
+    compact = certificate.serial.replace("-", "")
+    assert any(compact in r.getMessage() and "could not be stored" in r.getMessage() for r in caplog.records)
+    assert not certificate.path.exists()
+    assert not [p for p in folder.rglob("*") if p.is_file()], "no partial or temporary file left behind"
+    (recorded,) = issued_certificates(app, user.id)
+    assert recorded.sha256 == hashlib.sha256(data).hexdigest()
+    assert "The file matches" in check_file(client, certificate.serial, pdf=data).get_data(as_text=True)
+    assert download(client, certificate.serial)[1] == data
+    assert certificate.path.read_bytes() == data, "once storage works again, the next download stores the file"
 
 
 @pytest.mark.renders_certificates_at_completion

@@ -12,18 +12,32 @@ HTTPS = "https://training.example.org"
 
 
 @pytest.fixture
-def production(app):
-    """The same database as `app`, configured as production (the default TRAINING_ENV)."""
+def production_app(app):
+    """Makes apps on the same database as `app`, configured as production (the default TRAINING_ENV)."""
     keys = ("SQLALCHEMY_DATABASE_URI", "CONTENT_MODULES_DIR", "CONTENT_QUIZZES_DIR", "CERTIFICATE_STORAGE_DIR")
-    production_app = create_app(
-        {"TESTING": True, "SECRET_KEY": "test secret key", "MFA_REQUIRED": False}
-        | {key: app.config[key] for key in keys}
-    )
-    assert production_app.config["TRAINING_ENV"] == "production"
-    yield production_app
-    with production_app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    made = []
+
+    def make(**settings):
+        production_app = create_app(
+            {"TESTING": True, "SECRET_KEY": "test secret key", "MFA_REQUIRED": False}
+            | {key: app.config[key] for key in keys}
+            | settings
+        )
+        assert production_app.config["TRAINING_ENV"] == "production"
+        made.append(production_app)
+        return production_app
+
+    yield make
+    for production_app in made:
+        with production_app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def production(production_app):
+    """Production without an https PUBLIC_BASE_URL (the default is the development address)."""
+    return production_app()
 
 
 def sign_in(client, user, base_url):
@@ -45,6 +59,46 @@ def test_production_redirects_plain_http_to_https(production):
     response = production.test_client().get("/login", base_url="http://training.example.org")
     assert response.status_code == 302
     assert response.headers["Location"] == "https://training.example.org/login"
+
+
+@pytest.mark.parametrize(
+    ("public_base_url", "redirected_to"),
+    [
+        ("https://training.example.org", "https://training.example.org"),
+        ("https://hospital.example/training/", "https://hospital.example/training"),
+    ],
+)
+def test_the_https_redirect_goes_to_the_public_base_url_whatever_host_the_client_sends(
+    production_app, public_base_url, redirected_to
+):
+    """ASVS 3.7.2, 4.1.2: Talisman alone rebuilt the request's own URL, so `Host: evil.example` sent
+    the person to https://evil.example. The path and query are kept, under PUBLIC_BASE_URL's path."""
+    client = production_app(PUBLIC_BASE_URL=public_base_url).test_client()
+    for options in ({"base_url": "http://evil.example"}, {"headers": {"Host": "evil.example:8080"}}):
+        response = client.get("/courses/fire-safety?tab=modules&next=%2Fhome", **options)
+        assert response.status_code == 302, options
+        assert response.headers["Location"] == f"{redirected_to}/courses/fire-safety?tab=modules&next=%2Fhome"
+    assert client.get("/", base_url="http://evil.example").headers["Location"] == f"{redirected_to}/"
+    healthz = client.get("/healthz", base_url="http://evil.example")
+    assert healthz.status_code in (200, 503) and "Location" not in healthz.headers, "/healthz is exempt"
+    api = client.get("/api/v1/compliance", base_url="http://evil.example")
+    assert api.status_code == 403 and api.json["error"]["code"] == "https_required"
+    forwarded = client.get("/login", base_url="http://evil.example", headers={"X-Forwarded-Proto": "https"})
+    assert forwarded.status_code == 200, "X-Forwarded-Proto is honoured as documented (4.1.3, Decisions)"
+
+
+def test_without_an_https_public_base_url_an_invalid_host_is_refused_not_redirected(production):
+    """Without a configured address the redirect keeps the request's host, but one that is not a
+    host name (Werkzeug reads it as empty) gets a 400 rather than a redirect to `https:///login`."""
+    assert production.config["PUBLIC_BASE_URL"].startswith("http://")
+    client = production.test_client()
+    for host in ("evil.example/path", "bad host", "evil.example:99999"):
+        response = client.get("/login", headers={"Host": host})
+        assert response.status_code == 400, host
+        assert "Location" not in response.headers
+    assert client.get("/login", headers={"Host": "training.example.org"}).headers["Location"] == (
+        "https://training.example.org/login"
+    )
 
 
 def test_production_session_cookie_is_host_prefixed_secure_httponly_lax(production, make_user):

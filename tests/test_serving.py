@@ -4,6 +4,8 @@ import io
 import json
 import logging
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,6 +24,7 @@ from training.serving import startup_problems
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HEAD = sorted(expected_migration_heads())[0]
+MB = 1024 * 1024
 
 
 @pytest.fixture
@@ -81,6 +84,41 @@ def test_healthz_fails_when_storage_cannot_be_written_and_does_not_name_the_path
     assert response.status_code == 503
     assert response.json["checks"]["storage"] == {"ok": False, "message": "cannot write to CERTIFICATE_STORAGE_DIR"}
     assert str(tmp_path) not in response.get_data(as_text=True)
+
+
+def test_healthz_fails_when_storage_has_less_free_space_than_the_minimum(app, client, stamp):
+    """A disk nearly full fails the check before writes start failing, with the figures and no path.
+    The minimum is set above the disk's whole size, so the real free space is always below it."""
+    stamp(HEAD)
+    folder = Path(app.config["CERTIFICATE_STORAGE_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    minimum = shutil.disk_usage(folder).total // MB + 1
+    app.config["STORAGE_MIN_FREE_MB"] = minimum
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.json["status"] == "failing"
+    storage = response.json["checks"]["storage"]
+    assert storage["ok"] is False
+    figures = re.fullmatch(
+        rf"less free space than the {minimum} MB minimum: CERTIFICATE_STORAGE_DIR has (\d+) MB free, "
+        r"STAFF_IMPORT_DIR has \d+ MB free, AUTHORING_IMPORT_DIR has \d+ MB free",
+        storage["message"],
+    )
+    assert figures, storage["message"]
+    assert abs(int(figures.group(1)) - shutil.disk_usage(folder).free // MB) < 1024, "the real free space"
+    assert str(folder) not in response.get_data(as_text=True)
+    app.config["STORAGE_MIN_FREE_MB"] = 0
+    assert client.get("/healthz").json["checks"]["storage"] == {"ok": True, "message": "writable"}
+
+
+def test_the_storage_free_space_minimum_comes_from_the_environment_and_is_checked(monkeypatch, tmp_path):
+    settings = _isolated_settings(tmp_path)
+    assert create_app(settings).config["STORAGE_MIN_FREE_MB"] == 100
+    monkeypatch.setenv("STORAGE_MIN_FREE_MB", "2048")
+    assert create_app(settings).config["STORAGE_MIN_FREE_MB"] == 2048
+    for bad in ("lots", "-1", "1.5", "", "2000000"):
+        monkeypatch.setenv("STORAGE_MIN_FREE_MB", bad)
+        with pytest.raises(ValueError, match="STORAGE_MIN_FREE_MB must be a whole number"):
+            create_app(settings)
 
 
 def test_healthz_writes_nothing_sets_no_cookie_and_needs_no_sign_in(app, client, stamp):

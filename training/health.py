@@ -2,13 +2,15 @@
 
 Three checks, each cheap enough to run every few seconds: the database answers, its schema is at
 the migration this code expects, and the folders the app writes to (certificates, staged imports)
-accept a file. The answer is 200 when all pass and 503 when any fails, as JSON naming each check.
-Details that help an attacker (paths, driver errors) go to the log, with the request id, not into
-the answer. The route needs no sign-in, writes nothing to the database and sets no cookie.
+accept a file and have STORAGE_MIN_FREE_MB free. The answer is 200 when all pass and 503 when any
+fails, as JSON naming each check. Details that help an attacker (paths, driver errors) go to the
+log, with the request id, not into the answer. The route needs no sign-in, writes nothing to the
+database and sets no cookie.
 """
 
 import logging
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from functools import cache
@@ -27,6 +29,7 @@ bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
 
 STORAGE_SETTINGS = ("CERTIFICATE_STORAGE_DIR", "STAFF_IMPORT_DIR", "AUTHORING_IMPORT_DIR")
+MB = 1024 * 1024  # as `df -m` counts
 
 
 @dataclass(frozen=True)
@@ -99,9 +102,26 @@ def expected_migration_heads() -> frozenset[str]:
 
 
 def check_storage() -> Check:
-    unwritable = [setting for setting in STORAGE_SETTINGS if not folder_accepts_a_file(current_app.config[setting])]
+    """Every storage folder accepts a file and has at least STORAGE_MIN_FREE_MB free.
+
+    The free-space figures warn of a filling disk while writes still work; they name the settings,
+    never the paths.
+    """
+    minimum_mb = current_app.config["STORAGE_MIN_FREE_MB"]
+    unwritable, short_of_space = [], []
+    for setting in STORAGE_SETTINGS:
+        folder = current_app.config[setting]
+        if not folder_accepts_a_file(folder):
+            unwritable.append(setting)
+        elif (free_mb := shutil.disk_usage(folder).free // MB) < minimum_mb:
+            short_of_space.append(f"{setting} has {free_mb} MB free")
+    problems = []
     if unwritable:
-        return Check("storage", False, "cannot write to " + ", ".join(unwritable))
+        problems.append("cannot write to " + ", ".join(unwritable))
+    if short_of_space:
+        problems.append(f"less free space than the {minimum_mb} MB minimum: " + ", ".join(short_of_space))
+    if problems:
+        return Check("storage", False, "; ".join(problems))
     return Check("storage", True, "writable")
 
 

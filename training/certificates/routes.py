@@ -1,3 +1,5 @@
+import io
+
 from flask import (
     Blueprint,
     current_app,
@@ -46,10 +48,10 @@ def _public_headers(response):
 @bp.route("/certificates/<serial>.pdf")
 @login_required
 def download(serial: str):
-    certificate, path = services.downloadable_pdf(current_user, serial)
+    certificate, data = services.downloadable_pdf(current_user, serial)
     services.record_download(current_user, certificate, ip_address=request.remote_addr or "")
     return send_file(
-        path,
+        io.BytesIO(data),
         mimetype="application/pdf",
         as_attachment=True,
         download_name=f"certificate-{display_serial(certificate.serial)}.pdf",

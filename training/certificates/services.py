@@ -126,16 +126,61 @@ def _stored_file_intact(certificate: Certificate, store: CertificateStore) -> bo
     return latest is not None and path.is_file() and sha256_hex(path.read_bytes()) == latest.sha256
 
 
+def pdf_for_download(certificate: Certificate) -> bytes:
+    """The certificate's PDF: the stored file when it is byte for byte the recorded one, else rendered again.
+
+    The bytes served are the bytes checked (read once, not opened again by name after the check).
+    Unlike `stored_pdf`, a storage that cannot be read or written does not stop the download.
+    """
+    store = certificate_store()
+    data = _intact_stored_bytes(certificate, store)
+    return data if data is not None else _render_for_download(certificate, store)
+
+
+def _intact_stored_bytes(certificate: Certificate, store: CertificateStore) -> bytes | None:
+    """The stored file's bytes if they are the latest file recorded for the certificate; else None."""
+    latest = certificate.latest_file
+    if latest is None:
+        return None
+    try:
+        data = store.read(certificate.serial)
+    except OSError:
+        log.warning("Could not read certificate %s from storage; rendering it again", certificate.serial, exc_info=True)
+        return None
+    return data if data is not None and sha256_hex(data) == latest.sha256 else None
+
+
+def _render_for_download(certificate: Certificate, store: CertificateStore) -> bytes:
+    """Render the PDF for a download and store it; if storing fails (disk full, read-only), log it and serve it anyway.
+
+    The store leaves no partial file behind, so a later download renders and stores it again. The
+    file's SHA-256 is recorded either way: the person now holds this PDF, and it must verify.
+    """
+    data = render_certificate(certificate)
+    try:
+        store.write(certificate.serial, data)
+    except OSError:
+        log.exception("Certificate %s could not be stored; the rendered PDF is served without it", certificate.serial)
+    record_certificate_file(certificate, data)
+    return data
+
+
 def write_certificate_file(certificate: Certificate, store: CertificateStore | None = None) -> Path:
-    """Render, store atomically and record the file's SHA-256 (a new record only for new bytes).
+    """Render, store atomically and record the file's SHA-256 (a new record only for new bytes)."""
+    store = store or certificate_store()
+    data = render_certificate(certificate)
+    path = store.write(certificate.serial, data)
+    record_certificate_file(certificate, data)
+    return path
+
+
+def record_certificate_file(certificate: Certificate, data: bytes) -> None:
+    """Record the SHA-256 of a rendered file, and commit; nothing new if these bytes are already recorded.
 
     Rendering is deterministic, so re-rendering a lost file normally reproduces the recorded hash.
     If the design changed since, the new file gets its own record and an audit event; files with
     either hash still verify.
     """
-    store = store or certificate_store()
-    data = render_certificate(certificate)
-    path = store.write(certificate.serial, data)
     digest = sha256_hex(data)
     if all(existing.sha256 != digest for existing in certificate.files):
         try:
@@ -154,7 +199,6 @@ def write_certificate_file(certificate: Certificate, store: CertificateStore | N
         except IntegrityError:
             db.session.refresh(certificate)  # another request recorded the same bytes first
         db.session.commit()
-    return path
 
 
 def store_file_of_completion(completion: Completion | None) -> None:
@@ -255,14 +299,14 @@ def certificate_for_viewer(viewer: User, serial_text: str) -> Certificate:
     return certificate
 
 
-def downloadable_pdf(viewer: User, serial_text: str) -> tuple[Certificate, Path]:
+def downloadable_pdf(viewer: User, serial_text: str) -> tuple[Certificate, bytes]:
     certificate = certificate_for_viewer(viewer, serial_text)
     if certificate.revocation is not None:
         raise CertificateGone(
             f"Certificate {display_serial(certificate.serial)} was revoked on "
             f"{local_date_text(certificate.revocation.revoked_at)} and can no longer be downloaded."
         )
-    return certificate, stored_pdf(certificate)
+    return certificate, pdf_for_download(certificate)
 
 
 # --- public verification -------------------------------------------------------------------------
