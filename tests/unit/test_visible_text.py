@@ -1,6 +1,7 @@
 """The rule for a person's one-line fields (name, job title, department, employee id) on its own."""
 
 import pytest
+
 from training.visible_text import text_problem, tidy
 
 
