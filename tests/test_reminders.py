@@ -11,7 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import event, func, insert, select
 
-from tests.helpers import complete_course
+from tests.helpers import complete_course, header_field_names
 from training.compliance.models import Policy, PolicyVersion, Reminder
 from training.compliance.services import format_day
 from training.extensions import db
@@ -44,6 +44,7 @@ class Inbox:
         self.refuse: set[str] = set()
         self.hang_up_on: set[int] = set()  # answer these DATA commands (counted from 1) with 421
         self.data_commands = 0
+        self.raw: list[tuple[list[str], bytes]] = []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -57,10 +58,14 @@ class Inbox:
             return "421 4.3.2 Service shutting down, try again"
         parsed = message_from_bytes(envelope.original_content, policy=email_policy.default)
         self.messages.append((list(envelope.rcpt_tos), parsed))
+        self.raw.append((list(envelope.rcpt_tos), envelope.original_content))
         return "250 Message accepted"
 
     def to(self, email: str) -> list[EmailMessage]:
         return [message for recipients, message in self.messages if recipients == [email]]
+
+    def raw_to(self, email: str) -> list[bytes]:
+        return [raw for recipients, raw in self.raw if recipients == [email]]
 
     def text_to(self, email: str) -> str:
         (message,) = self.to(email)
@@ -314,6 +319,54 @@ def test_a_server_that_hangs_up_is_reconnected_to(app, runner, inbox, ward):
     assert result.exit_code == 0, result.output
     assert emails_of(inbox) == sorted(EVERYONE + MANAGERS)
     assert inbox.data_commands == 8
+
+
+# A plain ASCII name that the CSV import and /staff/new accept: an RFC 2047 encoded word for CR LF and a header.
+ENCODED_WORD_NAME = "Eve =?utf-8?q?=0D=0ABcc:_enc@evil.example?="
+
+
+def test_a_name_with_an_encoded_word_reaches_its_owner_safely_and_stops_nobody(app, runner, inbox, ward, make_user):
+    """Issue 17.1: building this name's To header raised ValueError in the middle of a batch, after
+    emails had gone out: the run exited 1 with nothing recorded and each rerun sent them all again."""
+    make_user(name=ENCODED_WORD_NAME, email="eve@example.org", department="Pharmacy")
+
+    result = send(runner, on=day(11))
+
+    assert result.exit_code == 0, result.output
+    assert "Sent 6 reminders and 2 manager digests" in result.stdout
+    assert emails_of(inbox) == sorted(EVERYONE + MANAGERS + ["eve@example.org"])
+    (eve,) = inbox.to("eve@example.org")
+    assert eve["To"].addresses[0].display_name == ENCODED_WORD_NAME
+    assert eve["To"].addresses[0].addr_spec == "eve@example.org"
+    (raw,) = inbox.raw_to("eve@example.org")
+    assert "Bcc" not in header_field_names(raw)
+    assert b"=?utf-8?q?=0D=0A" not in raw.split(b"\r\n\r\n")[0], "the name's encoded word is itself encoded"
+    (digest,) = [m for m in inbox.to("morgan@example.org") if m["Subject"].startswith("Team training digest")]
+    assert f"{ENCODED_WORD_NAME} (eve@example.org)" in digest.get_body(("plain",)).get_content()
+
+    again = send(runner, on=day(11))
+    assert again.exit_code == 0, again.output
+    assert "Sent 0 reminders and 0 manager digests; 6 people skipped" in again.stdout
+    assert len(inbox.messages) == 8 and len(reminders(app)) == 8
+
+
+def test_a_department_name_cannot_add_headers_to_a_digest(app, runner, inbox, make_user, make_requirement, course):
+    """The digest's subject holds the department's name: an encoded word there made the mail library
+    write a real line break and a Bcc header into the message."""
+    department = "Ward 7 =?utf-8?q?=0D=0ABcc:_enc@evil.example?="
+    make_user(name="Nia Okafor", email="nia@example.org", department=department)
+    make_user("manager", name="Morgan Lee", email="morgan@example.org", department=department)
+    make_requirement(course, department=department, due_within_days=10)
+
+    result = send(runner, on=day(11))
+
+    assert result.exit_code == 0, result.output
+    subject = f"Team training digest for {department}: 1 person needs attention"
+    assert subject in [message["Subject"] for message in inbox.to("morgan@example.org")]
+    for raw in inbox.raw_to("morgan@example.org"):
+        assert sorted(header_field_names(raw)) == sorted(
+            ["From", "To", "Subject", "Date", "Message-ID", "Auto-Submitted", "Content-Type", "MIME-Version"]
+        )
 
 
 def test_an_unreachable_server_is_a_clear_error_and_records_nothing(app, runner, ward):
