@@ -7,6 +7,8 @@ Errors come in two kinds:
 `MailUnavailable` (the server cannot be reached, refuses the login or the sender: nothing will work).
 """
 
+import hashlib
+import hmac
 import smtplib
 import ssl
 from collections.abc import Callable, Mapping
@@ -165,6 +167,17 @@ def recipient_header(name: str, email: str) -> Verbatim:
     return Verbatim(f"{words}{gap}<{email}>")
 
 
+def stable_message_id(name: str, secret: str, domain: str) -> str:
+    """A Message-ID that is the same each time the message called `name` is sent, so a mail server
+    that took it once can drop a copy re-sent after a lost acknowledgement (RFC 5322 3.6.4).
+
+    The HMAC under `secret` makes it unique to this installation and unguessable: nobody can send a
+    message ahead under the Message-ID of a future reminder to have the real one dropped.
+    """
+    digest = hmac.new(secret.encode(), name.encode(), hashlib.sha256).hexdigest()[:32]
+    return f"<{name}.{digest}@{domain}>"
+
+
 def build_message(
     sender: str,
     to_name: str,
@@ -172,8 +185,13 @@ def build_message(
     subject: str,
     text: str,
     html: str | None = None,
+    *,
+    message_id: str = "",
 ) -> EmailMessage:
-    """A plain-text email with an optional HTML alternative, marked as automatic (RFC 3834)."""
+    """A plain-text email with an optional HTML alternative, marked as automatic (RFC 3834).
+
+    `message_id` (see `stable_message_id`) when the message may be sent again; a new one otherwise.
+    """
     message = EmailMessage(policy=MAIL_POLICY)
     if sender:
         message["From"] = sender
@@ -181,7 +199,7 @@ def build_message(
     message["Subject"] = subject_header(subject)
     message["Date"] = formatdate(usegmt=True)
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    message["Message-ID"] = make_msgid(domain=domain)
+    message["Message-ID"] = message_id or make_msgid(domain=domain)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text)
     if html:
