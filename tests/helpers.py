@@ -90,3 +90,27 @@ def age_requirement(app, requirement_id: int, days: int) -> None:
         requirement.created_at -= timedelta(days=days)
         refresh_obligations()
         db.session.commit()
+
+
+# The header fields of a plain-text email from training/reminders/mail.py, as a mail server receives it.
+PLAIN_EMAIL_FIELDS = sorted(
+    [
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "Auto-Submitted",
+        "Content-Type",
+        "Content-Transfer-Encoding",
+        "MIME-Version",
+    ]
+)
+
+
+def header_field_names(raw: bytes) -> list[str]:
+    """The header fields of a message as a mail server received it: every line of the header block
+    that does not continue the one before (a bare CR or LF counts as a line break, as mail servers
+    may take it)."""
+    head = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0]
+    return [line.split(b":", 1)[0].decode() for line in head.splitlines() if line[:1] not in (b" ", b"\t")]

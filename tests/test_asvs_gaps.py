@@ -8,6 +8,8 @@ import socket
 import ssl
 import stat
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email import policy as email_policy
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -22,6 +24,7 @@ from sqlalchemy import select
 
 from tests.api_fixtures import bearer, create_token_in_ui
 from tests.conftest import PASSWORD, Auth, csrf_token
+from tests.helpers import PLAIN_EMAIL_FIELDS, header_field_names
 from training import create_app
 from training.audit.models import AuditEvent
 from training.auth.models import User
@@ -111,18 +114,76 @@ def test_search_text_is_data_not_sql(app, client, make_user):
     assert found.json["meta"]["total"] == 1
 
 
-def test_mail_headers_cannot_be_injected_through_a_name_or_subject():
-    """ASVS 1.3.11: names and subjects lose their line breaks before they reach an email header."""
-    message = build_message(
-        "Training <training@example.org>",
-        "Eve\r\nBcc: everyone@example.net",
-        "eve@example.org",
-        "Reminder\nBcc: more@example.net",
-        "Body text",
-    )
-    assert message["Bcc"] is None
-    assert message["To"] == '"Eve Bcc: everyone@example.net" <eve@example.org>'
-    assert message["Subject"] == "Reminder Bcc: more@example.net"
+class Recording:
+    """A mail server's view of what it received: envelope recipients and the message as sent."""
+
+    def __init__(self):
+        self.received: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append((list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+
+@pytest.fixture
+def mail_server():
+    handler = Recording()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, MailSettings(server="127.0.0.1", port=port, use_tls=False, sender="t@example.org")
+    controller.stop()
+
+
+@pytest.mark.parametrize(
+    ("name", "subject", "shown_name", "shown_subject"),
+    [
+        (
+            "Eve\r\nBcc: everyone@example.net",
+            "Reminder\nBcc: more@example.net",
+            "Eve Bcc: everyone@example.net",
+            "Reminder Bcc: more@example.net",
+        ),
+        (
+            "Eve =?utf-8?q?=0D=0ABcc:_enc@evil.example?=",
+            "Digest for =?utf-8?q?=0D=0ABcc:_enc@evil.example?=",
+            "Eve =?utf-8?q?=0D=0ABcc:_enc@evil.example?=",
+            "Digest for =?utf-8?q?=0D=0ABcc:_enc@evil.example?=",
+        ),
+        ('a"b', "Reminder", 'a"b', "Reminder"),
+        ("<x@y>", "<x@y>, <z@y>", "<x@y>", "<x@y>, <z@y>"),
+        ("Smith, John", "Team: Smith, John", "Smith, John", "Team: Smith, John"),
+        ("Zoë =?utf-8?b?DQpCY2M6IHhAeQ==?=", "Zoë\u2028Bcc: x@y", "Zoë =?utf-8?b?DQpCY2M6IHhAeQ==?=", "Zoë Bcc: x@y"),
+        (
+            "Okafor, Nia (Charge Nurse); " * 7,
+            "Digest =?x?q?y?= for Ward 7, " * 6,
+            ("Okafor, Nia (Charge Nurse); " * 7).strip(),
+            ("Digest =?x?q?y?= for Ward 7, " * 6).strip(),
+        ),
+    ],
+    ids=["line-breaks", "encoded-words", "quote", "angle-brackets", "comma", "non-ascii", "long"],
+)
+def test_mail_headers_cannot_be_injected_through_a_name_or_subject(
+    mail_server, name, subject, shown_name, shown_subject
+):
+    """ASVS 1.3.3, 1.3.11: a name or subject reaches the mail server as header text that decodes to
+    itself on one line: line breaks removed, and encoded words (=?...?=), which a decoder would turn
+    into line breaks, encoded in turn; never an extra header or recipient."""
+    server, settings = mail_server
+    message = build_message("Training <training@example.org>", name, "eve@example.org", subject, "Body text")
+    with SmtpTransport(settings) as transport:
+        transport.send(message)
+
+    ((recipients, raw),) = server.received
+    assert recipients == ["eve@example.org"]
+    assert sorted(header_field_names(raw)) == PLAIN_EMAIL_FIELDS
+    received = message_from_bytes(raw, policy=email_policy.default)
+    (address,) = received["To"].addresses
+    assert (address.display_name, address.addr_spec) == (shown_name, "eve@example.org")
+    assert received["Subject"] == shown_subject
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n\r\n")[0].split(b"\r\n")), "RFC 5322 2.1.1"
 
 
 def test_template_syntax_in_course_text_is_shown_as_text(client, auth, make_user, write_course, sync):

@@ -14,6 +14,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
 from tests.conftest import PASSWORD, csrf_token
+from tests.helpers import PLAIN_EMAIL_FIELDS, header_field_names
 from tests.test_mfa import Clock, code_at, enrolled, second_step
 from training.audit.models import AuditEvent
 from training.auth import mfa, reset
@@ -33,9 +34,11 @@ LINK = re.compile(re.escape(BASE) + r"/password/reset/([A-Za-z0-9_-]+)")
 class Inbox:
     def __init__(self):
         self.messages = []
+        self.raw = []
 
     async def handle_DATA(self, server, session, envelope):
         parsed = message_from_bytes(envelope.original_content, policy=email_policy.default)
+        self.raw.append(envelope.original_content)
         self.messages.append((list(envelope.rcpt_tos), parsed))
         return "250 Message accepted"
 
@@ -154,6 +157,23 @@ def test_the_email_holds_the_link_and_nothing_else_sensitive(app, client, inbox,
     for secret in (row.token_hash, "10.1.0.1", user.email, PASSWORD, "password_hash", "argon2"):
         assert secret not in text
     assert LINK.findall(text) == [token]
+
+
+def test_a_name_with_an_encoded_word_gets_the_same_answer_and_a_safe_email(app, client, inbox, make_user):
+    """Issue 17.1: building the To header of this name raised ValueError, and asking for a link answered 500."""
+    name = "Eve =?utf-8?q?=0D=0ABcc:_enc@evil.example?="
+    make_user(email="eve@example.org", name=name)
+
+    answer = ask(client, "eve@example.org")
+
+    assert answer.status_code == 200 and SENT in answer.get_data(as_text=True)
+    assert answer.get_data() == ask(client, "nobody@example.org").get_data()
+    (message,) = inbox.wait(1)
+    assert inbox.messages[0][0] == ["eve@example.org"]
+    (address,) = message["To"].addresses
+    assert (address.display_name, address.addr_spec) == (name, "eve@example.org")
+    assert sorted(header_field_names(inbox.raw[0])) == PLAIN_EMAIL_FIELDS
+    assert token_from(message)
 
 
 def test_a_new_request_makes_the_earlier_link_stop_working(app, client, inbox, make_user):

@@ -1,7 +1,9 @@
 """`flask reminders send` and `flask reminders list`, through the CLI, with a real SMTP server (aiosmtpd)."""
 
 import hashlib
+import re
 import socket
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
 from email import policy as email_policy
@@ -11,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import event, func, insert, select
 
-from tests.helpers import complete_course
+from tests.helpers import complete_course, header_field_names
 from training.compliance.models import Policy, PolicyVersion, Reminder
 from training.compliance.services import format_day
 from training.extensions import db
@@ -43,7 +45,9 @@ class Inbox:
         self.messages: list[tuple[list[str], EmailMessage]] = []
         self.refuse: set[str] = set()
         self.hang_up_on: set[int] = set()  # answer these DATA commands (counted from 1) with 421
+        self.lose_reply_to: set[str] = set()  # take messages to these recipients, then hang up without a reply
         self.data_commands = 0
+        self.raw: list[tuple[list[str], bytes]] = []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -57,10 +61,16 @@ class Inbox:
             return "421 4.3.2 Service shutting down, try again"
         parsed = message_from_bytes(envelope.original_content, policy=email_policy.default)
         self.messages.append((list(envelope.rcpt_tos), parsed))
+        self.raw.append((list(envelope.rcpt_tos), envelope.original_content))
+        if self.lose_reply_to & set(envelope.rcpt_tos):
+            server.transport.close()  # the message is taken; the "250" never reaches the client
         return "250 Message accepted"
 
     def to(self, email: str) -> list[EmailMessage]:
         return [message for recipients, message in self.messages if recipients == [email]]
+
+    def raw_to(self, email: str) -> list[bytes]:
+        return [raw for recipients, raw in self.raw if recipients == [email]]
 
     def text_to(self, email: str) -> str:
         (message,) = self.to(email)
@@ -314,6 +324,110 @@ def test_a_server_that_hangs_up_is_reconnected_to(app, runner, inbox, ward):
     assert result.exit_code == 0, result.output
     assert emails_of(inbox) == sorted(EVERYONE + MANAGERS)
     assert inbox.data_commands == 8
+
+
+# A plain ASCII name that the CSV import and /staff/new accept: an RFC 2047 encoded word for CR LF and a header.
+ENCODED_WORD_NAME = "Eve =?utf-8?q?=0D=0ABcc:_enc@evil.example?="
+MESSAGE_ID = re.compile(r"<reminder-(staff|manager)-\d+-\d{8}\.[0-9a-f]{32}@training\.example\.org>")
+
+
+def test_a_name_with_an_encoded_word_reaches_its_owner_safely_and_stops_nobody(app, runner, inbox, ward, make_user):
+    """Issue 17.1: building this name's To header raised ValueError in the middle of a batch, after
+    emails had gone out: the run exited 1 with nothing recorded and each rerun sent them all again."""
+    make_user(name=ENCODED_WORD_NAME, email="eve@example.org", department="Pharmacy")
+
+    result = send(runner, on=day(11))
+
+    assert result.exit_code == 0, result.output
+    assert "Sent 6 reminders and 2 manager digests" in result.stdout
+    assert emails_of(inbox) == sorted(EVERYONE + MANAGERS + ["eve@example.org"])
+    (eve,) = inbox.to("eve@example.org")
+    assert eve["To"].addresses[0].display_name == ENCODED_WORD_NAME
+    assert eve["To"].addresses[0].addr_spec == "eve@example.org"
+    (raw,) = inbox.raw_to("eve@example.org")
+    assert "Bcc" not in header_field_names(raw)
+    assert b"=?utf-8?q?=0D=0A" not in raw.split(b"\r\n\r\n")[0], "the name's encoded word is itself encoded"
+    (digest,) = [m for m in inbox.to("morgan@example.org") if m["Subject"].startswith("Team training digest")]
+    assert f"{ENCODED_WORD_NAME} (eve@example.org)" in digest.get_body(("plain",)).get_content()
+
+    again = send(runner, on=day(11))
+    assert again.exit_code == 0, again.output
+    assert "Sent 0 reminders and 0 manager digests; 6 people skipped" in again.stdout
+    assert len(inbox.messages) == 8 and len(reminders(app)) == 8
+
+
+def test_a_department_name_cannot_add_headers_to_a_digest(app, runner, inbox, make_user, make_requirement, course):
+    """The digest's subject holds the department's name: an encoded word there made the mail library
+    write a real line break and a Bcc header into the message."""
+    department = "Ward 7 =?utf-8?q?=0D=0ABcc:_enc@evil.example?="
+    make_user(name="Nia Okafor", email="nia@example.org", department=department)
+    make_user("manager", name="Morgan Lee", email="morgan@example.org", department=department)
+    make_requirement(course, department=department, due_within_days=10)
+
+    result = send(runner, on=day(11))
+
+    assert result.exit_code == 0, result.output
+    subject = f"Team training digest for {department}: 1 person needs attention"
+    assert subject in [message["Subject"] for message in inbox.to("morgan@example.org")]
+    for raw in inbox.raw_to("morgan@example.org"):
+        assert sorted(header_field_names(raw)) == sorted(
+            ["From", "To", "Subject", "Date", "Message-ID", "Auto-Submitted", "Content-Type", "MIME-Version"]
+        )
+
+
+def test_a_run_that_crashes_midway_keeps_what_it_sent_and_a_rerun_sends_nothing_twice(app, runner, inbox, ward):
+    """Each message is committed once the server took it: after a crash (here the database fails the
+    commit after the third message) the rerun sends only what was not recorded. The message in flight at the crash
+    may go twice, under the same Message-ID, so that the mail server can drop the copy."""
+    failed = []
+
+    def fail_once_three_messages_went_out(connection):
+        if len(inbox.messages) >= 3 and not failed:
+            failed.append(connection)
+            raise RuntimeError("the database server went away")
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "commit", fail_once_three_messages_went_out)
+    try:
+        crashed = send(runner, on=day(11))
+    finally:
+        event.remove(engine, "commit", fail_once_three_messages_went_out)
+    engine.dispose()  # the crashed process's connections close: what it did not commit is gone
+    assert crashed.exit_code == 1 and "the database server went away" in str(crashed.exception)
+    assert len(reminders(app)) == 2 and len(inbox.messages) == 3
+
+    rerun = send(runner, on=day(11))
+
+    assert rerun.exit_code == 0, rerun.output
+    assert "Sent 3 reminders and 2 manager digests; 2 people skipped" in rerun.stdout
+    assert sorted(set(emails_of(inbox))) == sorted(set(EVERYONE + MANAGERS)) and len(reminders(app)) == 7
+    copies = Counter(message["Message-ID"] for _, message in inbox.messages)
+    assert len(copies) == 7, "one Message-ID per reminder"
+    assert sorted(copies.values()) == [1, 1, 1, 1, 1, 1, 2], "only the message in flight at the crash went twice"
+
+
+def test_a_reminder_sent_again_after_a_lost_acknowledgement_keeps_its_message_id(app, runner, inbox, ward):
+    """Issue 17.7: the server takes the message and hangs up before its "250": the run reports the
+    reminder as not sent and the next run sends it again, with the same Message-ID."""
+    inbox.lose_reply_to = {"nia@example.org"}
+
+    first = send(runner, on=day(11))
+
+    assert first.exit_code == 1
+    assert "error: the reminder to nia@example.org was not sent: the mail server" in first.stderr
+    assert "Sent 4 reminders and 2 manager digests" in first.stdout and "1 failed" in first.stdout
+    inbox.lose_reply_to = set()
+    rerun = send(runner, on=day(11))
+    assert rerun.exit_code == 0, rerun.output
+    assert "Sent 1 reminder and 0 manager digests" in rerun.stdout
+    copies = inbox.to("nia@example.org")
+    assert len(copies) == 3, "twice in the first run (it reconnects once), once in the rerun"
+    (message_id,) = {message["Message-ID"] for message in copies}
+    assert MESSAGE_ID.fullmatch(message_id), message_id
+    others = [message["Message-ID"] for recipients, message in inbox.messages if recipients != ["nia@example.org"]]
+    assert len(set(others)) == 6 and message_id not in others
+    assert all(MESSAGE_ID.fullmatch(other) for other in others)
 
 
 def test_an_unreachable_server_is_a_clear_error_and_records_nothing(app, runner, ward):

@@ -21,14 +21,17 @@ or expired, and each active manager a digest of their department.
 Schedule: at most one reminder of each kind per person per day, and none
 within REMINDER_INTERVAL_DAYS (default 7) of the last one, unless an item has
 become overdue or expired since that reminder (items only due soon wait for the
-next regular one). Every message sent is recorded, so running the command again
-the same day sends nothing twice.
+next regular one). Every message is recorded as soon as the server takes it,
+so running the command again the same day, even after a run that stopped
+midway, sends nothing twice; a message sent again after a lost acknowledgement
+keeps its Message-ID.
 
 \b
 With MAIL_SERVER unset the messages are printed here instead (and recorded).
 A message the server refuses is reported and not recorded, so the next run
-tries again; after three connection failures in a row the run stops. The exit
-status is 1 if anything failed.
+tries again, and the others go on; after three connection failures in a row the
+run stops. The summary counts what was sent and what failed; the exit status is
+1 if anything failed.
 """
 
 

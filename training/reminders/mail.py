@@ -1,22 +1,28 @@
 """Sending email: over SMTP when MAIL_SERVER is set, printed to the console when it is not.
 
-Only the standard library (`smtplib`, `email.message.EmailMessage`). A transport keeps one SMTP
-connection for a whole run and reconnects once if the server drops it. Errors come in two kinds:
+Only the standard library (`smtplib`, `email.message.EmailMessage`, `email.header.Header`). A
+transport keeps one SMTP connection for a whole run and reconnects once if the server drops it.
+Errors come in two kinds:
 `MailRefused` (the server would not take this one message: other recipients may still work) and
 `MailUnavailable` (the server cannot be reached, refuses the login or the sender: nothing will work).
 """
 
+import hashlib
+import hmac
 import smtplib
 import ssl
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
+from email.header import Header
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
 from training.errors import DomainError
 
 CONSOLE_RULE = "-" * 72
+HEADER_LINE_LENGTH = 78  # RFC 5322 2.1.1: header lines should not be longer
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
 
@@ -107,18 +113,93 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+class Verbatim(str):
+    """A header value already in its final form (RFC 2047 encoded words where needed), sent as it is."""
+
+
+class VerbatimHeadersPolicy(EmailPolicy):
+    """The default email policy, except that a `Verbatim` header value is stored and sent unchanged.
+
+    The default policy parses every header value it is given and writes it out again. Parsing decodes
+    encoded words even in a quoted display name or a subject, so plain text such as
+    `=?utf-8?q?=0D=0ABcc:_x@y?=` became a real line break and a Bcc header (or a ValueError), and
+    folding long quoted names split them into several addresses.
+    """
+
+    def header_store_parse(self, name, value):
+        if isinstance(value, Verbatim):
+            return name, str(value)
+        return super().header_store_parse(name, value)
+
+
+# refold_source="none": a Verbatim value is never parsed again to be folded on its way out.
+MAIL_POLICY = VerbatimHeadersPolicy(refold_source="none")
+
+
+def _plain(text: str) -> bool:
+    """Text that every header parser reads back as itself: printable ASCII with no encoded word in it."""
+    return text.isascii() and text.isprintable() and "=?" not in text
+
+
+def _encoded_words(text: str, header: str) -> str:
+    return Header(text, "utf-8", maxlinelen=HEADER_LINE_LENGTH, header_name=header).encode()
+
+
+def subject_header(subject: str) -> Verbatim:
+    """The Subject as sent: on one line, RFC 2047-encoded unless it is plain text."""
+    text = one_line(subject)
+    return Verbatim(text if _plain(text) else _encoded_words(text, "Subject"))
+
+
+def recipient_header(name: str, email: str) -> Verbatim:
+    """The To header as sent, with a display name that decodes to the person's name on one line.
+
+    A plain name is quoted as RFC 5322 requires (`formataddr`) and kept on one line (folding a quoted
+    name is what split it into several addresses); any other name is sent as RFC 2047 encoded words,
+    which a decoder turns back into the literal name, never into a line break.
+    """
+    name = one_line(name)
+    if _plain(name):
+        return Verbatim(formataddr((name, email)))
+    words = _encoded_words(name, "To")
+    last_line = words.rpartition("\n")[2]
+    gap = " " if len(last_line) + len(email) + 3 <= HEADER_LINE_LENGTH else "\n "
+    return Verbatim(f"{words}{gap}<{email}>")
+
+
+def stable_message_id(name: str, secret: str, domain: str) -> str:
+    """A Message-ID that is the same each time the message called `name` is sent, so a mail server
+    that took it once can drop a copy re-sent after a lost acknowledgement (RFC 5322 3.6.4).
+
+    The HMAC under `secret` makes it unique to this installation and unguessable: nobody can send a
+    message ahead under the Message-ID of a future reminder to have the real one dropped.
+    """
+    digest = hmac.new(secret.encode(), name.encode(), hashlib.sha256).hexdigest()[:32]
+    return f"<{name}.{digest}@{domain}>"
+
+
 def build_message(
-    sender: str, to_name: str, to_email: str, subject: str, text: str, html: str | None = None
+    sender: str,
+    to_name: str,
+    to_email: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    *,
+    message_id: str = "",
 ) -> EmailMessage:
-    """A plain-text email with an optional HTML alternative, marked as automatic (RFC 3834)."""
-    message = EmailMessage()
+    """A plain-text email with an optional HTML alternative, marked as automatic (RFC 3834).
+
+    `message_id` (see `stable_message_id`) when the message may be sent again; a new one otherwise.
+    """
+    message = EmailMessage(policy=MAIL_POLICY)
     if sender:
         message["From"] = sender
-    message["To"] = formataddr((one_line(to_name), to_email))
-    message["Subject"] = one_line(subject)
+    message["To"] = recipient_header(to_name, to_email)
+    message["Subject"] = subject_header(subject)
     message["Date"] = formatdate(usegmt=True)
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    message["Message-ID"] = make_msgid(domain=domain)
+    message["Message-ID"] = message_id or make_msgid(domain=domain)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text)
     if html:

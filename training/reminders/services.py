@@ -1,21 +1,24 @@
 """Who gets which reminder: each person their own training due soon, overdue or expired; each manager
 a digest of their department.
 
-`send_reminders` works in batches with a fixed number of queries per batch, whatever the number of
-staff: the batch's obligations with course and policy titles, its last reminders, one INSERT of
-the reminder rows (in the same transaction as the reads that decided to send), one DELETE of the
-rows whose send failed (so the next run tries them again). A concurrent run that recorded the same
-person, kind and day first wins through the unique constraint. Each batch commits, so a crash
-re-sends at most the batch in flight.
+`send_reminders` works in batches with a fixed number of reads per batch, whatever the number of
+staff: the batch's obligations with course and policy titles, and its last reminders. Then each
+message on its own: one INSERT of its reminder row, the send, and a commit (or a rollback if the
+send failed, so the next run tries again). A crash or a failure therefore loses or repeats at most
+the one message in flight, and a message sent again carries the same Message-ID (derived from the
+person, kind and day of its row) so that mail servers can drop the copy. A concurrent run that
+recorded the same person, kind and day first wins through the unique constraint.
 """
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from email.message import EmailMessage
+from urllib.parse import urlsplit
 
 from flask import current_app, render_template
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from training.auth.models import Department, User
@@ -29,14 +32,13 @@ from training.db import utcnow
 from training.errors import DomainError
 from training.extensions import db
 from training.reminders import schedule
-from training.reminders.mail import MailError, MailUnavailable, build_message
+from training.reminders.mail import MailError, MailUnavailable, build_message, stable_message_id
 
 STAFF = "staff"
 MANAGER = "manager"
 KIND_NAMES = {STAFF: "reminder", MANAGER: "manager digest"}
 ATTENTION = (rules.OVERDUE, rules.EXPIRED, rules.DUE_SOON)
-# People per batch: read, decide, record, send and commit together. Small enough that SQLite's write
-# lock is held only while one batch is sent.
+# People per batch, read and decided on together (each message is then recorded and committed on its own).
 BATCH_SIZE = 100
 MANAGER_BATCH_SIZE = 50
 # Connection-level failures in a row after which the run stops: the server is down, not one address.
@@ -409,62 +411,88 @@ def _digest_message(manager: Person, department: str, team: dict, run: ReminderR
 
 
 def _deliver(outgoing: list[Outgoing], run: ReminderRun) -> None:
-    """Record the batch's messages, send them, drop the records of those that failed, commit.
-
-    The records go in first, with one INSERT that skips anyone a concurrent run has already
-    recorded for the day (on PostgreSQL it waits for that run's batch to commit); they become
-    visible only at the commit, with failed sends removed, so what is recorded was sent.
-    """
+    """Send the batch's messages one by one, each recorded and committed on its own."""
     if run.dry_run:
         for message in outgoing:
             run.say(f"Would send a {KIND_NAMES[message.kind]} to {message.person.email}: {message.subject}")
             run.sent[message.kind] += 1
         return
-    recorded = _record(outgoing, run) if outgoing else {}
-    unsent = []
     for message in outgoing:
-        reminder_id = recorded.get(message.person.id)
-        if reminder_id is None:
-            run.already_sent += 1
-        elif run.stopped or not _send(message, run):
-            unsent.append(reminder_id)
-    if unsent:
-        db.session.execute(delete(Reminder).where(Reminder.id.in_(unsent)))
-    db.session.commit()
+        if run.stopped:
+            return
+        _deliver_one(message, run)
 
 
-def _record(outgoing: list[Outgoing], run: ReminderRun) -> dict[int, int]:
-    """Insert the batch's reminder rows, skipping those already there; returns {user id: reminder id}."""
+def _deliver_one(message: Outgoing, run: ReminderRun) -> None:
+    """Record the message, send it, and commit the record only if the server took the message.
+
+    The record goes in first with an INSERT that skips a person a concurrent run has already
+    recorded for the day (on PostgreSQL it waits for that run's commit), and its commit follows the
+    send at once: what is recorded was sent, and what was sent is recorded, but for a crash between
+    the two (the rerun then sends that message again under the same Message-ID).
+    """
+    email = _email(message, run)
+    if email is None:
+        return
+    if _record(message, run) is None:
+        run.already_sent += 1
+        db.session.rollback()
+    elif _send(email, message, run):
+        db.session.commit()
+    else:
+        db.session.rollback()
+
+
+def _email(message: Outgoing, run: ReminderRun) -> EmailMessage | None:
+    person = message.person
+    try:
+        return build_message(
+            run.sender,
+            person.name,
+            person.email,
+            message.subject,
+            message.text,
+            message.html,
+            message_id=_message_id(message, run),
+        )
+    except ValueError as exc:  # the mail library refused a header: only this message is lost
+        _failed(message, run, f"the message could not be built: {exc}")
+        return None
+
+
+def _message_id(message: Outgoing, run: ReminderRun) -> str:
+    """The same for every send of one reminder record (person, kind, day), different for any other."""
+    config = current_app.config
+    domain = urlsplit(config["PUBLIC_BASE_URL"]).hostname or "localhost"
+    name = f"reminder-{message.kind}-{message.person.id}-{run.on:%Y%m%d}"
+    return stable_message_id(name, config["SECRET_KEY"], domain)
+
+
+def _record(message: Outgoing, run: ReminderRun) -> int | None:
+    """Insert the message's reminder row unless one is there for the person, kind and day; its id or None."""
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    rows = [
-        {
-            "user_id": message.person.id,
-            "kind": message.kind,
-            "sent_on": run.on,
-            "sent_at": utcnow(),
-            "transport": run.transport.name,
-            "subject": message.subject[:200],
-            "items": message.items,
-        }
-        for message in outgoing
-    ]
     statement = (
         insert(Reminder)
-        .values(rows)
+        .values(
+            user_id=message.person.id,
+            kind=message.kind,
+            sent_on=run.on,
+            sent_at=utcnow(),
+            transport=run.transport.name,
+            subject=message.subject[:200],
+            items=message.items,
+        )
         .on_conflict_do_nothing(index_elements=["user_id", "kind", "sent_on"])
-        .returning(Reminder.user_id, Reminder.id)
+        .returning(Reminder.id)
     )
-    return dict(db.session.execute(statement).tuples().all())
+    return db.session.execute(statement).scalar_one_or_none()
 
 
-def _send(message: Outgoing, run: ReminderRun) -> bool:
-    person = message.person
-    email = build_message(run.sender, person.name, person.email, message.subject, message.text, message.html)
+def _send(email: EmailMessage, message: Outgoing, run: ReminderRun) -> bool:
     try:
         run.transport.send(email)
     except MailError as exc:
-        run.failed += 1
-        run.warn(f"error: the {KIND_NAMES[message.kind]} to {person.email} was not sent: {exc.message}")
+        _failed(message, run, exc.message)
         if isinstance(exc, MailUnavailable):
             run.unavailable_in_a_row += 1
             if run.unavailable_in_a_row >= MAX_UNAVAILABLE:
@@ -473,6 +501,11 @@ def _send(message: Outgoing, run: ReminderRun) -> bool:
     run.unavailable_in_a_row = 0
     run.sent[message.kind] += 1
     return True
+
+
+def _failed(message: Outgoing, run: ReminderRun, reason: str) -> None:
+    run.failed += 1
+    run.warn(f"error: the {KIND_NAMES[message.kind]} to {message.person.email} was not sent: {reason}")
 
 
 # --- Reading back: what was sent -----------------------------------------------------------------------
