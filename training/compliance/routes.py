@@ -11,6 +11,7 @@ from training.compliance.forms import AllowanceForm, PeopleFilterForm, Requireme
 from training.courses.services import transcript
 from training.extensions import db
 from training.quizzes import services as quiz_services
+from training.security_log import tampering
 
 bp = Blueprint("compliance", __name__, url_prefix="/compliance")
 
@@ -36,6 +37,8 @@ def people():
     items = services.required_items()
     form = _filter_form(items)
     if not form.validate():
+        if form.department.errors:  # the list offers only the departments this person may see
+            tampering("department filter", department=request.args.get("department", "")[:20])
         return render_template("compliance/people.html", form=form, page=None, filter_args={}), 422
     criteria = services.scoped_filter(current_user, _criteria_of(form))
     page = services.people_page(criteria, request.args.get("page", 1, type=int), items=items)

@@ -80,9 +80,11 @@ def attempt_for_learner(user_id: int, attempt_id: int) -> QuizAttempt:
     """The attempt if it belongs to this learner; otherwise the same 404 as for a missing one."""
     attempt = _load_attempt(attempt_id)
     if attempt is None:
-        raise NotFound(NO_SUCH_ATTEMPT)
+        raise NotFound(NO_SUCH_ATTEMPT, tampered="unknown attempt id")
     if attempt.user_id != user_id:
-        raise HiddenRecord(NO_SUCH_ATTEMPT, subject_type="quiz_attempt", subject_id=attempt.id)
+        raise HiddenRecord(
+            NO_SUCH_ATTEMPT, subject_type="quiz_attempt", subject_id=attempt.id, tampered="attempt of another person"
+        )
     return attempt
 
 
@@ -278,7 +280,8 @@ def submit_attempt(
     except grading.AnswerError as exc:
         if exc.missing:
             raise IncompleteAnswers(exc.message, exc.missing, answers) from exc
-        raise DomainError(exc.message, code="invalid_answers") from exc
+        # Missing answers are an honest mistake; anything else only a crafted form can send.
+        raise DomainError(exc.message, code="invalid_answers", tampered="quiz answer not in the attempt") from exc
     claimed = db.session.execute(
         update(QuizAttempt)
         .where(QuizAttempt.id == attempt.id, QuizAttempt.submitted_at.is_(None))
@@ -347,9 +350,17 @@ def parse_answer_form(form: Mapping[str, list[str]]) -> dict[int, list[int]]:
         if key == "csrf_token":
             continue
         if not key.startswith("q-") or not key[2:].isdigit():
-            raise DomainError("The form contained a field that is not part of this quiz.", code="invalid_answers")
+            raise DomainError(
+                "The form contained a field that is not part of this quiz.",
+                code="invalid_answers",
+                tampered="quiz field not in the attempt",
+            )
         try:
             answers[int(key[2:])] = [int(v) for v in values]
         except ValueError as exc:
-            raise DomainError("The form contained an answer that is not an option.", code="invalid_answers") from exc
+            raise DomainError(
+                "The form contained an answer that is not an option.",
+                code="invalid_answers",
+                tampered="quiz answer not an option id",
+            ) from exc
     return answers
