@@ -56,6 +56,8 @@ def _allowance_form() -> AllowanceForm | None:
         return None
     form = AllowanceForm()
     form.course.choices = [("", "Choose…")] + [(c.id, c.title) for c in quiz_services.limited_courses()]
+    if not form.is_submitted():  # a form sent back keeps its key, so correcting it still grants once
+        form.idempotency_key.data = quiz_services.new_idempotency_key()
     return form
 
 
@@ -80,15 +82,16 @@ def allowances(user_id: int):
     form = _allowance_form()
     if not form.validate_on_submit():
         return _person_page(person, form, 422)
-    quiz_services.grant_allowance(
+    granted = quiz_services.grant_allowance(
         current_user,
         person,
         form.course.data,
         form.extra_attempts.data,
         form.reason.data.strip(),
         request.remote_addr or "",
+        key=form.idempotency_key.data,
     )
-    flash(f"{person.name} may make {form.extra_attempts.data} more attempt(s).", "success")
+    flash(f"{person.name} may make {granted.extra_attempts} more attempt(s).", "success")
     return redirect(url_for("compliance.person", user_id=person.id) + "#allowances-heading")
 
 

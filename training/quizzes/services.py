@@ -1,6 +1,8 @@
 """Starting, submitting and reviewing quiz attempts. Grading itself is in grading.py."""
 
 import random
+import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -185,12 +187,28 @@ def gate_message(gate: rules.AttemptGate) -> str:
 
 
 MAX_EXTRA_ATTEMPTS = 5
+# The grant form's one-time key: secrets.token_urlsafe(32) makes 43 of these characters.
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+STALE_GRANT_FORM = "This form was changed or is out of date. Reload the page and fill it in again."
+
+
+def new_idempotency_key() -> str:
+    return secrets.token_urlsafe(32)
 
 
 def grant_allowance(
-    actor: User, person: User, course_id: int, extra_attempts: int, reason: str, ip: str = ""
+    actor: User, person: User, course_id: int, extra_attempts: int, reason: str, ip: str = "", *, key: str
 ) -> AttemptAllowance:
-    """HR allows a learner more attempts at a course in their current cycle; recorded and audited."""
+    """HR allows a learner more attempts at a course in their current cycle; recorded and audited.
+
+    `key` is the form's one-time key: the same form sent again, even at the same moment, returns the
+    grant it made (a unique index keeps one) instead of granting twice.
+    """
+    if not IDEMPOTENCY_KEY.match(key or ""):
+        raise DomainError(STALE_GRANT_FORM, tampered="idempotency key")
+    earlier = _allowance_with_key(key)
+    if earlier is not None:
+        return _same_grant(earlier, actor, person)
     course = db.session.get(Course, course_id)
     if course is None:
         raise NotFound("There is no such course.")
@@ -204,6 +222,7 @@ def grant_allowance(
         extra_attempts=extra_attempts,
         reason=reason[:300],
         granted_by_id=actor.id,
+        idempotency_key=key,
     )
     db.session.add(allowance)
     record_event(
@@ -214,8 +233,28 @@ def grant_allowance(
         details={"course": course.slug, "cycle": cycle, "extra_attempts": extra_attempts, "reason": reason[:300]},
         ip_address=ip,
     )
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same form, sent at the same moment, granted first: the unique key kept its row only.
+        db.session.rollback()
+        earlier = _allowance_with_key(key)
+        if earlier is None:
+            raise
+        return _same_grant(earlier, actor, person)
     return allowance
+
+
+def _allowance_with_key(key: str) -> AttemptAllowance | None:
+    return db.session.execute(select(AttemptAllowance).where(AttemptAllowance.idempotency_key == key)).scalar()
+
+
+def _same_grant(earlier: AttemptAllowance, actor: User, person: User) -> AttemptAllowance:
+    """A form sent again is answered with its grant; its key sent for another person or by someone else
+    is a crafted form."""
+    if (earlier.granted_by_id, earlier.user_id) != (actor.id, person.id):
+        raise DomainError(STALE_GRANT_FORM, tampered="idempotency key of another grant")
+    return earlier
 
 
 def allowances_of(user_id: int) -> list:
