@@ -124,6 +124,8 @@ EXPECTED: dict[str, dict[str, int]] = {
     "GET /staff/import": HR_ONLY,
     "POST /staff/import/apply": answers(302, 403, 403, 400, 403, 400),
     "POST /staff/<int:user_id>/sign-out": answers(302, 403, 403, 302, 403, 302),
+    # removing a person's single sign-on link: HR removes it first, the admin then finds no such link
+    "POST /staff/<int:user_id>/sso/<int:link_id>/unlink": answers(302, 403, 403, 302, 403, 404),
     # Olive has no two-step sign-in to reset: the admin is told so (409); nobody else may ask
     "POST /staff/<int:user_id>/two-step/reset": answers(302, 403, 403, 403, 403, 409),
     # API tokens and the API
@@ -295,7 +297,7 @@ def test_rules_that_change_state_refuse_get(app, make_user, make_requirement, co
     admin = world.client_for(app, "admin")
     readable = {rule.rule for key, rule in RULES.items() if key.startswith("GET ")}
     post_only = [rule for key, rule in sorted(RULES.items()) if key.startswith("POST ") and rule.rule not in readable]
-    assert len(post_only) == 25
+    assert len(post_only) == 26
     for rule in post_only:
         response = admin.get(world.path_for(app, rule))
         assert response.status_code == 405, rule.rule
