@@ -5,9 +5,23 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from training.sso.settings import sso_rules
 from training.syslog import SyslogDestination, syslog_destination
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SSO_SETTINGS = (
+    "SSO_EMPLOYEE_ID_ATTRIBUTE",
+    "SSO_NAME_ATTRIBUTE",
+    "SSO_DEPARTMENT_ATTRIBUTE",
+    "SSO_JOB_TITLE_ATTRIBUTE",
+    "SSO_GROUPS_ATTRIBUTE",
+    "SSO_ROLE_GROUPS",
+    "SSO_LINK_BY_EMAIL",
+    "SSO_CREATE_ACCOUNTS",
+    "SSO_TWO_STEP",
+    "SSO_CONTACT",
+    "PASSWORD_SIGN_IN_ACCOUNTS",
+)
 
 
 def normalise_database_url(url: str) -> str:
@@ -66,6 +80,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "POLICY_MIN_READING_SECONDS": _seconds_setting("POLICY_MIN_READING_SECONDS", 60, 3600),
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),
         "EXPORT_RATE_LIMIT": os.environ.get("EXPORT_RATE_LIMIT", "20 per minute; 200 per hour"),
+        "TAMPERING_LOG_LIMIT": os.environ.get("TAMPERING_LOG_LIMIT", "10 per minute"),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         # Redis unreachable: count in each worker's memory until it is back, rather than fail every
         # rate-limited request (sign-in, verification, the API) with a 500 (ASVS 16.5.2).
@@ -115,6 +130,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "AUDIT_SYSLOG_CLIENT_CERT": os.environ.get("AUDIT_SYSLOG_CLIENT_CERT", ""),
         "AUDIT_SYSLOG_CLIENT_KEY": os.environ.get("AUDIT_SYSLOG_CLIENT_KEY", ""),
         "AUDIT_SYSLOG_TIMEOUT": os.environ.get("AUDIT_SYSLOG_TIMEOUT", "5"),
+        # Single sign-on: who may come in through the identity provider (docs/sso.md).
+        **{name: os.environ.get(name, "") for name in SSO_SETTINGS},
+        "PASSWORD_SIGN_IN": os.environ.get("PASSWORD_SIGN_IN", "on"),
         # OpenID Connect sign-in (docs/sso.md): off while OIDC_ISSUER is empty.
         "OIDC_ISSUER": os.environ.get("OIDC_ISSUER", ""),
         "OIDC_CLIENT_ID": os.environ.get("OIDC_CLIENT_ID", ""),
@@ -128,6 +146,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         config.setdefault(key, value)
     config["LOG_FORMAT"] = _log_format(config)
     config["AUDIT_SYSLOG_DESTINATION"] = _audit_syslog_destination(config)
+    config["SSO_RULES"] = sso_rules(config)
     check_oidc_settings(config)
     return config
 

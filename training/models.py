@@ -51,6 +51,7 @@ __all__ = [
     "RecoveryCode",
     "Reminder",
     "Requirement",
+    "SsoIdentity",
     "TrainingModule",
     "User",
     "UserSession",

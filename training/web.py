@@ -22,7 +22,8 @@ from training.extensions import db, login_manager, talisman
 from training.form_errors import ErrorItem, error_items
 from training.logs import current_request_id
 from training.markdown import render_markdown
-from training.security_log import security_event
+from training.security_log import security_event, signed_in_person, tampering
+from training.sso.buttons import sso_sign_in_buttons
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -76,6 +77,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["organisation_name"] = lambda: app.config["ORGANISATION_NAME"]
     app.jinja_env.globals["error_items"] = error_items
     app.jinja_env.globals["error_item"] = ErrorItem
+    app.jinja_env.globals["sso_sign_in_buttons"] = sso_sign_in_buttons
 
 
 def _load_signed_in_user() -> None:
@@ -159,6 +161,8 @@ _TITLES = {
 
 
 def _domain_error(exc: DomainError):
+    if exc.tampered:
+        tampering(exc.tampered)
     if isinstance(exc, HiddenRecord):
         _record_denied("not_owner", exc.message, exc.subject_type, exc.subject_id)
     elif exc.status == 403:
@@ -205,7 +209,7 @@ def refuse_malformed_referrer() -> None:
 
 
 def _csrf_error(exc: CSRFError):
-    security_event("csrf_refused", reason=exc.description)
+    security_event("csrf_refused", reason=exc.description, person=signed_in_person())
     message = "This form has expired or was not sent by this site. Go back, reload the page and try again."
     return error_response(400, "csrf_failed", message, "The form could not be accepted")
 
