@@ -8,9 +8,10 @@ The keys' private halves stay with the test, so a test can also sign a token as 
 """
 
 import json
+import queue
 import shutil
 import subprocess
-import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -92,20 +93,36 @@ class OidcProvider:
             "post_logout_redirect_uris": post_logout_redirect_uris,
         }
         settings = {"jwks": self._jwks(), "client": self.client, "accounts": ACCOUNTS}
-        self.log = tempfile.TemporaryFile("w+")  # its warnings (devInteractions is for tests only), read on failure
         self.process = subprocess.Popen(
             [node_path(), str(PEER_DIR / "provider.mjs")],
             env={"PATH": "/usr/bin:/bin", "OIDC_TEST_SETTINGS": json.dumps(settings), "NODE_ENV": "test"},
             stdout=subprocess.PIPE,
-            stderr=self.log,
+            stderr=subprocess.STDOUT,
             text=True,
         )
-        first_line = self.process.stdout.readline()
-        if not first_line.startswith("listening "):
+        self.output: list[str] = []  # its warnings (devInteractions is for tests only), shown if it fails
+        port = self._port_when_listening()
+        if port is None:
             self.stop()
-            self.log.seek(0)
-            pytest.fail(f"oidc-provider did not start: {first_line}{self.log.read()}")
-        self.issuer = f"http://127.0.0.1:{int(first_line.split()[1])}"
+            pytest.fail("oidc-provider did not start:\n" + "".join(self.output))
+        self.issuer = f"http://127.0.0.1:{port}"
+
+    def _port_when_listening(self) -> int | None:
+        """Read its output in a thread (so that it never blocks on a full pipe) until it says its port."""
+        ports: queue.Queue[int | None] = queue.Queue()
+
+        def read_output():
+            for line in self.process.stdout:
+                self.output.append(line)
+                if line.startswith("listening "):
+                    ports.put(int(line.split()[1]))
+            ports.put(None)
+
+        threading.Thread(target=read_output, name="oidc-provider-output", daemon=True).start()
+        try:
+            return ports.get(timeout=30)
+        except queue.Empty:
+            return None
 
     def _jwks(self) -> dict:
         return {"keys": [key.as_dict(private=True) for key in self.keys]}
@@ -153,7 +170,6 @@ class OidcProvider:
             self.process.kill()
             self.process.wait()
         self.process.stdout.close()
-        self.log.close()
 
 
 class ProviderBrowser:
@@ -184,7 +200,6 @@ class ProviderBrowser:
         result = self.follow(action, method="POST", data={"prompt": "login", "login": login, "password": "any"})
         assert isinstance(result, str), f"no way back from the provider: {result.status_code} {result.text[:2000]}"
         return result
-
 
     def sign_out(self, end_session_url: str) -> str:
         """Open the provider's logout address, confirm on its page, return the address it sends us back to."""

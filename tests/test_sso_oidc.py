@@ -88,7 +88,9 @@ def nonce_of(authorization_url: str) -> str:
 
 def links(app) -> list[tuple[str, str, str, int]]:
     with app.app_context():
-        rows = db.session.execute(select(SsoIdentity.protocol, SsoIdentity.issuer, SsoIdentity.subject, User.id).join(User))
+        rows = db.session.execute(
+            select(SsoIdentity.protocol, SsoIdentity.issuer, SsoIdentity.subject, User.id).join(User)
+        )
         return [tuple(row) for row in rows]
 
 
