@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: run setup upgrade serve venv venv-runtime peers lock sbom audit test test-fast screenshots bench bench-dashboard bench-item-stats bench-load lint format check-content clean
+.PHONY: run setup upgrade serve venv venv-runtime peers lock sbom audit test test-fast screenshots bench bench-dashboard bench-item-stats bench-load bench-sso lint format check-content clean
 
 # The virtual environment holds exactly the packages of a lock file, each checked against its SHA-256 hash.
 # requirements*.txt are the direct pins; `make lock` turns them into the locks.
@@ -115,6 +115,10 @@ bench-item-stats: venv
 ## (PostgreSQL database bench_load, created and dropped; Redis database 13).
 bench-load: venv
 	$(BIN)/python bench/load.py
+
+## Print a complete OpenID Connect sign-in's time through oidc-provider on loopback against the password sign-in.
+bench-sso: venv peers
+	$(BIN)/python bench/sso.py
 
 lint: venv
 	$(BIN)/ruff check .
