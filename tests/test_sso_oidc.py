@@ -301,6 +301,7 @@ def test_signing_out_ends_our_session_and_the_providers(app, client, provider, m
     assert sign_in(client, "a8f2-nurse").status_code == 302
     with client.session_transaction() as session:
         id_token = session["sso_logout"]["id_token"]
+        assert session["sso_logout"] == {"protocol": "oidc", "id_token": id_token}  # no access or refresh token
     response = client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     assert response.status_code == 302
     logout_url = response.headers["Location"]
