@@ -122,8 +122,9 @@ def start_sign_in(next_path: str | None):
     oidc = client()
     with provider_errors():
         authorization = oidc.create_authorization_url(redirect_uri())
+    url = authorization.pop("url")  # not kept: the session cookie holds only what the callback needs
     oidc.save_authorize_data(redirect_uri=redirect_uri(), next_path=next_path, **authorization)
-    return redirect(authorization["url"])
+    return redirect(url)
 
 
 def finish_sign_in() -> OidcResult:
