@@ -209,3 +209,14 @@ def test_a_wrong_page_ends_the_run_with_a_non_zero_exit_and_the_reason(bench_app
     assert stopped.value.code.endswith(
         "not the page meant to be timed: GET /login: HTTP 302 redirecting to /, expected 200"
     )
+
+
+def test_sso_prints_the_openid_connect_round_trip_against_the_password_sign_in():
+    output = run_tiny("sso.py")
+    assert_lines(output, r"SQLite \(temporary file\), oidc-provider on loopback, median of 3 sign-ins of each kind:")
+    assert_lines(
+        output,
+        rf"  password sign-in:\s+{FIGURE} ms \(\s+1\.0x password\)",
+        rf"  OpenID Connect round trip:\s+{FIGURE} ms \(\s*{FIGURE}x password\)",
+        rf"    of which our callback:\s+{FIGURE} ms \(\s*{FIGURE}x password\)",
+    )

@@ -20,6 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     logs.init_app(app)  # first, so that every later hook (CSRF, rate limits) and error page knows the request id
     register_extensions(app)
     register_blueprints(app)
+    register_sso(app)
     register_cli(app)
     register_web(app)
     return app
@@ -99,6 +100,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(authoring_transfer_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(health_bp)
+
+
+def register_sso(app: Flask) -> None:
+    """The single sign-on protocols the organisation configured; each registers nothing when it is not."""
+    from training.sso import oidc_routes
+
+    oidc_routes.init_app(app)
 
 
 def register_cli(app: Flask) -> None:

@@ -3,6 +3,7 @@
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from training.sso.settings import sso_rules
 from training.syslog import SyslogDestination, syslog_destination
@@ -132,6 +133,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Single sign-on: who may come in through the identity provider (docs/sso.md).
         **{name: os.environ.get(name, "") for name in SSO_SETTINGS},
         "PASSWORD_SIGN_IN": os.environ.get("PASSWORD_SIGN_IN", "on"),
+        # OpenID Connect sign-in (docs/sso.md): off while OIDC_ISSUER is empty.
+        "OIDC_ISSUER": os.environ.get("OIDC_ISSUER", ""),
+        "OIDC_CLIENT_ID": os.environ.get("OIDC_CLIENT_ID", ""),
+        "OIDC_CLIENT_SECRET": os.environ.get("OIDC_CLIENT_SECRET", ""),
+        "OIDC_SCOPES": os.environ.get("OIDC_SCOPES", "openid email profile"),
+        "OIDC_BUTTON_LABEL": os.environ.get("OIDC_BUTTON_LABEL", "Sign in with your organization account"),
     } | overrides
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(config["SQLALCHEMY_DATABASE_URI"]))
     config.setdefault("PERMANENT_SESSION_LIFETIME", longest_session(config))
@@ -140,7 +147,31 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     config["LOG_FORMAT"] = _log_format(config)
     config["AUDIT_SYSLOG_DESTINATION"] = _audit_syslog_destination(config)
     config["SSO_RULES"] = sso_rules(config)
+    check_oidc_settings(config)
     return config
+
+
+def check_oidc_settings(config: dict) -> None:
+    """OpenID Connect settings that cannot work stop the start with the setting's name: the issuer must be
+    an https:// address (plain http only in development, for a provider on this machine), with a client id
+    and secret, and the scopes must ask for `openid`."""
+    issuer = config["OIDC_ISSUER"]
+    if not issuer:
+        return
+    parts = urlsplit(issuer)
+    local_http = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if (
+        not parts.hostname
+        or parts.query
+        or parts.fragment
+        or not (parts.scheme == "https" or (local_http and config["TRAINING_ENV"] == "development"))
+    ):
+        raise ValueError(f"OIDC_ISSUER must be an https:// address without query or fragment, not {issuer!r}")
+    for name in ("OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"):
+        if not config[name].strip():
+            raise ValueError(f"{name} must be set when OIDC_ISSUER is")
+    if "openid" not in config["OIDC_SCOPES"].split():
+        raise ValueError(f"OIDC_SCOPES must include openid, not {config['OIDC_SCOPES']!r}")
 
 
 def _audit_syslog_destination(config: dict) -> SyslogDestination | None:

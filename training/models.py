@@ -23,6 +23,7 @@ from training.quizzes.models import (
     QuestionVersion,
     QuizAttempt,
 )
+from training.sso.models import SsoIdentity
 
 __all__ = [
     "ApiToken",
