@@ -22,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_cli(app)
     register_web(app)
+    register_sso(app)
     return app
 
 
@@ -115,6 +116,12 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(reminders_cli)
     app.cli.add_command(staff_cli)
     app.cli.add_command(audit_cli)
+
+
+def register_sso(app: Flask) -> None:
+    from training.sso import saml
+
+    saml.init_app(app)
 
 
 def register_web(app: Flask) -> None:

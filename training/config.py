@@ -114,6 +114,15 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "AUDIT_SYSLOG_CLIENT_CERT": os.environ.get("AUDIT_SYSLOG_CLIENT_CERT", ""),
         "AUDIT_SYSLOG_CLIENT_KEY": os.environ.get("AUDIT_SYSLOG_CLIENT_KEY", ""),
         "AUDIT_SYSLOG_TIMEOUT": os.environ.get("AUDIT_SYSLOG_TIMEOUT", "5"),
+        # SAML 2.0 sign-in (training/sso/saml): off while SAML_IDP_METADATA is empty.
+        "SAML_IDP_METADATA": os.environ.get("SAML_IDP_METADATA", ""),
+        "SAML_IDP_METADATA_CA_FILE": os.environ.get("SAML_IDP_METADATA_CA_FILE", ""),
+        "SAML_IDP_METADATA_REFRESH_MINUTES": _whole_number("SAML_IDP_METADATA_REFRESH_MINUTES", 60, 7 * 24 * 60),
+        "SAML_SP_ENTITY_ID": os.environ.get("SAML_SP_ENTITY_ID", ""),
+        "SAML_SP_KEY": os.environ.get("SAML_SP_KEY", ""),
+        "SAML_SP_CERT": os.environ.get("SAML_SP_CERT", ""),
+        "SSO_SAML_EMAIL_VERIFIED": os.environ.get("SSO_SAML_EMAIL_VERIFIED", "0") == "1",
+        "SAML_BUTTON_LABEL": os.environ.get("SAML_BUTTON_LABEL", "Sign in with your organisation account"),
     } | overrides
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(config["SQLALCHEMY_DATABASE_URI"]))
     config.setdefault("PERMANENT_SESSION_LIFETIME", longest_session(config))

@@ -23,6 +23,7 @@ from training.quizzes.models import (
     QuestionVersion,
     QuizAttempt,
 )
+from training.sso.saml.models import SamlAssertionUsed
 
 __all__ = [
     "ApiToken",
@@ -49,6 +50,7 @@ __all__ = [
     "QuestionVersion",
     "QuizAttempt",
     "RecoveryCode",
+    "SamlAssertionUsed",
     "Reminder",
     "Requirement",
     "TrainingModule",
