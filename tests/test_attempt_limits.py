@@ -1,9 +1,10 @@
 """Attempt limits, the wait after a failed attempt, and HR's extra attempts, through the pages."""
 
+import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.conftest import csrf_token
 from tests.helpers import answer_key, start_quiz, submit
@@ -84,10 +85,21 @@ def test_no_wait_after_a_pass(app, client, auth, make_user, course):
     assert "next attempt after" not in client.get("/courses/test-course").get_data(as_text=True)
 
 
+def grant_form(auth, person_id, **values) -> dict[str, str]:
+    """The person page's form as HR fills it in: its CSRF token and one-time key, with `values`."""
+    html = auth.client.get(f"/compliance/people/{person_id}").get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', html)
+    data = {"course": "", "extra_attempts": "1", "reason": "The ward network failed during the attempt."}
+    data |= {"csrf_token": csrf_token(auth.client, f"/compliance/people/{person_id}")}
+    return data | ({"idempotency_key": key.group(1)} if key else {}) | values
+
+
 def grant(auth, person_id, **values):
-    path = f"/compliance/people/{person_id}"
-    data = {"course": "", "extra_attempts": "1", "reason": "The ward network failed during the attempt."} | values
-    return auth.post(f"{path}/allowances", data=data, token_from=path)
+    return post_grant(auth, person_id, grant_form(auth, person_id, **values))
+
+
+def post_grant(auth, person_id, data):
+    return auth.client.post(f"/compliance/people/{person_id}/allowances", data=data)
 
 
 def test_hr_allows_an_extra_attempt(app, client, auth, make_user, course):
@@ -174,3 +186,71 @@ def test_anonymous_cannot_grant(client, make_user, course):
 def test_granting_to_an_unknown_person_is_404(auth, make_user, course):
     auth.login(make_user(role="hr"))
     assert grant(auth, 99999, course="1").status_code == 404
+
+
+# --- one grant per form: the one-time key (ASVS 2.3.3, 2.3.4) ----------------------------------------
+
+
+def allowances_and_events(app) -> tuple[list[tuple[int, int]], int]:
+    with app.app_context():
+        rows = db.session.execute(select(AttemptAllowance.user_id, AttemptAllowance.extra_attempts)).all()
+        granted = select(func.count()).where(AuditEvent.action == "attempt_allowance.granted")
+        return [tuple(row) for row in rows], db.session.execute(granted).scalar_one()
+
+
+def test_the_same_form_submitted_twice_grants_once(app, client, auth, make_user, course):
+    course_id = limit(app, max_attempts=1)
+    learner = make_user()
+    auth.login(make_user(role="hr"))
+    data = grant_form(auth, learner.id, course=str(course_id), extra_attempts="2")
+    first, second = post_grant(auth, learner.id, data), post_grant(auth, learner.id, data)
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    assert allowances_and_events(app) == ([(learner.id, 2)], 1)
+    page = client.get(second.headers["Location"]).get_data(as_text=True)
+    assert "may make 2 more attempt(s)" in page
+    auth.logout()
+    auth.login(learner)
+    assert "You have 3 of 3 attempts left." in client.get("/courses/test-course").get_data(as_text=True)
+
+
+def test_two_forms_grant_twice(app, auth, make_user, course):
+    course_id = limit(app, max_attempts=1)
+    learner = make_user()
+    auth.login(make_user(role="hr"))
+    assert grant(auth, learner.id, course=str(course_id)).status_code == 302
+    assert grant(auth, learner.id, course=str(course_id)).status_code == 302
+    assert allowances_and_events(app) == ([(learner.id, 1), (learner.id, 1)], 2)
+
+
+@pytest.mark.parametrize("key", [None, "", "short", "x" * 42 + "<", "a" * 65, "\u00e9" * 43])
+def test_a_missing_or_tampered_key_is_refused_and_writes_nothing(app, auth, make_user, course, caplog, key):
+    course_id = limit(app, max_attempts=1)
+    learner = make_user()
+    hr = make_user(role="hr")
+    auth.login(hr)
+    data = grant_form(auth, learner.id, course=str(course_id))
+    if key is None:
+        del data["idempotency_key"]
+    else:
+        data["idempotency_key"] = key
+    response = post_grant(auth, learner.id, data)
+    assert response.status_code == 400
+    assert "This form was changed or is out of date. Reload the page" in response.get_data(as_text=True)
+    assert allowances_and_events(app) == ([], 0)
+    lines = [r.getMessage() for r in caplog.records if r.name == "training.security"]
+    assert [line for line in lines if line.startswith("tampering ") and f'person="{hr.id}"' in line]
+
+
+def test_a_key_already_used_for_another_grant_is_refused(app, auth, make_user, course):
+    course_id = limit(app, max_attempts=1)
+    learner, other = make_user(), make_user()
+    auth.login(make_user(role="hr"))
+    data = grant_form(auth, learner.id, course=str(course_id))
+    assert post_grant(auth, learner.id, data).status_code == 302
+    response = post_grant(auth, other.id, data)
+    assert response.status_code == 400 and "Reload the page" in response.get_data(as_text=True)
+    auth.logout()
+    auth.login(make_user(role="admin"))
+    assert post_grant(auth, learner.id, data | {"csrf_token": csrf_token(auth.client, "/")}).status_code == 400
+    assert allowances_and_events(app) == ([(learner.id, 1)], 1)

@@ -271,8 +271,9 @@ def test_the_app_never_updates_or_deletes_audit_events(app, make_user, make_requ
 
 
 def test_postgresql_refuses_to_change_or_remove_an_audit_event(app, backend):
-    """On PostgreSQL a trigger refuses UPDATE and DELETE, whoever asks; SQLite has no such trigger,
-    which docs/security/access.md says (the app's own discipline above is the guard there)."""
+    """On PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE, whoever asks (here on a schema made by
+    create_all, as the tests make theirs); SQLite has no such trigger, and no TRUNCATE, which
+    docs/security/access.md says (the app's own discipline above is the guard there)."""
     event_id = add_event(app, "staff.updated", details={"changed": ["role"]})
     if backend != "postgresql":
         docs = (PROJECT / "docs" / "security" / "access.md").read_text()
@@ -283,6 +284,7 @@ def test_postgresql_refuses_to_change_or_remove_an_audit_event(app, backend):
         lambda: db.session.execute(delete(AuditEvent).where(AuditEvent.id == event_id)),
         lambda: db.session.execute(text("UPDATE audit_event SET ip_address = '1.2.3.4'")),
         lambda: db.session.execute(text("DELETE FROM audit_event")),
+        lambda: db.session.execute(text("TRUNCATE audit_event")),
     ]
     with app.app_context():
         row = db.session.get(AuditEvent, event_id)

@@ -48,7 +48,7 @@ from training.config import normalise_database_url
 from training.db import utcnow
 from training.extensions import db
 from training.policies import services as policies
-from training.quizzes.services import grant_allowance
+from training.quizzes.services import grant_allowance, new_idempotency_key
 
 pytestmark = pytest.mark.skipif(
     not TEST_DATABASE_URL, reason="the backup and restore drill needs PostgreSQL: set TEST_DATABASE_URL"
@@ -231,7 +231,7 @@ def _add_what_people_do(made: Drill) -> str:
     policies.attest(learner, policy.slug, version.id)
     revoke_certificate(hr, made.revoked_serial, "Issued in error (restore drill)")
     create_token(hr, "HR information system")
-    grant_allowance(hr, learner, course, 1, "Restore drill: one more attempt")
+    grant_allowance(hr, learner, course, 1, "Restore drill: one more attempt", key=new_idempotency_key())
     request_reset(made.learner_email)
     return secret
 
@@ -438,7 +438,7 @@ def test_every_table_has_the_same_rows_after_restore(drill):
 def test_constraints_indexes_triggers_and_sequences_are_restored(drill):
     assert drill.schema_after == drill.schema_before
     triggers = [name for _, name, _ in drill.schema_after["triggers"]]
-    assert "audit_event_append_only" in triggers
+    assert "audit_event_append_only" in triggers and "audit_event_no_truncate" in triggers
 
 
 def test_the_restored_app_passes_its_start_up_check_and_health_check(drill):
@@ -501,7 +501,9 @@ def test_every_certificate_file_is_in_the_copied_storage(drill):
     assert output.strip() == f"Checked {certificates} certificate(s); rendered 0."
 
 
-@pytest.mark.parametrize("statement", ["UPDATE audit_event SET action = 'edited'", "DELETE FROM audit_event"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE audit_event SET action = 'edited'", "DELETE FROM audit_event", "TRUNCATE audit_event"]
+)
 def test_the_audit_record_stays_append_only_after_restore(drill, statement):
     engine = create_engine(engine_url(RESTORED_DB))
     try:

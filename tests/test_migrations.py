@@ -5,6 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import TEST_DATABASE_URL, _pg_uri, scratch_database_name
 from training import create_app
@@ -136,5 +137,75 @@ def test_0006_ends_sessions_from_before_and_makes_the_audit_record_append_only(e
                     conn.execute(text(statement))
         with db.engine.begin() as conn:
             assert conn.execute(text("SELECT action FROM audit_event")).scalar_one() == "user.signed_in"
+        downgrade(revision="base")
+        db.engine.dispose()
+
+
+def _insert_allowance(conn, allowance_id: int, key: str | None) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO attempt_allowance (id, user_id, course_id, cycle, extra_attempts, reason, granted_at,"
+            " idempotency_key) VALUES (:id, 1, 1, 0, 1, '', CURRENT_TIMESTAMP, :key)"
+        ),
+        {"id": allowance_id, "key": key},
+    )
+
+
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+def test_0007_keeps_one_grant_per_key_and_refuses_truncating_the_audit_record(empty_database_uri):
+    """The grant key is unique (earlier grants have none); on PostgreSQL a statement-level trigger
+    refuses TRUNCATE of audit_event and the rows stay; downgrading removes both. SQLite has no TRUNCATE."""
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": empty_database_uri})
+    postgresql = empty_database_uri.startswith("postgresql")
+    with app.app_context():
+        upgrade(revision="0006")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    'INSERT INTO "user" (id, email, name, password_hash, role, job_title, active, updated_at,'
+                    " created_at) VALUES (1, 'a@example.org', 'A', 'x', 'staff', '', true, CURRENT_TIMESTAMP,"
+                    " CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO course (id, slug, title, summary, pass_mark, questions_per_attempt,"
+                    " certificate_validity_months, estimated_minutes, version, content_hash, published,"
+                    " attempt_wait_minutes, updated_at, created_at) VALUES (1, 'c', 'C', '', 80, 1, 12, 10, 1, 'h',"
+                    " true, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO attempt_allowance (id, user_id, course_id, cycle, extra_attempts, reason,"
+                    " granted_at) VALUES (1, 1, 1, 0, 1, '', CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO audit_event (occurred_at, actor_id, action, subject_type, subject_id, details,"
+                    " ip_address) VALUES (CURRENT_TIMESTAMP, 1, 'user.signed_in', 'user', '1', '{}', '')"
+                )
+            )
+        upgrade(revision="0007")
+        with db.engine.begin() as conn:
+            assert conn.execute(text("SELECT idempotency_key FROM attempt_allowance")).scalar_one() is None
+            _insert_allowance(conn, 2, None)
+            _insert_allowance(conn, 3, "k" * 43)
+        with pytest.raises(IntegrityError), db.engine.begin() as conn:
+            _insert_allowance(conn, 4, "k" * 43)
+        with (
+            pytest.raises(Exception, match="audit_event is append-only: TRUNCATE" if postgresql else "syntax error"),
+            db.engine.begin() as conn,
+        ):
+            conn.execute(text("TRUNCATE audit_event"))
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM audit_event")).scalar_one() == 1
+        downgrade(revision="0006")
+        assert "idempotency_key" not in {c["name"] for c in inspect(db.engine).get_columns("attempt_allowance")}
+        if postgresql:
+            with db.engine.begin() as conn:
+                conn.execute(text("TRUNCATE audit_event"))
+                assert conn.execute(text("SELECT count(*) FROM audit_event")).scalar_one() == 0
         downgrade(revision="base")
         db.engine.dispose()

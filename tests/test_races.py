@@ -28,7 +28,7 @@ from training.certificates.models import Certificate, CertificateFile, Certifica
 from training.certificates.serials import display_serial
 from training.compliance.models import Obligation
 from training.config import engine_options
-from training.courses.models import Completion, Course, ModuleProgress, TrainingModule
+from training.courses.models import AttemptAllowance, Completion, Course, ModuleProgress, TrainingModule
 from training.extensions import db
 from training.quizzes.models import AttemptAnswer, AttemptQuestion, Question, QuestionVersion, QuizAttempt
 
@@ -209,6 +209,33 @@ def test_the_last_module_marked_twenty_times_completes_the_course_once(app, back
             assert count(Completion, Completion.user_id == learner_id) == 1
             assert count(Certificate, Certificate.user_id == learner_id) == 1
             assert course_obligation(learner_id).completed_on is not None
+
+
+def test_hr_granting_extra_attempts_twenty_times_with_one_form_grants_once(app, backend, make_user, required):
+    """A double-click (or twenty) on "Allow extra attempts": the form's one-time key grants once."""
+    set_attempt_limit(app, 1)
+    hr = signed_in(app, make_user(role="hr"))
+    with app.app_context():
+        course_id = db.session.execute(select(Course.id)).scalar_one()
+    played = []
+    for _ in range(ROUNDS):
+        learner = make_user()
+        path = f"/compliance/people/{learner.id}"
+        key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', hr.get(path).get_data(as_text=True))
+        data = {"course": str(course_id), "extra_attempts": "2", "reason": "The network failed during the attempt."}
+        data |= {"idempotency_key": key.group(1), "csrf_token": csrf_token(hr, path)}
+        played.append((learner.id, all_post(app, copies(app, hr), f"{path}/allowances", data)))
+    report("grant extra attempts with one form", backend, [r for _, r in played])
+    for learner_id, result in played:
+        assert result.errors() == []
+        assert result.tally() == {302: CLIENTS}, "every click gets the page the first one got"
+        assert {o.location for o in result.outcomes} == {f"/compliance/people/{learner_id}#allowances-heading"}
+        with app.app_context():
+            granted = AttemptAllowance.user_id == learner_id
+            assert count(AttemptAllowance, granted) == 1
+            assert db.session.execute(select(AttemptAllowance.extra_attempts).where(granted)).scalar_one() == 2
+    with app.app_context():
+        assert events("attempt_allowance.granted") == ROUNDS
 
 
 def test_hr_revoking_one_certificate_twenty_times_revokes_it_once(app, backend, make_user, required):

@@ -65,6 +65,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "POLICY_MIN_READING_SECONDS": _seconds_setting("POLICY_MIN_READING_SECONDS", 60, 3600),
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),
         "EXPORT_RATE_LIMIT": os.environ.get("EXPORT_RATE_LIMIT", "20 per minute; 200 per hour"),
+        "TAMPERING_LOG_LIMIT": os.environ.get("TAMPERING_LOG_LIMIT", "10 per minute"),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         # Redis unreachable: count in each worker's memory until it is back, rather than fail every
         # rate-limited request (sign-in, verification, the API) with a 500 (ASVS 16.5.2).

@@ -2,14 +2,20 @@
 
 
 class DomainError(Exception):
-    """A request that cannot be carried out, with a status, a stable code and a message for people."""
+    """A request that cannot be carried out, with a status, a stable code and a message for people.
+
+    `tampered` names what was refused when only a crafted request can cause the refusal (an option
+    that is not in the attempt, another person's staged-import token): the error handler then also
+    writes a `tampering` line to the security log (ASVS 16.3.3). Honest mistakes leave it empty.
+    """
 
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None, tampered: str = ""):
         super().__init__(message)
         self.message = message
+        self.tampered = tampered
         if status is not None:
             self.status = status
         if code is not None:
@@ -53,7 +59,7 @@ class HiddenRecord(NotFound):
     revealed; the error handler also writes the refusal to the audit record (`access.denied`).
     """
 
-    def __init__(self, message: str, *, subject_type: str, subject_id: object):
-        super().__init__(message)
+    def __init__(self, message: str, *, subject_type: str, subject_id: object, tampered: str = ""):
+        super().__init__(message, tampered=tampered)
         self.subject_type = subject_type
         self.subject_id = str(subject_id)

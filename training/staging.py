@@ -76,10 +76,10 @@ class StagingStore:
         the `expected` meta values, and not taken by another request (NotFound, or Conflict when it is
         imported or being imported)."""
         meta = self._meta(token)
-        fresh = meta is not None and now - datetime.fromisoformat(meta["saved_at"]) < MAX_AGE
-        if not fresh or meta["user_id"] != user_id or meta["sha256"] != sha256:
-            raise NotFound(self.messages.expired)
-        if any(meta.get(key) != value for key, value in expected.items()):
+        if not TOKEN_PATTERN.match(token or "") or (meta is not None and not _matches(meta, user_id, sha256, expected)):
+            # Not a token we make, or another person's file, another digest, another course: a crafted form.
+            raise NotFound(self.messages.expired, tampered="staged import token or digest")
+        if meta is None or now - datetime.fromisoformat(meta["saved_at"]) >= MAX_AGE:
             raise NotFound(self.messages.expired)
         if meta.get("imported_at"):
             raise Conflict(self.messages.already_imported)
@@ -122,6 +122,12 @@ class StagingStore:
 
     def _path(self, token: str, suffix: str) -> Path:
         return self.folder / f"{token}{suffix}"
+
+
+def _matches(meta: dict, user_id: int, sha256: str, expected: dict) -> bool:
+    """The staged file is this person's, with this digest and the `expected` meta values."""
+    same = meta["user_id"] == user_id and meta["sha256"] == sha256
+    return same and all(meta.get(key) == value for key, value in expected.items())
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -22,7 +22,7 @@ from training.extensions import db, login_manager, talisman
 from training.form_errors import ErrorItem, error_items
 from training.logs import current_request_id
 from training.markdown import render_markdown
-from training.security_log import security_event
+from training.security_log import security_event, signed_in_person, tampering
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -159,6 +159,8 @@ _TITLES = {
 
 
 def _domain_error(exc: DomainError):
+    if exc.tampered:
+        tampering(exc.tampered)
     if isinstance(exc, HiddenRecord):
         _record_denied("not_owner", exc.message, exc.subject_type, exc.subject_id)
     elif exc.status == 403:
@@ -205,7 +207,7 @@ def refuse_malformed_referrer() -> None:
 
 
 def _csrf_error(exc: CSRFError):
-    security_event("csrf_refused", reason=exc.description)
+    security_event("csrf_refused", reason=exc.description, person=signed_in_person())
     message = "This form has expired or was not sent by this site. Go back, reload the page and try again."
     return error_response(400, "csrf_failed", message, "The form could not be accepted")
 

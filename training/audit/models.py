@@ -20,8 +20,9 @@ class AuditEvent(db.Model):
     ip_address: Mapped[str] = mapped_column(String(64), default="")
 
 
-# On PostgreSQL the table refuses UPDATE and DELETE, whoever asks (ASVS 16.3; see docs/security.md).
-# The same statements run in migration 0006; this listener covers schemas made by create_all.
+# On PostgreSQL the table refuses UPDATE and DELETE (row triggers) and TRUNCATE (a statement trigger),
+# whoever asks (ASVS 16.4.2; see docs/security.md). The same statements run in migrations 0006 and 0007;
+# the listeners below cover schemas made by create_all. SQLite has no TRUNCATE and no such triggers.
 APPEND_ONLY_FUNCTION = """
 CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger AS $$
 BEGIN
@@ -34,6 +35,10 @@ APPEND_ONLY_TRIGGER = """
 CREATE TRIGGER audit_event_append_only BEFORE UPDATE OR DELETE ON audit_event
 FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()
 """
+NO_TRUNCATE_TRIGGER = """
+CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event
+FOR EACH STATEMENT EXECUTE FUNCTION audit_event_append_only()
+"""
 
-event.listen(AuditEvent.__table__, "after_create", DDL(APPEND_ONLY_FUNCTION).execute_if(dialect="postgresql"))
-event.listen(AuditEvent.__table__, "after_create", DDL(APPEND_ONLY_TRIGGER).execute_if(dialect="postgresql"))
+for statement in (APPEND_ONLY_FUNCTION, APPEND_ONLY_TRIGGER, NO_TRUNCATE_TRIGGER):
+    event.listen(AuditEvent.__table__, "after_create", DDL(statement).execute_if(dialect="postgresql"))

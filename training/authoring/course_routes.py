@@ -86,7 +86,7 @@ def publish(slug):
     course = course_for_authoring(slug)
     action = request.form.get("action")
     if action not in ("publish", "unpublish"):
-        raise DomainError("Unknown action.")
+        raise DomainError("Unknown action.", tampered="course publish action")
     services.set_published(course, action == "publish", current_user.id, _ip())
     flash(f"{course.title} is {'published' if course.published else 'not published'}.", "success")
     return redirect(url_for("authoring_courses.settings", slug=slug))
@@ -166,7 +166,7 @@ def module_status(module_id):
     module = services.module_for_authoring(module_id)
     action = request.form.get("action")
     if action not in ("retire", "restore"):
-        raise DomainError("Unknown action.")
+        raise DomainError("Unknown action.", tampered="module status action")
     if services.set_module_retired(module, action == "retire", current_user.id, _ip()):
         flash(
             f"Module {module.title} {action}d: {module.course.title} is now version {module.course.version}.", "success"

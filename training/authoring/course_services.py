@@ -237,7 +237,7 @@ def update_module(module: TrainingModule, text: ModuleText, actor_id: int, *, to
 def move_module(module: TrainingModule, direction: str, actor_id: int, ip: str = "") -> bool:
     """Swap a module with its neighbour among the active modules; the order is not a new version."""
     if direction not in ("up", "down"):
-        raise DomainError("Unknown direction.")
+        raise DomainError("Unknown direction.", tampered="module move direction")
     active = [m for m in modules_of(module.course) if not m.retired]
     if module not in active:
         raise Conflict("A retired module has no place in the order. Restore it first.")

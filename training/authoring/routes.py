@@ -1,6 +1,6 @@
 """The question bank: list, create, edit (new versions), publish and retire, preview, history."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -15,7 +15,7 @@ from training.authoring.forms import (
     StatusForm,
 )
 from training.authoring.preview import try_answer
-from training.errors import Conflict
+from training.errors import Conflict, DomainError
 
 bp = Blueprint("authoring", __name__, url_prefix="/authoring")
 authors_only = roles_required(*services.AUTHOR_ROLES)
@@ -147,8 +147,8 @@ def edit_question(question_id):
 def question_status(question_id):
     item = services.question_for_authoring(question_id)
     form = StatusForm()
-    if not form.validate_on_submit():
-        abort(400)  # CSRF is checked before the view; only a missing action gets here
+    if not form.validate_on_submit():  # CSRF is checked before the view; only a missing action gets here
+        raise DomainError("Unknown action.", tampered="question status action")
     services.change_status(item, form.action.data, current_user.id, _ip())
     flash(f"{item.key} is now {STATUS_LABELS[item.status].lower()}.", "success")
     return redirect(url_for("authoring.question", question_id=item.id))

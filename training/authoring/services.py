@@ -334,7 +334,7 @@ TRANSITIONS = {
 def change_status(question: Question, action: str, actor_id: int | None, ip: str = "") -> Question:
     """Publish or retire a question (the only two moves an author makes by hand)."""
     if action not in TRANSITIONS:
-        raise DomainError("Unknown action.")
+        raise DomainError("Unknown action.", tampered="question status action")
     target, allowed_from = TRANSITIONS[action]
     if question.status == target:
         return question  # a double submit: already done

@@ -69,7 +69,7 @@ def apply_import(slug):
     course = course_for_authoring(slug)
     form = ApplyImportForm()
     if not form.validate_on_submit():
-        raise DomainError("The import form was incomplete. Upload the file again.")
+        raise DomainError("The import form was incomplete. Upload the file again.", tampered="staged import form")
     ip = request.remote_addr or ""
     try:
         plan = transfer.apply_staged_import(course, current_user, form.token.data, form.sha256.data, ip)

@@ -1,7 +1,7 @@
 """Forms for HR's compliance pages: the people filter (GET) and requirement rules (POST)."""
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, SubmitField
+from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -77,3 +77,5 @@ class AllowanceForm(FlaskForm):
         validators=[DataRequired("Say why, for the record."), Length(max=300)],
         description="Kept in the person's record, for example: a system outage during the last attempt.",
     )
+    # A one-time key, new each time the page shows the form: sent twice, the form grants once (see grant_allowance).
+    idempotency_key = HiddenField()

@@ -11,6 +11,7 @@ from training.compliance.forms import AllowanceForm, PeopleFilterForm, Requireme
 from training.courses.services import transcript
 from training.extensions import db
 from training.quizzes import services as quiz_services
+from training.security_log import tampering
 
 bp = Blueprint("compliance", __name__, url_prefix="/compliance")
 
@@ -36,6 +37,8 @@ def people():
     items = services.required_items()
     form = _filter_form(items)
     if not form.validate():
+        if form.department.errors:  # the list offers only the departments this person may see
+            tampering("department filter", department=request.args.get("department", "")[:20])
         return render_template("compliance/people.html", form=form, page=None, filter_args={}), 422
     criteria = services.scoped_filter(current_user, _criteria_of(form))
     page = services.people_page(criteria, request.args.get("page", 1, type=int), items=items)
@@ -53,6 +56,8 @@ def _allowance_form() -> AllowanceForm | None:
         return None
     form = AllowanceForm()
     form.course.choices = [("", "Choose…")] + [(c.id, c.title) for c in quiz_services.limited_courses()]
+    if not form.is_submitted():  # a form sent back keeps its key, so correcting it still grants once
+        form.idempotency_key.data = quiz_services.new_idempotency_key()
     return form
 
 
@@ -77,15 +82,16 @@ def allowances(user_id: int):
     form = _allowance_form()
     if not form.validate_on_submit():
         return _person_page(person, form, 422)
-    quiz_services.grant_allowance(
+    granted = quiz_services.grant_allowance(
         current_user,
         person,
         form.course.data,
         form.extra_attempts.data,
         form.reason.data.strip(),
         request.remote_addr or "",
+        key=form.idempotency_key.data,
     )
-    flash(f"{person.name} may make {form.extra_attempts.data} more attempt(s).", "success")
+    flash(f"{person.name} may make {granted.extra_attempts} more attempt(s).", "success")
     return redirect(url_for("compliance.person", user_id=person.id) + "#allowances-heading")
 
 

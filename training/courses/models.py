@@ -97,7 +97,12 @@ class Completion(db.Model):
 
 
 class AttemptAllowance(db.Model):
-    """Extra quiz attempts granted to one learner for one cycle of a course. Append-only."""
+    """Extra quiz attempts granted to one learner for one cycle of a course. Append-only.
+
+    `idempotency_key` is the one-time key of the form that granted it (unique): the same form sent
+    twice (a double-click, a resubmitted POST) finds this row instead of granting again. Empty for
+    grants from before the key existed.
+    """
 
     __table_args__ = (CheckConstraint("extra_attempts BETWEEN 1 AND 10", name="extra_attempts_range"),)
 
@@ -109,3 +114,4 @@ class AttemptAllowance(db.Model):
     reason: Mapped[str] = mapped_column(String(300), default="")
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)

@@ -1,6 +1,8 @@
 """Starting, submitting and reviewing quiz attempts. Grading itself is in grading.py."""
 
 import random
+import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -80,9 +82,11 @@ def attempt_for_learner(user_id: int, attempt_id: int) -> QuizAttempt:
     """The attempt if it belongs to this learner; otherwise the same 404 as for a missing one."""
     attempt = _load_attempt(attempt_id)
     if attempt is None:
-        raise NotFound(NO_SUCH_ATTEMPT)
+        raise NotFound(NO_SUCH_ATTEMPT, tampered="unknown attempt id")
     if attempt.user_id != user_id:
-        raise HiddenRecord(NO_SUCH_ATTEMPT, subject_type="quiz_attempt", subject_id=attempt.id)
+        raise HiddenRecord(
+            NO_SUCH_ATTEMPT, subject_type="quiz_attempt", subject_id=attempt.id, tampered="attempt of another person"
+        )
     return attempt
 
 
@@ -183,12 +187,28 @@ def gate_message(gate: rules.AttemptGate) -> str:
 
 
 MAX_EXTRA_ATTEMPTS = 5
+# The grant form's one-time key: secrets.token_urlsafe(32) makes 43 of these characters.
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+STALE_GRANT_FORM = "This form was changed or is out of date. Reload the page and fill it in again."
+
+
+def new_idempotency_key() -> str:
+    return secrets.token_urlsafe(32)
 
 
 def grant_allowance(
-    actor: User, person: User, course_id: int, extra_attempts: int, reason: str, ip: str = ""
+    actor: User, person: User, course_id: int, extra_attempts: int, reason: str, ip: str = "", *, key: str
 ) -> AttemptAllowance:
-    """HR allows a learner more attempts at a course in their current cycle; recorded and audited."""
+    """HR allows a learner more attempts at a course in their current cycle; recorded and audited.
+
+    `key` is the form's one-time key: the same form sent again, even at the same moment, returns the
+    grant it made (a unique index keeps one) instead of granting twice.
+    """
+    if not IDEMPOTENCY_KEY.match(key or ""):
+        raise DomainError(STALE_GRANT_FORM, tampered="idempotency key")
+    earlier = _allowance_with_key(key)
+    if earlier is not None:
+        return _same_grant(earlier, actor, person)
     course = db.session.get(Course, course_id)
     if course is None:
         raise NotFound("There is no such course.")
@@ -202,6 +222,7 @@ def grant_allowance(
         extra_attempts=extra_attempts,
         reason=reason[:300],
         granted_by_id=actor.id,
+        idempotency_key=key,
     )
     db.session.add(allowance)
     record_event(
@@ -212,8 +233,28 @@ def grant_allowance(
         details={"course": course.slug, "cycle": cycle, "extra_attempts": extra_attempts, "reason": reason[:300]},
         ip_address=ip,
     )
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same form, sent at the same moment, granted first: the unique key kept its row only.
+        db.session.rollback()
+        earlier = _allowance_with_key(key)
+        if earlier is None:
+            raise
+        return _same_grant(earlier, actor, person)
     return allowance
+
+
+def _allowance_with_key(key: str) -> AttemptAllowance | None:
+    return db.session.execute(select(AttemptAllowance).where(AttemptAllowance.idempotency_key == key)).scalar()
+
+
+def _same_grant(earlier: AttemptAllowance, actor: User, person: User) -> AttemptAllowance:
+    """A form sent again is answered with its grant; its key sent for another person or by someone else
+    is a crafted form."""
+    if (earlier.granted_by_id, earlier.user_id) != (actor.id, person.id):
+        raise DomainError(STALE_GRANT_FORM, tampered="idempotency key of another grant")
+    return earlier
 
 
 def allowances_of(user_id: int) -> list:
@@ -278,7 +319,8 @@ def submit_attempt(
     except grading.AnswerError as exc:
         if exc.missing:
             raise IncompleteAnswers(exc.message, exc.missing, answers) from exc
-        raise DomainError(exc.message, code="invalid_answers") from exc
+        # Missing answers are an honest mistake; anything else only a crafted form can send.
+        raise DomainError(exc.message, code="invalid_answers", tampered="quiz answer not in the attempt") from exc
     claimed = db.session.execute(
         update(QuizAttempt)
         .where(QuizAttempt.id == attempt.id, QuizAttempt.submitted_at.is_(None))
@@ -347,9 +389,17 @@ def parse_answer_form(form: Mapping[str, list[str]]) -> dict[int, list[int]]:
         if key == "csrf_token":
             continue
         if not key.startswith("q-") or not key[2:].isdigit():
-            raise DomainError("The form contained a field that is not part of this quiz.", code="invalid_answers")
+            raise DomainError(
+                "The form contained a field that is not part of this quiz.",
+                code="invalid_answers",
+                tampered="quiz field not in the attempt",
+            )
         try:
             answers[int(key[2:])] = [int(v) for v in values]
         except ValueError as exc:
-            raise DomainError("The form contained an answer that is not an option.", code="invalid_answers") from exc
+            raise DomainError(
+                "The form contained an answer that is not an option.",
+                code="invalid_answers",
+                tampered="quiz answer not an option id",
+            ) from exc
     return answers

@@ -14,6 +14,7 @@ from training.limits import heavy_download, heavy_download_post
 from training.reports import matrix, packet, transcript_pdf
 from training.reports.forms import ComplianceFilterForm, PacketForm
 from training.reports.period import Period, last_twelve_months
+from training.security_log import tampering
 
 bp = Blueprint("reports", __name__)
 
@@ -29,7 +30,8 @@ def _export_filter() -> ComplianceFilter:
     form = ComplianceFilterForm(formdata=MultiDict(request.args))
     if not form.validate():
         errors = "; ".join(f"{form[name].label.text}: {' '.join(messages)}" for name, messages in form.errors.items())
-        raise DomainError(f"The export filter is not valid. {errors}")
+        # The people list builds the export links from a filter it has checked: only a crafted link gets here.
+        raise DomainError(f"The export filter is not valid. {errors}", tampered="export filter")
     criteria = ComplianceFilter(
         q=(form.q.data or "").strip(),
         department_id=form.department.data,
@@ -37,7 +39,11 @@ def _export_filter() -> ComplianceFilter:
         item=form.item.data or "",
         status=form.status.data or "",
     )
-    return scoped_filter(current_user, criteria)
+    scoped = scoped_filter(current_user, criteria)
+    if criteria.department_id not in (None, scoped.department_id):
+        # A manager's links name their own department only; the export is narrowed to it all the same.
+        tampering("department filter", department=criteria.department_id)
+    return scoped
 
 
 @bp.route("/compliance/export.csv")
@@ -101,6 +107,8 @@ def _packet_form() -> PacketForm:
 def audit_packet():
     form = _packet_form()
     if not form.validate_on_submit():
+        if form.scope.data == "department" and form.department.data not in (None, "", *form.department.choices):
+            tampering("department filter", department=form.department.data[:20])
         return render_template("reports/packet.html", form=form), 422 if form.is_submitted() else 200
     by_person = form.scope.data == "person"
     wanted = packet.PacketRequest(

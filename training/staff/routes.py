@@ -247,7 +247,7 @@ def import_staff():
 def apply_import():
     form = ApplyImportForm()
     if not form.validate_on_submit():
-        raise DomainError("The import form was incomplete. Upload the file again.")
+        raise DomainError("The import form was incomplete. Upload the file again.", tampered="staged import form")
     try:
         plan = services.apply_staged_import(current_user, form.token.data, form.sha256.data, ip_address=_ip())
     except services.ImportRefused as refused:
