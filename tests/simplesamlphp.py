@@ -265,26 +265,33 @@ class SimpleSamlPhp:
         if not php or not SIMPLESAMLPHP_WWW.is_dir() or not shutil.which("xmlsec1"):
             pytest.fail(
                 "SimpleSAMLphp is not installed: the SAML tests need a real identity provider. Install Debian's "
-                "packages with `apt-get install --no-install-recommends simplesamlphp php-cli xmlsec1` "
+                "packages with `apt-get install --no-install-recommends simplesamlphp php-cli php-xml php-mbstring xmlsec1` "
                 "(README, System packages; .ci/run installs them)."
             )
         self.configure()
         env = os.environ | {"SIMPLESAMLPHP_CONFIG_DIR": str(self.config_dir)}
-        self.process = subprocess.Popen(
-            [php, "-S", f"127.0.0.1:{self.port}", "-t", str(SIMPLESAMLPHP_WWW)],
-            env=env,
-            stdout=(self.log_dir / "php-server.log").open("wb"),
-            stderr=subprocess.STDOUT,
-        )
+        with (self.log_dir / "php-server.log").open("wb") as output:
+            self.process = subprocess.Popen(
+                [php, "-S", f"127.0.0.1:{self.port}", "-t", str(SIMPLESAMLPHP_WWW)],
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             try:
-                if requests.get(self.metadata_url, timeout=2).status_code == 200:
-                    return
+                answer = requests.get(self.metadata_url, timeout=5)
             except requests.ConnectionError:
                 time.sleep(0.05)
+                continue
+            if answer.status_code == 200 and b"EntityDescriptor" in answer.content:
+                return
+            break
         self.stop()
-        pytest.fail(f"SimpleSAMLphp did not answer on {self.base_url}: see {self.log_dir}")
+        pytest.fail(
+            f"SimpleSAMLphp did not serve its metadata on {self.base_url} (are php-xml and php-mbstring installed?):\n"
+            + self.log_text()[-3000:]
+        )
 
     def metadata(self) -> bytes:
         return requests.get(self.metadata_url, timeout=10).content

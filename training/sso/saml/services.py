@@ -6,12 +6,21 @@ SAMLResponse posted to our ACS against that state and returns the person's `IdpI
 refusal is a `SamlRejected` with a reason for the security log and a message for the person.
 """
 
+import base64
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from defusedxml.ElementTree import fromstring
 from flask import current_app
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
-from saml2.response import IncorrectlySigned, StatusError, UnsolicitedResponse
+from saml2.response import (
+    IncorrectlySigned,
+    InvalidAssertion,
+    StatusError,
+    UnsolicitedResponse,
+    VerificationError,
+)
 from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID
 from saml2.sigver import SignatureError
 from saml2.validate import ResponseLifetimeExceed, ToEarly
@@ -42,6 +51,8 @@ NAME_ATTRIBUTES = (
 # A used assertion ID is kept this long after its NotOnOrAfter (the clock skew we allow), then purged.
 PURGE_AFTER = timedelta(seconds=sp.CLOCK_SKEW_SECONDS)
 MAX_RESPONSE_CHARS = 1_000_000
+
+log = logging.getLogger(__name__)
 
 
 class SamlRejected(Exception):
@@ -86,6 +97,7 @@ def read_response(saml_response: str, request_id: str | None) -> SamlSignIn:
     record its assertion as used. Raises SamlRejected for anything not right."""
     if not saml_response or len(saml_response) > MAX_RESPONSE_CHARS:
         raise SamlRejected("malformed", "The sign-in response from your organisation's sign-in service was missing.")
+    _check_destination(saml_response)
     client = _client()
     outstanding = {request_id: "/"} if request_id else {}
     response = _parse(client, saml_response, outstanding)
@@ -119,6 +131,7 @@ def _client():
     try:
         return sp.client()
     except MetadataError as error:
+        log.error("SAML sign-in is unavailable: %s", error)
         raise SamlRejected("metadata", "Single sign-on is not available right now; please try again later.") from error
 
 
@@ -133,6 +146,10 @@ def _parse(client, saml_response: str, outstanding: dict):
         raise SamlRejected("signature", "The sign-in response is not signed by your organisation.") from None
     except (ResponseLifetimeExceed, ToEarly):
         raise SamlRejected("expired", "The sign-in response has expired or is not valid yet.") from None
+    except InvalidAssertion:
+        raise SamlRejected("wrapping", "The sign-in response must carry exactly one assertion.") from None
+    except VerificationError as error:
+        raise SamlRejected(_verification_reason(error), "The sign-in response could not be accepted.") from None
     except StatusError as error:
         raise SamlRejected("status", f"Your organisation's sign-in service did not sign you in ({error}).") from None
     except Exception as error:  # pysaml2 raises bare Exception and ValueError for many checks (audience, ...)
@@ -143,14 +160,33 @@ def _parse(client, saml_response: str, outstanding: dict):
 
 
 def _reason_of(error: Exception) -> str:
+    """pysaml2 says which check failed only in its messages; the reason names it for the security log."""
     text = str(error)
     if "AudienceRestrictions" in text:
         return "audience"
-    if "recipient" in text.lower() or "destination" in text.lower():
-        return "destination"
     if "signature" in text.lower() or "signed" in text.lower():
         return "signature"
-    return type(error).__name__
+    return "invalid"
+
+
+def _verification_reason(error: VerificationError) -> str:
+    text = str(error)
+    if "Condition not OK" in text:  # the assertion's NotBefore / NotOnOrAfter
+        return "expired"
+    if "recipient" in text.lower():
+        return "destination"
+    return "invalid"
+
+
+def _check_destination(saml_response: str) -> None:
+    """The response must say it is for our ACS (pysaml2 checks too, but returns no reason)."""
+    try:
+        root = fromstring(base64.b64decode(saml_response, validate=True))
+    except Exception:  # not base64, not XML, or hostile XML (defusedxml): pysaml2 is not even asked
+        raise SamlRejected("malformed", "The sign-in response could not be read.") from None
+    destination = root.get("Destination")
+    if destination is not None and destination != sp.sp_settings(current_app.config).acs_url:
+        raise SamlRejected("destination", "The sign-in response was meant for another service.")
 
 
 def _expiry(assertion) -> datetime:
