@@ -4,9 +4,23 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from training.sso.settings import sso_rules
 from training.syslog import SyslogDestination, syslog_destination
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SSO_SETTINGS = (
+    "SSO_EMPLOYEE_ID_ATTRIBUTE",
+    "SSO_NAME_ATTRIBUTE",
+    "SSO_DEPARTMENT_ATTRIBUTE",
+    "SSO_JOB_TITLE_ATTRIBUTE",
+    "SSO_GROUPS_ATTRIBUTE",
+    "SSO_ROLE_GROUPS",
+    "SSO_LINK_BY_EMAIL",
+    "SSO_CREATE_ACCOUNTS",
+    "SSO_TWO_STEP",
+    "SSO_CONTACT",
+    "PASSWORD_SIGN_IN_ACCOUNTS",
+)
 
 
 def normalise_database_url(url: str) -> str:
@@ -115,6 +129,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "AUDIT_SYSLOG_CLIENT_CERT": os.environ.get("AUDIT_SYSLOG_CLIENT_CERT", ""),
         "AUDIT_SYSLOG_CLIENT_KEY": os.environ.get("AUDIT_SYSLOG_CLIENT_KEY", ""),
         "AUDIT_SYSLOG_TIMEOUT": os.environ.get("AUDIT_SYSLOG_TIMEOUT", "5"),
+        # Single sign-on: who may come in through the identity provider (docs/sso.md).
+        **{name: os.environ.get(name, "") for name in SSO_SETTINGS},
+        "PASSWORD_SIGN_IN": os.environ.get("PASSWORD_SIGN_IN", "on"),
         # SAML 2.0 sign-in (training/sso/saml): off while SAML_IDP_METADATA is empty.
         "SAML_IDP_METADATA": os.environ.get("SAML_IDP_METADATA", ""),
         "SAML_IDP_METADATA_CA_FILE": os.environ.get("SAML_IDP_METADATA_CA_FILE", ""),
@@ -131,6 +148,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         config.setdefault(key, value)
     config["LOG_FORMAT"] = _log_format(config)
     config["AUDIT_SYSLOG_DESTINATION"] = _audit_syslog_destination(config)
+    config["SSO_RULES"] = sso_rules(config)
     return config
 
 

@@ -53,6 +53,7 @@ __all__ = [
     "SamlAssertionUsed",
     "Reminder",
     "Requirement",
+    "SsoIdentity",
     "TrainingModule",
     "User",
     "UserSession",

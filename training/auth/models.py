@@ -82,6 +82,9 @@ class UserSession(CreatedAtMixin, db.Model):
     remember: Mapped[bool] = mapped_column(default=False)
     user_agent: Mapped[str] = mapped_column(String(255), default="")
     ip_address: Mapped[str] = mapped_column(String(64), default="")
+    # How the person proved who they are: "password" (with or without our second step), or the
+    # single sign-on protocol ("oidc", "saml") whose identity provider vouched for them.
+    sign_in_method: Mapped[str] = mapped_column(String(10), default="password", server_default="password")
 
     user: Mapped[User] = relationship()
 

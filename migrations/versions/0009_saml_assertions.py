@@ -1,7 +1,7 @@
 """SAML assertions already used for a sign-in (each accepted once, across workers)
 
-Revision ID: 0008_saml
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-20 10:00:00
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from training.db import UTCDateTime
 
 
-revision = '0008_saml'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
