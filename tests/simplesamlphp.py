@@ -265,8 +265,8 @@ class SimpleSamlPhp:
         if not php or not SIMPLESAMLPHP_WWW.is_dir() or not shutil.which("xmlsec1"):
             pytest.fail(
                 "SimpleSAMLphp is not installed: the SAML tests need a real identity provider. Install Debian's "
-                "packages with `apt-get install --no-install-recommends simplesamlphp php-cli php-xml php-mbstring xmlsec1` "
-                "(README, System packages; .ci/run installs them)."
+                "packages with `apt-get install --no-install-recommends simplesamlphp php-cli php-xml php-mbstring "
+                "xmlsec1` (README, System packages; .ci/run installs them)."
             )
         self.configure()
         env = os.environ | {"SIMPLESAMLPHP_CONFIG_DIR": str(self.config_dir)}

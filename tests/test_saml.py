@@ -277,9 +277,7 @@ def test_xml_signature_wrapping_with_an_unsigned_assertion_inserted_is_refused(
     assert_refused(app, client, answer, caplog, before, "signature")
 
 
-def test_xml_signature_wrapping_with_the_signed_assertion_moved_is_refused(
-    app, client, make_user, registered, caplog
-):
+def test_xml_signature_wrapping_with_the_signed_assertion_moved_is_refused(app, client, make_user, registered, caplog):
     make_user(employee_id="E1001")
     make_user(employee_id="E7777", role="hr")
     xml = crafted.decode(saml_response_form(client, "nurse").fields["SAMLResponse"])
@@ -419,4 +417,3 @@ def test_the_sp_metadata_names_the_acs_and_the_signing_certificate(client, saml_
     cert = sp.find("md:KeyDescriptor[@use='signing']//ds:X509Certificate", ns)
     assert "".join(cert.text.split()) == saml_files["sp"].cert_base64()
     assert sp.find("md:NameIDFormat", ns).text == "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
-

@@ -23,6 +23,7 @@ from training.quizzes.models import (
     QuestionVersion,
     QuizAttempt,
 )
+from training.sso.models import SsoIdentity
 from training.sso.saml.models import SamlAssertionUsed
 
 __all__ = [
@@ -50,9 +51,9 @@ __all__ = [
     "QuestionVersion",
     "QuizAttempt",
     "RecoveryCode",
-    "SamlAssertionUsed",
     "Reminder",
     "Requirement",
+    "SamlAssertionUsed",
     "SsoIdentity",
     "TrainingModule",
     "User",

@@ -9,6 +9,7 @@ def init_app(app: Flask) -> None:
     """Check the settings, then register the endpoints, the sign-in button and single logout."""
     if not app.config["SAML_IDP_METADATA"]:
         return
+    from training.sso.buttons import register_sso_button
     from training.sso.logout import register_idp_logout
     from training.sso.saml import routes, services, sp
     from training.sso.saml.metadata import MetadataSource
@@ -20,5 +21,5 @@ def init_app(app: Flask) -> None:
         ca_file=app.config["SAML_IDP_METADATA_CA_FILE"],
     )
     app.register_blueprint(routes.bp)
-    app.extensions.setdefault("sso_buttons", []).append((app.config["SAML_BUTTON_LABEL"], "saml.login"))
+    register_sso_button(app, app.config["SAML_BUTTON_LABEL"], "saml.login")
     register_idp_logout("saml", services.idp_logout_url)
