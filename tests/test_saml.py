@@ -7,16 +7,22 @@ are signed again with the IdP's own key.
 """
 
 import re
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
+from lxml import etree
 from sqlalchemy import func, select
 
 from tests import saml_responses as crafted
-from tests.simplesamlphp import SimpleSamlPhp, make_key_pair, sign_in_at_idp
+from tests.conftest import csrf_token
+from tests.simplesamlphp import IDP_PASSWORD, SimpleSamlPhp, make_key_pair, read_form, sign_in_at_idp
 from training.audit.models import AuditEvent
 from training.auth.models import UserSession
 from training.extensions import db
 from training.sso.models import SsoIdentity
+from training.sso.saml.metadata import MetadataSource
 from training.sso.saml.models import SamlAssertionUsed
 
 ACS_URL = "https://training.example.org/sso/saml/acs"
@@ -345,8 +351,6 @@ def test_a_malformed_post_to_the_acs_is_refused(app, client, registered, caplog,
 
 
 def test_used_assertion_ids_are_purged_once_expired(app, client, make_user, registered):
-    from datetime import UTC, datetime, timedelta
-
     make_user(employee_id="E1001")
     with app.app_context():
         long_ago = datetime.now(UTC) - timedelta(days=2)
@@ -365,16 +369,10 @@ def test_used_assertion_ids_are_purged_once_expired(app, client, make_user, regi
 
 
 def test_signing_out_ends_the_idp_session_with_a_signed_logout_request(app, client, make_user, registered):
-    import requests
-
-    from tests.conftest import csrf_token
-
     make_user(employee_id="E1001")
     start = client.get("/sso/saml/login")
     browser = requests.Session()
     page = browser.get(start.headers["Location"], timeout=20)
-    from tests.simplesamlphp import IDP_PASSWORD, read_form
-
     login = read_form(page.text, page.url)
     login.fields.update({"username": "nurse", "password": IDP_PASSWORD})
     posted = read_form(browser.post(login.action, data=login.fields, timeout=20).text, login.action)
@@ -400,8 +398,6 @@ def test_signing_out_ends_the_idp_session_with_a_signed_logout_request(app, clie
 
 
 def test_the_sp_metadata_names_the_acs_and_the_signing_certificate(client, saml_files):
-    from lxml import etree
-
     answer = client.get("/sso/saml/metadata")
     assert answer.status_code == 200
     assert answer.mimetype == "application/samlmetadata+xml"
@@ -417,3 +413,96 @@ def test_the_sp_metadata_names_the_acs_and_the_signing_certificate(client, saml_
     cert = sp.find("md:KeyDescriptor[@use='signing']//ds:X509Certificate", ns)
     assert "".join(cert.text.split()) == saml_files["sp"].cert_base64()
     assert sp.find("md:NameIDFormat", ns).text == "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+
+
+# --- the IdP's metadata: a file, or an https URL, read again when due -------------------------------------
+
+
+class MetadataServer:
+    """An https server on 127.0.0.1 (a throwaway CA) serving one metadata document, counting requests."""
+
+    def __init__(self, folder, body: bytes):
+        import http.server
+        import ssl
+        import threading
+
+        from tests.rsyslog import make_certificates
+
+        self.certificates = make_certificates(folder)
+        self.body, self.requests = body, 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.requests += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/samlmetadata+xml")
+                self.send_header("Content-Length", str(len(outer.body)))
+                self.end_headers()
+                self.wfile.write(outer.body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.certificates.server_cert, self.certificates.server_key)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}/federation/metadata.xml"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def with_cache_duration(xml: bytes, duration: str) -> bytes:
+    return xml.replace(b"<md:EntityDescriptor ", f'<md:EntityDescriptor cacheDuration="{duration}" '.encode(), 1)
+
+
+def test_idp_metadata_from_an_https_url_is_cached_for_its_cache_duration_then_read_again(
+    app, client, make_user, registered, tmp_path, saml_files
+):
+    server = MetadataServer(tmp_path, with_cache_duration(registered.metadata(), "PT2S"))
+    try:
+        source = MetadataSource(server.url, refresh=timedelta(hours=1), ca_file=str(server.certificates.ca))
+        app.extensions["saml_metadata"] = source
+        client.get("/sso/saml/login")
+        client.get("/sso/saml/login")
+        assert server.requests == 1  # cached
+        time.sleep(2.1)
+        client.get("/sso/saml/login")
+        assert server.requests == 2  # its cacheDuration of two seconds passed
+        make_user(employee_id="E1001")
+        assert sign_in(client, "nurse").status_code == 302
+    finally:
+        server.close()
+
+
+def test_idp_metadata_over_https_is_refused_from_a_server_we_do_not_trust(app, client, registered, tmp_path, caplog):
+    server = MetadataServer(tmp_path, registered.metadata())
+    try:
+        app.extensions["saml_metadata"] = MetadataSource(server.url, refresh=timedelta(hours=1), ca_file="")
+        answer = client.get("/sso/saml/login")
+        assert answer.status_code == 503
+        assert "not available right now" in answer.get_data(as_text=True)
+        assert any('reason="metadata"' in line for line in rejections(caplog))
+        assert any("CERTIFICATE_VERIFY_FAILED" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+    finally:
+        server.close()
+
+
+def test_a_changed_idp_metadata_file_is_read_again(app, client, make_user, registered, saml_files, tmp_path):
+    """The IdP rolls its signing key: the new metadata file is used at the next sign-in, no restart."""
+    metadata = tmp_path / "idp.xml"
+    metadata.write_bytes(registered.metadata())
+    app.extensions["saml_metadata"] = MetadataSource(str(metadata), refresh=timedelta(hours=1))
+    make_user(employee_id="E1001")
+    assert sign_in(client, "nurse").status_code == 302
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    other = saml_files["other"].cert_base64()
+    real = registered.keys.cert_base64()
+    metadata.write_bytes(registered.metadata().replace(real.encode(), other.encode()))
+    answer = sign_in(client, "nurse")  # signed by the old key, which the metadata no longer names
+    assert answer.status_code == 400

@@ -140,7 +140,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SAML_SP_KEY": os.environ.get("SAML_SP_KEY", ""),
         "SAML_SP_CERT": os.environ.get("SAML_SP_CERT", ""),
         "SSO_SAML_EMAIL_VERIFIED": os.environ.get("SSO_SAML_EMAIL_VERIFIED", "0") == "1",
-        "SAML_BUTTON_LABEL": os.environ.get("SAML_BUTTON_LABEL", "Sign in with your organisation account"),
+        "SAML_BUTTON_LABEL": os.environ.get("SAML_BUTTON_LABEL", "Sign in with your organization account"),
     } | overrides
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(config["SQLALCHEMY_DATABASE_URI"]))
     config.setdefault("PERMANENT_SESSION_LIFETIME", longest_session(config))
