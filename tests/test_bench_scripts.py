@@ -209,3 +209,15 @@ def test_a_wrong_page_ends_the_run_with_a_non_zero_exit_and_the_reason(bench_app
     assert stopped.value.code.endswith(
         "not the page meant to be timed: GET /login: HTTP 302 redirecting to /, expected 200"
     )
+
+
+def test_sso_saml_prints_each_leg_of_a_sign_in_through_simplesamlphp():
+    output = run_tiny("sso_saml.py")
+    assert_lines(
+        output,
+        r"SAML sign-in round trip through SimpleSAMLphp, median of 3 sign-ins",
+        rf"  GET /sso/saml/login\s+{FIGURE} ms",
+        rf"  IdP \(SimpleSAMLphp\)\s+{FIGURE} ms",
+        rf"  POST /sso/saml/acs\s+{FIGURE} ms",
+        rf"  round trip\s+{FIGURE} ms",
+    )
