@@ -220,3 +220,15 @@ def test_sso_prints_the_openid_connect_round_trip_against_the_password_sign_in()
         rf"  OpenID Connect round trip:\s+{FIGURE} ms \(\s*{FIGURE}x password\)",
         rf"    of which our callback:\s+{FIGURE} ms \(\s*{FIGURE}x password\)",
     )
+
+
+def test_sso_saml_prints_each_leg_of_a_sign_in_through_simplesamlphp():
+    output = run_tiny("sso_saml.py")
+    assert_lines(
+        output,
+        r"SAML sign-in round trip through SimpleSAMLphp, median of 3 sign-ins",
+        rf"  GET /sso/saml/login\s+{FIGURE} ms",
+        rf"  IdP \(SimpleSAMLphp\)\s+{FIGURE} ms",
+        rf"  POST /sso/saml/acs\s+{FIGURE} ms",
+        rf"  round trip\s+{FIGURE} ms",
+    )

@@ -104,9 +104,10 @@ def register_blueprints(app: Flask) -> None:
 
 def register_sso(app: Flask) -> None:
     """The single sign-on protocols the organisation configured; each registers nothing when it is not."""
-    from training.sso import oidc_routes
+    from training.sso import oidc_routes, saml
 
     oidc_routes.init_app(app)
+    saml.init_app(app)
 
 
 def register_cli(app: Flask) -> None:

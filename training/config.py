@@ -139,6 +139,15 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "OIDC_CLIENT_SECRET": os.environ.get("OIDC_CLIENT_SECRET", ""),
         "OIDC_SCOPES": os.environ.get("OIDC_SCOPES", "openid email profile"),
         "OIDC_BUTTON_LABEL": os.environ.get("OIDC_BUTTON_LABEL", "Sign in with your organization account"),
+        # SAML 2.0 sign-in (training/sso/saml): off while SAML_IDP_METADATA is empty.
+        "SAML_IDP_METADATA": os.environ.get("SAML_IDP_METADATA", ""),
+        "SAML_IDP_METADATA_CA_FILE": os.environ.get("SAML_IDP_METADATA_CA_FILE", ""),
+        "SAML_IDP_METADATA_REFRESH_MINUTES": _whole_number("SAML_IDP_METADATA_REFRESH_MINUTES", 60, 7 * 24 * 60),
+        "SAML_SP_ENTITY_ID": os.environ.get("SAML_SP_ENTITY_ID", ""),
+        "SAML_SP_KEY": os.environ.get("SAML_SP_KEY", ""),
+        "SAML_SP_CERT": os.environ.get("SAML_SP_CERT", ""),
+        "SSO_SAML_EMAIL_VERIFIED": os.environ.get("SSO_SAML_EMAIL_VERIFIED", "0") == "1",
+        "SAML_BUTTON_LABEL": os.environ.get("SAML_BUTTON_LABEL", "Sign in with your organization account"),
     } | overrides
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(config["SQLALCHEMY_DATABASE_URI"]))
     config.setdefault("PERMANENT_SESSION_LIFETIME", longest_session(config))

@@ -24,6 +24,7 @@ from training.quizzes.models import (
     QuizAttempt,
 )
 from training.sso.models import SsoIdentity
+from training.sso.saml.models import SamlAssertionUsed
 
 __all__ = [
     "ApiToken",
@@ -52,6 +53,7 @@ __all__ = [
     "RecoveryCode",
     "Reminder",
     "Requirement",
+    "SamlAssertionUsed",
     "SsoIdentity",
     "TrainingModule",
     "User",
