@@ -145,6 +145,21 @@ def test_item_stats_prints_each_page_against_the_bare_page(postgresql_arguments)
     )
 
 
+def test_feed_prints_the_sync_against_the_import_for_both_runs(postgresql_arguments):
+    pg_arguments, pg_backends = postgresql_arguments("bench_feed")
+    output = run_tiny("feed.py", *pg_arguments)
+    backends = ["SQLite (temporary file)", *pg_backends]
+    for title in backends:
+        assert_lines(output, rf"{re.escape(title)}, 200 rows:")
+    versus = rf"import --apply {FIGURE} s, sync {FIGURE} s \({FIGURE}x the import\)"
+    assert_lines(
+        output,
+        rf"  first run, creating 200 people: {versus}",
+        rf"  second run, 5% changed \(2 new, 2 left, 3 moved, 3 new job titles\): {versus}",
+        times=len(backends),
+    )
+
+
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="bench/load.py serves from PostgreSQL only: set TEST_DATABASE_URL")
 def test_load_prints_learner_and_hello_world_figures_and_its_goals(postgresql_arguments):
     pg_arguments, _ = postgresql_arguments("bench_load")
