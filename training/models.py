@@ -23,6 +23,7 @@ from training.quizzes.models import (
     QuestionVersion,
     QuizAttempt,
 )
+from training.scim.models import ScimToken
 
 __all__ = [
     "ApiToken",
@@ -51,6 +52,7 @@ __all__ = [
     "RecoveryCode",
     "Reminder",
     "Requirement",
+    "ScimToken",
     "TrainingModule",
     "User",
     "UserSession",
