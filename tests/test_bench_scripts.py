@@ -209,3 +209,14 @@ def test_a_wrong_page_ends_the_run_with_a_non_zero_exit_and_the_reason(bench_app
     assert stopped.value.code.endswith(
         "not the page meant to be timed: GET /login: HTTP 302 redirecting to /, expected 200"
     )
+
+
+def test_scim_prints_users_per_second_for_create_and_patch_against_a_bare_get():
+    output = run_tiny("scim.py")
+    assert_lines(
+        output,
+        r"SQLite \(temporary file\), 20 users through /scim/v2 with the Flask test client:",
+        rf"  bare GET /ServiceProviderConfig\s+{FIGURE} requests/s \(1\.0x\)",
+        rf"  POST /Users \(create\)\s+{FIGURE} users/s\s+\({FIGURE}x bare\)",
+        rf"  PATCH /Users/<id> \(Entra-style\)\s+{FIGURE} users/s\s+\({FIGURE}x bare\)",
+    )
