@@ -84,6 +84,10 @@ class World:
             "employee_id": self.owner_employee_id,
             "session_id": self.owner_session_id,
             "token": "not-a-reset-token",
+            "name": "User",
+            "schema_id": "urn:ietf:params:scim:schemas:core:2.0:User",
+            "resource": "Groups",
+            "rest": "1",
         }
         return values
 

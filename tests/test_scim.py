@@ -339,6 +339,8 @@ def test_discovery_endpoints_describe_what_is_served(scim):
     assert {a["name"] for a in schemas[ENTERPRISE]["attributes"]} == {"employeeNumber", "department", "manager"}
     assert scim("GET", f"/Schemas/{CORE}").json["id"] == CORE
     assert_scim_error(scim("GET", "/Groups"), 404)
+    assert_scim_error(scim("POST", "/Groups", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"]}), 404)
+    assert_scim_error(scim("POST", "/ServiceProviderConfig", {}), 405)
 
 
 def test_scim2_tester_rfc_checks_pass(app, token):

@@ -231,3 +231,14 @@ def delete_user(user_id: str):
     _check_version(user_id)
     services.delete_user(_caller(), user_id)
     return Response(status=204)
+
+
+UNSUPPORTED = "Groups, Bulk, Me"
+
+
+@bp.route(f"/<any({UNSUPPORTED}):resource>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@bp.route(f"/<any({UNSUPPORTED}):resource>/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@scim_endpoint
+def unsupported(resource: str, rest: str = ""):
+    """Groups, Bulk and /Me are not offered (docs/scim.md): a SCIM 404, for any method (no CSRF check here)."""
+    raise ScimError(f"/{resource} is not offered by this service: see {bp.url_prefix}/ResourceTypes.", status=404)
