@@ -87,6 +87,10 @@ class World:
             "session_id": self.owner_session_id,
             "link_id": self.owner_sso_link_id,
             "token": "not-a-reset-token",
+            "name": "User",
+            "schema_id": "urn:ietf:params:scim:schemas:core:2.0:User",
+            "resource": "Groups",
+            "rest": "1",
         }
         return values
 

@@ -247,3 +247,14 @@ def test_sso_saml_prints_each_leg_of_a_sign_in_through_simplesamlphp():
         rf"  POST /sso/saml/acs\s+{FIGURE} ms",
         rf"  round trip\s+{FIGURE} ms",
     )
+
+
+def test_scim_prints_users_per_second_for_create_and_patch_against_a_bare_get():
+    output = run_tiny("scim.py")
+    assert_lines(
+        output,
+        r"SQLite \(temporary file\), 20 users through /scim/v2 with the Flask test client:",
+        rf"  bare GET /ServiceProviderConfig\s+{FIGURE} requests/s \(1\.0x\)",
+        rf"  POST /Users \(create\)\s+{FIGURE} users/s\s+\({FIGURE}x bare\)",
+        rf"  PATCH /Users/<id> \(Entra-style\)\s+{FIGURE} users/s\s+\({FIGURE}x bare\)",
+    )

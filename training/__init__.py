@@ -78,6 +78,8 @@ def register_blueprints(app: Flask) -> None:
     from training.quizzes.routes import bp as quizzes_bp
     from training.reminders.routes import bp as reminders_bp
     from training.reports.routes import bp as reports_bp
+    from training.scim.routes import bp as scim_bp
+    from training.scim.token_routes import bp as scim_tokens_bp
     from training.staff.routes import bp as staff_bp
 
     app.register_blueprint(auth_bp)
@@ -94,6 +96,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(api_tokens_bp)
+    app.register_blueprint(scim_bp)
+    app.register_blueprint(scim_tokens_bp)
     app.register_blueprint(authoring_bp)
     app.register_blueprint(authoring_courses_bp)
     app.register_blueprint(authoring_stats_bp)

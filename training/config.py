@@ -81,6 +81,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "VERIFY_RATE_LIMIT": os.environ.get("VERIFY_RATE_LIMIT", "30 per minute; 300 per hour"),
         "POLICY_MIN_READING_SECONDS": _seconds_setting("POLICY_MIN_READING_SECONDS", 60, 3600),
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),
+        "SCIM_RATE_LIMIT": os.environ.get("SCIM_RATE_LIMIT", "1200 per minute"),
+        # SCIM provisioning: a department name the identity provider sends that HR has not made is created
+        # (on) or refused with a SCIM error naming it (off, the default, like the CSV import's unticked box).
+        "SCIM_CREATE_DEPARTMENTS": os.environ.get("SCIM_CREATE_DEPARTMENTS", "0") == "1",
         "EXPORT_RATE_LIMIT": os.environ.get("EXPORT_RATE_LIMIT", "20 per minute; 200 per hour"),
         "TAMPERING_LOG_LIMIT": os.environ.get("TAMPERING_LOG_LIMIT", "10 per minute"),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",

@@ -23,6 +23,7 @@ from training.quizzes.models import (
     QuestionVersion,
     QuizAttempt,
 )
+from training.scim.models import ScimToken
 from training.sso.models import SsoIdentity
 from training.sso.saml.models import SamlAssertionUsed
 
@@ -54,6 +55,7 @@ __all__ = [
     "Reminder",
     "Requirement",
     "SamlAssertionUsed",
+    "ScimToken",
     "SsoIdentity",
     "TrainingModule",
     "User",

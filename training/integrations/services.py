@@ -70,10 +70,17 @@ def saml_status() -> ProtocolStatus:
         return ProtocolStatus(True, settings, linked, last, problem=str(error))
     settings += [
         ("IdP entity id", metadata.entity_id),
-        ("Metadata read again after", f"{metadata.expires_at:%Y-%m-%d %H:%M} UTC"),
-        ("Metadata valid until", f"{metadata.valid_until:%Y-%m-%d %H:%M} UTC" if metadata.valid_until else "not stated"),
+        ("Metadata read again after", _utc(metadata.expires_at)),
+        (
+            "Metadata valid until",
+            f"{metadata.valid_until:%Y-%m-%d %H:%M} UTC" if metadata.valid_until else "not stated",
+        ),
     ]
     return ProtocolStatus(True, settings, linked, last)
+
+
+def _utc(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
 def rules_summary() -> list[tuple[str, str]]:
@@ -90,7 +97,7 @@ def rules_summary() -> list[tuple[str, str]]:
 
 
 def _password_sign_in(rules) -> str:
-    if rules.password_sign_in == "on":
+    if rules.password_allowed("", "staff"):
         return "everyone"
     named = len(rules.password_accounts)
     return f"admins and {named} named account{'s' if named != 1 else ''} only"

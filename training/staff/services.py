@@ -8,6 +8,7 @@ manage staff and managers; only admins may give the hr or admin role or change t
 import secrets
 from collections.abc import Iterable
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -133,13 +134,13 @@ def department(department_id: int) -> Department:
 
 
 def create_department(actor: User, name: str, *, ip_address: str = "") -> Department:
-    with _transaction():
+    with transaction():
         return _new_department(actor.id, name, ip_address)
 
 
 def rename_department(actor: User, department_id: int, name: str, *, ip_address: str = "") -> Department:
     """A new name for a department; people and requirements keep pointing at it, so no obligation changes."""
-    with _transaction():
+    with transaction():
         renamed = department(department_id)
         name = _department_name(name, department_id)
         old = renamed.name
@@ -191,6 +192,22 @@ def _department_named(name: str) -> Department | None:
 
 
 @dataclass(frozen=True)
+class SystemActor:
+    """A system that changes staff records with HR's reach (SCIM provisioning), no person behind it.
+
+    `source` goes into every audit event it causes (for SCIM: the channel and which token).
+    """
+
+    source: dict
+    id: None = None
+    role: str = "hr"
+
+
+def _source(actor: User | SystemActor) -> dict:
+    return dict(actor.source) if isinstance(actor, SystemActor) else {}
+
+
+@dataclass(frozen=True)
 class PersonInput:
     """A staff record as entered on the form. `new_department`, when given, wins over `department_id`."""
 
@@ -205,14 +222,14 @@ class PersonInput:
     role: str
 
 
-def assignable_roles(actor: User, person: User | None = None) -> tuple[str, ...]:
+def assignable_roles(actor: User | SystemActor, person: User | None = None) -> tuple[str, ...]:
     """Admins give any role; HR gives staff or manager. Nobody changes their own role."""
     if person is not None and person.id == actor.id:
         return (person.role,)
     return ROLES if actor.role == "admin" else ("staff", "manager")
 
 
-def managed_person(actor: User, user_id: int) -> User:
+def managed_person(actor: User | SystemActor, user_id: int) -> User:
     """A person this HR user or admin may change: 404 if unknown, 403 for hr/admin accounts unless an admin."""
     person = db.session.get(User, user_id)
     if person is None:
@@ -222,9 +239,9 @@ def managed_person(actor: User, user_id: int) -> User:
     return person
 
 
-def create_person(actor: User, data: PersonInput, *, ip_address: str = "") -> User:
+def create_person(actor: User | SystemActor, data: PersonInput, *, ip_address: str = "") -> User:
     """Add a person who cannot sign in until given a password (`flask users set-password`)."""
-    with _transaction():
+    with transaction():
         values = _checked(actor, None, data)
         person = User(password_hash=hash_password(secrets.token_urlsafe(32)), active=True)
         _assign(person, values, actor.id, ip_address)
@@ -235,16 +252,18 @@ def create_person(actor: User, data: PersonInput, *, ip_address: str = "") -> Us
             actor_id=actor.id,
             subject_type="user",
             subject_id=str(person.id),
-            details={"changes": _diff({}, _snapshot(person))},
+            details={"changes": _diff({}, _snapshot(person)), **_source(actor)},
             ip_address=ip_address,
         )
         refresh_obligations([person.id])
         return person
 
 
-def update_person(actor: User, user_id: int, data: PersonInput, *, ip_address: str = "") -> tuple[User, dict]:
+def update_person(
+    actor: User | SystemActor, user_id: int, data: PersonInput, *, ip_address: str = ""
+) -> tuple[User, dict]:
     """Save the form's values; returns the person and the changed fields (old -> new)."""
-    with _transaction():
+    with transaction():
         person = managed_person(actor, user_id)
         values = _checked(actor, person, data)
         before = _snapshot(person)
@@ -257,23 +276,23 @@ def update_person(actor: User, user_id: int, data: PersonInput, *, ip_address: s
                 actor_id=actor.id,
                 subject_type="user",
                 subject_id=str(person.id),
-                details={"changes": changes},
+                details={"changes": changes, **_source(actor)},
                 ip_address=ip_address,
             )
             refresh_obligations([person.id])
         return person, changes
 
 
-def deactivate_person(actor: User, user_id: int, *, ip_address: str = "") -> User:
+def deactivate_person(actor: User | SystemActor, user_id: int, *, ip_address: str = "") -> User:
     """Stop a person signing in and drop them from compliance figures; their history stays."""
-    with _transaction():
+    with transaction():
         person = managed_person(actor, user_id)
         if person.id == actor.id:
             raise Forbidden("You cannot deactivate your own account. Ask another HR user or an admin.")
         if not person.active:
             raise Conflict(f"{person.name} is already deactivated.")
         person.active = False
-        _end_access(person.id, actor.id, ip_address)
+        _end_access(person.id, actor.id, ip_address, _source(actor))
         refresh_obligations([person.id])
         return person
 
@@ -291,12 +310,33 @@ def _end_access(user_id: int, actor_id: int | None, ip_address: str, details: di
     )
 
 
-def sign_out_everywhere(actor: User, user_id: int, *, ip_address: str = "") -> tuple[User, int]:
+def deprovision_person(actor: User | SystemActor, user_id: int, *, ip_address: str = "") -> User:
+    """The identity provider deleted this person: deactivated (sessions ended) and marked deprovisioned.
+
+    Nothing is deleted: their record, attempts and certificates stay. Provisioning them again reactivates them.
+    """
+    with transaction():
+        person = managed_person(actor, user_id)
+        if person.active:
+            deactivate_person(actor, user_id, ip_address=ip_address)
+        person.deprovisioned_at = utcnow()
+        record_event(
+            "staff.deprovisioned",
+            actor_id=actor.id,
+            subject_type="user",
+            subject_id=str(person.id),
+            details=_source(actor),
+            ip_address=ip_address,
+        )
+        return person
+
+
+def sign_out_everywhere(actor: User | SystemActor, user_id: int, *, ip_address: str = "") -> tuple[User, int]:
     """End every open session of a person (reason "revoked"): HR for staff and managers, admins for anyone.
 
     Returns the person and how many live sessions were ended.
     """
-    with _transaction():
+    with transaction():
         person = managed_person(actor, user_id)
         if person.id == actor.id:
             raise Forbidden("To end your own sessions, use Your account, Where you are signed in.")
@@ -312,17 +352,19 @@ def sign_out_everywhere(actor: User, user_id: int, *, ip_address: str = "") -> t
         return person, ended
 
 
-def reactivate_person(actor: User, user_id: int, *, ip_address: str = "") -> User:
-    with _transaction():
+def reactivate_person(actor: User | SystemActor, user_id: int, *, ip_address: str = "") -> User:
+    with transaction():
         person = managed_person(actor, user_id)
         if person.active:
             raise Conflict(f"{person.name} is already active.")
         person.active = True
+        person.deprovisioned_at = None
         record_event(
             "staff.reactivated",
             actor_id=actor.id,
             subject_type="user",
             subject_id=str(person.id),
+            details=_source(actor),
             ip_address=ip_address,
         )
         refresh_obligations([person.id])
@@ -451,10 +493,21 @@ def _diff(before: dict[str, str], after: dict[str, str]) -> dict[str, dict[str, 
     }
 
 
+_in_transaction: ContextVar[bool] = ContextVar("staff_transaction", default=False)
+
+
 @contextmanager
-def _transaction():
+def transaction():
     """Commit what the block wrote, or roll all of it back. A unique constraint tripped by someone
-    else's write at the same moment is a 409 with a message, not a 500."""
+    else's write at the same moment is a 409 with a message, not a 500.
+
+    Inside another `transaction()` block it commits nothing itself: several staff changes made for one
+    request (a SCIM PATCH that edits and deactivates a person) land together or not at all.
+    """
+    if _in_transaction.get():
+        yield
+        return
+    marker = _in_transaction.set(True)
     try:
         yield
         db.session.commit()
@@ -464,6 +517,8 @@ def _transaction():
     except BaseException:
         db.session.rollback()
         raise
+    finally:
+        _in_transaction.reset(marker)
 
 
 # --- CSV import ----------------------------------------------------------------------------------
@@ -539,7 +594,7 @@ def apply_import(
     if not plan.ok:
         raise ImportRefused(Preview(plan, filename, sha256_hex(data)))
     actor_id = actor.id if actor else None
-    with _transaction():
+    with transaction():
         created, updated = _write_rows(plan, actor_id, ip_address, source="import")
         _audit_import(plan, created, updated, actor_id, ip_address, filename, sha256_hex(data))
         refresh_obligations([user_id for _, user_id in created + updated])
@@ -734,7 +789,7 @@ def sync_staff(
     if dry_run:
         plan = _plan_feed(data, create_departments)
         return SyncRun(plan, feed.counts(plan), filename, digest, feed.refusal(plan, max_percent, force))
-    with _transaction():
+    with transaction():
         _take_feed_lock()
         plan = _plan_feed(data, create_departments)
         run = SyncRun(plan, feed.counts(plan), filename, digest, feed.refusal(plan, max_percent, force))
