@@ -141,6 +141,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "GET /api/v1/certificates/<serial>": API,
     "GET /api/v1/openapi.json": PUBLIC,
     # SCIM provisioning: admins manage its tokens (revoking this world's API token id finds no SCIM token)
+    "GET /admin/integrations": ADMIN_ONLY,
     "GET /settings/scim-tokens": ADMIN_ONLY,
     "POST /settings/scim-tokens": ADMIN_FORM,
     "POST /settings/scim-tokens/<int:token_id>/revoke": answers(302, 403, 403, 403, 403, 404),

@@ -74,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
     from training.compliance.routes import bp as compliance_bp
     from training.courses.routes import bp as courses_bp
     from training.health import bp as health_bp
+    from training.integrations.routes import bp as integrations_bp
     from training.policies.routes import bp as policies_bp
     from training.quizzes.routes import bp as quizzes_bp
     from training.reminders.routes import bp as reminders_bp
@@ -104,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(authoring_transfer_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(integrations_bp)
 
 
 def register_sso(app: Flask) -> None:

@@ -16,5 +16,6 @@ def index():
         oidc=services.oidc_status(),
         saml=services.saml_status(),
         rules=services.rules_summary(),
+        scim=services.scim_status(),
         feed=services.last_feed_run(),
     )

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from training.audit.models import AuditEvent
 from training.extensions import db
+from training.scim.models import ScimToken
 from training.sso.models import SsoIdentity
 from training.sso.saml.metadata import MetadataError
 from training.sso.saml.sp import metadata_source, sp_settings
@@ -118,3 +119,19 @@ def last_feed_run() -> FeedRun | None:
         str(details.get("filename", "")),
         dict(details.get("counts") or {}),
     )
+
+
+@dataclass(frozen=True)
+class ScimStatus:
+    live_tokens: int
+    last_call: datetime | None
+    last_token: str
+
+
+def scim_status() -> ScimStatus:
+    """How many SCIM tokens work, and the last SCIM call (the most recently used token, to the minute)."""
+    live = db.session.execute(select(func.count(ScimToken.id)).where(ScimToken.revoked_at.is_(None))).scalar()
+    last = db.session.execute(
+        select(ScimToken).where(ScimToken.last_used_at.is_not(None)).order_by(ScimToken.last_used_at.desc()).limit(1)
+    ).scalar_one_or_none()
+    return ScimStatus(live, last.last_used_at if last else None, last.name if last else "")
