@@ -140,6 +140,7 @@ def test_a_linked_person_signs_in_and_lands_on_my_training_with_their_obligation
     assert count_of(app, UserSession, UserSession.user_id == nurse.id) == 1
     [signed_in] = events(app, "user.signed_in")
     assert signed_in["method"] == "oidc"
+    assert signed_in["two_step"] is False  # the provider vouched; how it did is in authn_context (this one sends none)
 
 
 def test_the_first_sign_in_links_the_person_by_employee_id_and_goes_where_they_were_going(
