@@ -5,6 +5,8 @@ import json
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scim2_client.engines.wsgi import WSGISCIMClient
 from scim2_tester import Status, check_server
 from sqlalchemy import func, select
@@ -533,3 +535,52 @@ def test_scim_tokens_are_shown_once_listed_with_last_use_and_audited(app, client
     hr = make_user(role="hr")
     auth.login(hr.email)
     assert client.get("/settings/scim-tokens").status_code == 403, "admins only"
+
+
+# --- Random JSON ----------------------------------------------------------------------------------
+
+SCIM_KEYS = st.sampled_from(
+    [
+        "schemas",
+        "userName",
+        "name",
+        "emails",
+        "active",
+        "externalId",
+        "title",
+        "Operations",
+        "op",
+        "path",
+        "value",
+        ENTERPRISE,
+        "employeeNumber",
+        "department",
+        "manager",
+        "givenName",
+        "familyName",
+        "formatted",
+        "primary",
+    ]
+)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(SCIM_KEYS | st.text(max_size=8), children, max_size=5)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+@given(body=JSON_VALUES, patch=st.booleans())
+def test_random_json_is_answered_with_scim_errors(app, scim, make_user, body, patch):
+    """Whatever JSON an identity provider (or anyone with a token) sends: a SCIM answer, never a 500,
+    and a refused request changes nothing."""
+    target = person(app, "target@example.org") or make_user(email="target@example.org", employee_id="T1")
+    before = table_counts(app)
+    response = scim("PATCH", f"/Users/{target.id}", body) if patch else scim("POST", "/Users", body)
+    assert response.status_code < 500, response.get_data(as_text=True)
+    assert response.mimetype == SCIM_JSON
+    if response.status_code >= 400:
+        assert response.json["schemas"] == [ERROR]
+        assert table_counts(app) == before
