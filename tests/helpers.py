@@ -1,9 +1,12 @@
 """Small helpers for tests: driving a quiz through HTTP, comparing pages, counting SQL, ageing rules."""
 
 import re
+import socket
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+from aiosmtpd.controller import Controller
 from sqlalchemy import event, select
 
 from training.extensions import db
@@ -114,3 +117,23 @@ def header_field_names(raw: bytes) -> list[str]:
     may take it)."""
     head = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0]
     return [line.split(b":", 1)[0].decode() for line in head.splitlines() if line[:1] not in (b" ", b"\t")]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def smtp_server(handler, **options) -> Iterator[int]:
+    """A real SMTP server (aiosmtpd) on a free loopback port for the block, handing messages to
+    `handler`; yields its port. `options` go to aiosmtpd's Controller (TLS, authentication)."""
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()

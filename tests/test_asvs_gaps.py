@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from tests.api_fixtures import bearer, create_token_in_ui
 from tests.conftest import PASSWORD, Auth, csrf_token
-from tests.helpers import PLAIN_EMAIL_FIELDS, header_field_names
+from tests.helpers import PLAIN_EMAIL_FIELDS, header_field_names, smtp_server
 from training import create_app
 from training.audit.models import AuditEvent
 from training.auth.models import User
@@ -130,13 +130,8 @@ class Recording:
 @pytest.fixture
 def mail_server():
     handler = Recording()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, MailSettings(server="127.0.0.1", port=port, use_tls=False, sender="t@example.org")
-    controller.stop()
+    with smtp_server(handler) as port:
+        yield handler, MailSettings(server="127.0.0.1", port=port, use_tls=False, sender="t@example.org")
 
 
 @pytest.mark.parametrize(

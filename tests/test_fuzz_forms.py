@@ -28,7 +28,6 @@ import io
 import os
 import random
 import re
-import socket
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -39,13 +38,13 @@ from urllib.parse import quote_from_bytes, urlsplit
 
 import pyotp
 import pytest
-from aiosmtpd.controller import Controller
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
 from tests.api_fixtures import complete_at
 from tests.conftest import PASSWORD, Auth, csrf_token, question_yaml
+from tests.helpers import smtp_server
 from tests.test_password_reset import NEW_PASSWORD, Inbox, token_from
 from training.auth import mfa
 from training.extensions import db, limiter
@@ -605,12 +604,7 @@ class Seed:
     def inbox(self) -> Inbox:
         """A real SMTP server on loopback that the app sends its emails to, until the test ends."""
         inbox = Inbox()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        controller = Controller(inbox, hostname="127.0.0.1", port=port)
-        controller.start()
-        self.cleanup.callback(controller.stop)
+        port = self.cleanup.enter_context(smtp_server(inbox))
         self.app.config.update(
             MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False, MAIL_FROM="Training <training@example.org>"
         )

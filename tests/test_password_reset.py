@@ -3,18 +3,16 @@
 import hashlib
 import logging
 import re
-import socket
 import time
 from datetime import timedelta
 from email import message_from_bytes
 from email import policy as email_policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
 from tests.conftest import PASSWORD, csrf_token
-from tests.helpers import PLAIN_EMAIL_FIELDS, header_field_names
+from tests.helpers import PLAIN_EMAIL_FIELDS, header_field_names, smtp_server
 from tests.test_mfa import Clock, code_at, enrolled, second_step
 from training.audit.models import AuditEvent
 from training.auth import mfa, reset
@@ -54,16 +52,11 @@ class Inbox:
 @pytest.fixture
 def inbox(app):
     handler = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(
-        MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False, MAIL_FROM="Training <training@example.org>"
-    )
-    yield handler
-    controller.stop()
+    with smtp_server(handler) as port:
+        app.config.update(
+            MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False, MAIL_FROM="Training <training@example.org>"
+        )
+        yield handler
 
 
 def ask(client, email, address="10.1.0.1"):

@@ -2,7 +2,6 @@
 
 import hashlib
 import re
-import socket
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
@@ -13,7 +12,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import event, func, insert, select
 
-from tests.helpers import complete_course, header_field_names
+from tests.helpers import complete_course, free_port, header_field_names, smtp_server
 from training.compliance.models import Policy, PolicyVersion, Reminder
 from training.compliance.services import format_day
 from training.extensions import db
@@ -77,24 +76,15 @@ class Inbox:
         return message.get_body(("plain",)).get_content()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def inbox(app):
     """A real SMTP server on 127.0.0.1, and the app configured to send through it."""
     handler = Inbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(
-        MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False, MAIL_FROM="Training <training@example.org>"
-    )
-    yield handler
-    controller.stop()
+    with smtp_server(handler) as port:
+        app.config.update(
+            MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False, MAIL_FROM="Training <training@example.org>"
+        )
+        yield handler
 
 
 @pytest.fixture
