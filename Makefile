@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: run setup upgrade serve venv venv-runtime lock sbom audit test test-fast screenshots bench bench-dashboard bench-item-stats bench-load lint format check-content clean
+.PHONY: run setup upgrade serve venv venv-runtime peers lock sbom audit test test-fast screenshots bench bench-dashboard bench-item-stats bench-feed bench-load bench-sso lint format check-content clean
 
 # The virtual environment holds exactly the packages of a lock file, each checked against its SHA-256 hash.
 # requirements*.txt are the direct pins; `make lock` turns them into the locks.
@@ -29,6 +29,14 @@ $(BIN)/runtime.stamp: requirements.lock requirements-dev.lock
 	touch $@
 
 venv-runtime: $(BIN)/runtime.stamp
+
+## The test peers that are Node programs (tests/peers/*): panva's oidc-provider, installed from its lock file;
+## reinstalled only when the lock file changes.
+OIDC_PEER := tests/peers/oidc
+$(OIDC_PEER)/node_modules/.package-lock.json: $(OIDC_PEER)/package-lock.json
+	npm ci --prefix $(OIDC_PEER) --no-audit --no-fund
+
+peers: $(OIDC_PEER)/node_modules/.package-lock.json
 
 ## Resolve requirements.txt and requirements-dev.txt into the hashed lock files, keeping current versions where the
 ## pins allow; LOCK_FLAGS="--upgrade-package NAME" (or --upgrade) moves to newer ones. Needs PyPI.
@@ -74,7 +82,7 @@ serve: venv-runtime
 
 ## The whole test suite on every core, up to 4 pytest-xdist workers (SQLite; PostgreSQL too when TEST_DATABASE_URL is set).
 TEST_WORKERS ?= auto
-test: venv
+test: venv peers
 	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses 4
 
 ## The unit tests and a smoke subset through HTTP (tests marked smoke), on SQLite only: under a minute, for the edit-run loop.
@@ -83,7 +91,7 @@ test-fast: venv
 
 ## Run the end-to-end tests (Chromium, SQLite), copy their screenshots, made smaller, to docs/screenshots/
 ## and check that docs/screenshots.md shows each of them.
-screenshots: venv
+screenshots: venv peers
 	rm -f artifacts/screenshots/*.png
 	E2E_SCREENSHOT_DIR=artifacts/screenshots TEST_DATABASE_URL= $(BIN)/pytest tests/e2e --ignore=tests/e2e/test_docs_screenshots.py
 	$(BIN)/python -m tests.e2e.docs_screenshots artifacts/screenshots docs/screenshots
@@ -103,10 +111,18 @@ bench-dashboard: venv
 bench-item-stats: venv
 	$(BIN)/python bench/item_stats.py
 
+## Print the HR feed's run time for 10,000 rows (creating, then 5% changed) against flask staff import of the same files.
+bench-feed: venv
+	$(BIN)/python bench/feed.py
+
 ## Load-test gunicorn on PostgreSQL with 30 virtual learners (sign-in, modules, quizzes) beside a hello-world route
 ## (PostgreSQL database bench_load, created and dropped; Redis database 13).
 bench-load: venv
 	$(BIN)/python bench/load.py
+
+## Print a complete OpenID Connect sign-in's time through oidc-provider on loopback against the password sign-in.
+bench-sso: venv peers
+	$(BIN)/python bench/sso.py
 
 lint: venv
 	$(BIN)/ruff check .

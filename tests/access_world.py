@@ -25,6 +25,7 @@ from training.db import utcnow
 from training.extensions import db
 from training.policies import services as policies
 from training.quizzes.models import Question, QuizAttempt
+from training.sso.models import SsoIdentity
 
 ROLES = ("anonymous", "staff", "manager", "hr", "author", "admin")
 TOKEN_HOLDERS = ("token", "revoked token")
@@ -63,6 +64,7 @@ class World:
     token: str
     revoked_token: str
     owner_session_id: int = 0
+    owner_sso_link_id: int = 0
     policy: str = POLICY
 
     def url_values(self, rule: str) -> dict[str, object]:
@@ -83,7 +85,12 @@ class World:
             "module_id": self.module_id,
             "employee_id": self.owner_employee_id,
             "session_id": self.owner_session_id,
+            "link_id": self.owner_sso_link_id,
             "token": "not-a-reset-token",
+            "name": "User",
+            "schema_id": "urn:ietf:params:scim:schemas:core:2.0:User",
+            "resource": "Groups",
+            "rest": "1",
         }
         return values
 
@@ -132,6 +139,9 @@ def build_world(app, make_user, make_requirement, saved: dict | None = None) -> 
         policies.link_course(hr, POLICY, course.id)
         start_session(db.session.get(User, owner.id), user_agent="Olive's phone")
         owner_session_id = db.session.execute(select(UserSession.id).where(UserSession.user_id == owner.id)).scalar()
+        link = SsoIdentity(user_id=owner.id, protocol="oidc", issuer="https://idp.example", subject="olive")
+        db.session.add(link)
+        db.session.commit()
         token = create_token(hr, "Payroll sync")
         revoked = create_token(hr, "Old payroll sync")
         revoke_token(hr, revoked.token.id)
@@ -154,6 +164,7 @@ def build_world(app, make_user, make_requirement, saved: dict | None = None) -> 
             token=token.secret,
             revoked_token=revoked.secret,
             owner_session_id=owner_session_id,
+            owner_sso_link_id=link.id,
         )
     return world
 

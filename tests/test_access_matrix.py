@@ -38,6 +38,9 @@ HERS_AND_HER_MANAGERS = answers(302, 404, 200, 200, 404, 200)
 # The API takes a bearer token and nothing else: a browser session is not enough.
 API = answers(401, 401, 401, 401, 401, 401, token=200, revoked_token=401)
 
+# SCIM takes a SCIM token and nothing else: neither a browser session nor an API token opens it.
+SCIM = answers(401, 401, 401, 401, 401, 401, token=401, revoked_token=401)
+
 # POST-only rules, posted with no data: refused roles as above; a role with access gets the
 # answer to an empty form (400 or 422, nothing written) or, for a form without fields, does it
 # (302). HR posts before the admin, so for those the admin finds it already done.
@@ -45,6 +48,7 @@ LEARNER_POST = answers(302, 302, 302, 302, 302, 302)
 HR_FORM = answers(302, 403, 403, 422, 403, 422)
 HR_DONE_FIRST = answers(302, 403, 403, 302, 403, 409)
 AUTHORING_FORM = answers(302, 403, 403, 403, 400, 400)
+ADMIN_FORM = answers(302, 403, 403, 403, 403, 422)
 ACCOUNT_FORM = answers(302, 422, 422, 422, 422, 422)
 
 EXPECTED: dict[str, dict[str, int]] = {
@@ -124,6 +128,8 @@ EXPECTED: dict[str, dict[str, int]] = {
     "GET /staff/import": HR_ONLY,
     "POST /staff/import/apply": answers(302, 403, 403, 400, 403, 400),
     "POST /staff/<int:user_id>/sign-out": answers(302, 403, 403, 302, 403, 302),
+    # removing a person's single sign-on link: HR removes it first, the admin then finds no such link
+    "POST /staff/<int:user_id>/sso/<int:link_id>/unlink": answers(302, 403, 403, 302, 403, 404),
     # Olive has no two-step sign-in to reset: the admin is told so (409); nobody else may ask
     "POST /staff/<int:user_id>/two-step/reset": answers(302, 403, 403, 403, 403, 409),
     # API tokens and the API
@@ -134,6 +140,23 @@ EXPECTED: dict[str, dict[str, int]] = {
     "GET /api/v1/people/<employee_id>/transcript": API,
     "GET /api/v1/certificates/<serial>": API,
     "GET /api/v1/openapi.json": PUBLIC,
+    # SCIM provisioning: admins manage its tokens (revoking this world's API token id finds no SCIM token)
+    "GET /admin/integrations": ADMIN_ONLY,
+    "GET /settings/scim-tokens": ADMIN_ONLY,
+    "POST /settings/scim-tokens": ADMIN_FORM,
+    "POST /settings/scim-tokens/<int:token_id>/revoke": answers(302, 403, 403, 403, 403, 404),
+    "GET /scim/v2/ServiceProviderConfig": SCIM,
+    "GET /scim/v2/ResourceTypes": SCIM,
+    "GET /scim/v2/ResourceTypes/<name>": SCIM,
+    "GET /scim/v2/Schemas": SCIM,
+    "GET /scim/v2/Schemas/<schema_id>": SCIM,
+    "GET /scim/v2/Users": SCIM,
+    "POST /scim/v2/Users": SCIM,
+    "GET /scim/v2/Users/<user_id>": SCIM,
+    # PUT, PATCH and DELETE rules of that path: posted, they answer SCIM's 405 before any token check
+    "POST /scim/v2/Users/<user_id>": answers(405, 405, 405, 405, 405, 405, token=405, revoked_token=405),
+    "GET /scim/v2/<any(Groups, Bulk, Me):resource>": SCIM,
+    "GET /scim/v2/<any(Groups, Bulk, Me):resource>/<path:rest>": SCIM,
     # authoring
     "GET /authoring": AUTHORING,
     "GET /authoring/activity": ADMIN_ONLY,
@@ -284,6 +307,7 @@ def test_no_get_changes_anything(app, make_user, make_requirement, course, role,
             "GET /password/reset": 404,
             "GET /password/reset/<token>": 404,
             "GET /healthz": 503,  # ran in full: the test database has no migration version
+            **{key: 401 for key, expected in EXPECTED.items() if expected is SCIM and key.startswith("GET ")},
         }, (
             "the admin reaches every page but Olive's attempt, the sign-in steps (which send a signed-in "
             "person on) and a reset without a link, so each GET ran in full"
@@ -295,7 +319,7 @@ def test_rules_that_change_state_refuse_get(app, make_user, make_requirement, co
     admin = world.client_for(app, "admin")
     readable = {rule.rule for key, rule in RULES.items() if key.startswith("GET ")}
     post_only = [rule for key, rule in sorted(RULES.items()) if key.startswith("POST ") and rule.rule not in readable]
-    assert len(post_only) == 25
+    assert len(post_only) == 27
     for rule in post_only:
         response = admin.get(world.path_for(app, rule))
         assert response.status_code == 405, rule.rule

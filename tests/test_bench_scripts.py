@@ -145,6 +145,21 @@ def test_item_stats_prints_each_page_against_the_bare_page(postgresql_arguments)
     )
 
 
+def test_feed_prints_the_sync_against_the_import_for_both_runs(postgresql_arguments):
+    pg_arguments, pg_backends = postgresql_arguments("bench_feed")
+    output = run_tiny("feed.py", *pg_arguments)
+    backends = ["SQLite (temporary file)", *pg_backends]
+    for title in backends:
+        assert_lines(output, rf"{re.escape(title)}, 200 rows:")
+    versus = rf"import --apply {FIGURE} s, sync {FIGURE} s \({FIGURE}x the import\)"
+    assert_lines(
+        output,
+        rf"  first run, creating 200 people: {versus}",
+        rf"  second run, 5% changed \(2 new, 2 left, 3 moved, 3 new job titles\): {versus}",
+        times=len(backends),
+    )
+
+
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="bench/load.py serves from PostgreSQL only: set TEST_DATABASE_URL")
 def test_load_prints_learner_and_hello_world_figures_and_its_goals(postgresql_arguments):
     pg_arguments, _ = postgresql_arguments("bench_load")
@@ -208,4 +223,38 @@ def test_a_wrong_page_ends_the_run_with_a_non_zero_exit_and_the_reason(bench_app
         timed_get(client, "/login", html_page("<h1>Sign in</h1>"))
     assert stopped.value.code.endswith(
         "not the page meant to be timed: GET /login: HTTP 302 redirecting to /, expected 200"
+    )
+
+
+def test_sso_prints_the_openid_connect_round_trip_against_the_password_sign_in():
+    output = run_tiny("sso.py")
+    assert_lines(output, r"SQLite \(temporary file\), oidc-provider on loopback, median of 3 sign-ins of each kind:")
+    assert_lines(
+        output,
+        rf"  password sign-in:\s+{FIGURE} ms \(\s+1\.0x password\)",
+        rf"  OpenID Connect round trip:\s+{FIGURE} ms \(\s*{FIGURE}x password\)",
+        rf"    of which our callback:\s+{FIGURE} ms \(\s*{FIGURE}x password\)",
+    )
+
+
+def test_sso_saml_prints_each_leg_of_a_sign_in_through_simplesamlphp():
+    output = run_tiny("sso_saml.py")
+    assert_lines(
+        output,
+        r"SAML sign-in round trip through SimpleSAMLphp, median of 3 sign-ins",
+        rf"  GET /sso/saml/login\s+{FIGURE} ms",
+        rf"  IdP \(SimpleSAMLphp\)\s+{FIGURE} ms",
+        rf"  POST /sso/saml/acs\s+{FIGURE} ms",
+        rf"  round trip\s+{FIGURE} ms",
+    )
+
+
+def test_scim_prints_users_per_second_for_create_and_patch_against_a_bare_get():
+    output = run_tiny("scim.py")
+    assert_lines(
+        output,
+        r"SQLite \(temporary file\), 20 users through /scim/v2 with the Flask test client:",
+        rf"  bare GET /ServiceProviderConfig\s+{FIGURE} requests/s \(1\.0x\)",
+        rf"  POST /Users \(create\)\s+{FIGURE} users/s\s+\({FIGURE}x bare\)",
+        rf"  PATCH /Users/<id> \(Entra-style\)\s+{FIGURE} users/s\s+\({FIGURE}x bare\)",
     )

@@ -223,6 +223,7 @@ INVALID = {
     "/policies/manage/<slug>/publish": Invalid({"change_summary": "", "min_reading_seconds": "-1"}),
     "/policies/manage/<slug>/courses": Invalid({"course": "999999"}),
     "/settings/api-tokens": Invalid({"name": ""}),
+    "/settings/scim-tokens": Invalid({"name": ""}),
     "/staff/new": Invalid({"name": "", "employee_id": "x" * 65, "hire_date": "2024-02-30"}),
     "/staff/<int:user_id>/edit": Invalid({"email": "", "hire_date": "2024-02-30"}),
     "/staff/departments": Invalid({"name": ""}),

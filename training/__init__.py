@@ -20,6 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     logs.init_app(app)  # first, so that every later hook (CSRF, rate limits) and error page knows the request id
     register_extensions(app)
     register_blueprints(app)
+    register_sso(app)
     register_cli(app)
     register_web(app)
     return app
@@ -73,10 +74,13 @@ def register_blueprints(app: Flask) -> None:
     from training.compliance.routes import bp as compliance_bp
     from training.courses.routes import bp as courses_bp
     from training.health import bp as health_bp
+    from training.integrations.routes import bp as integrations_bp
     from training.policies.routes import bp as policies_bp
     from training.quizzes.routes import bp as quizzes_bp
     from training.reminders.routes import bp as reminders_bp
     from training.reports.routes import bp as reports_bp
+    from training.scim.routes import bp as scim_bp
+    from training.scim.token_routes import bp as scim_tokens_bp
     from training.staff.routes import bp as staff_bp
 
     app.register_blueprint(auth_bp)
@@ -93,12 +97,23 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(api_tokens_bp)
+    app.register_blueprint(scim_bp)
+    app.register_blueprint(scim_tokens_bp)
     app.register_blueprint(authoring_bp)
     app.register_blueprint(authoring_courses_bp)
     app.register_blueprint(authoring_stats_bp)
     app.register_blueprint(authoring_transfer_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(integrations_bp)
+
+
+def register_sso(app: Flask) -> None:
+    """The single sign-on protocols the organisation configured; each registers nothing when it is not."""
+    from training.sso import oidc_routes, saml
+
+    oidc_routes.init_app(app)
+    saml.init_app(app)
 
 
 def register_cli(app: Flask) -> None:

@@ -3,10 +3,25 @@
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from training.sso.settings import sso_rules
 from training.syslog import SyslogDestination, syslog_destination
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SSO_SETTINGS = (
+    "SSO_EMPLOYEE_ID_ATTRIBUTE",
+    "SSO_NAME_ATTRIBUTE",
+    "SSO_DEPARTMENT_ATTRIBUTE",
+    "SSO_JOB_TITLE_ATTRIBUTE",
+    "SSO_GROUPS_ATTRIBUTE",
+    "SSO_ROLE_GROUPS",
+    "SSO_LINK_BY_EMAIL",
+    "SSO_CREATE_ACCOUNTS",
+    "SSO_TWO_STEP",
+    "SSO_CONTACT",
+    "PASSWORD_SIGN_IN_ACCOUNTS",
+)
 
 
 def normalise_database_url(url: str) -> str:
@@ -59,11 +74,17 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CERTIFICATE_RENDER_AT_COMPLETION": True,
         "STAFF_IMPORT_DIR": os.environ.get("STAFF_IMPORT_DIR", str(Path(instance_path) / "staff-imports")),
         "AUTHORING_IMPORT_DIR": os.environ.get("AUTHORING_IMPORT_DIR", str(Path(instance_path) / "question-imports")),
+        # `flask staff sync` refuses a run that would deactivate more than this % of the people the feed manages.
+        "STAFF_SYNC_MAX_DEACTIVATE_PERCENT": _whole_number("STAFF_SYNC_MAX_DEACTIVATE_PERCENT", 10, 100),
         # /healthz fails its storage check when any of the three folders above has less free space (MB; 0: off).
         "STORAGE_MIN_FREE_MB": _whole_number("STORAGE_MIN_FREE_MB", 100, 1_000_000),
         "VERIFY_RATE_LIMIT": os.environ.get("VERIFY_RATE_LIMIT", "30 per minute; 300 per hour"),
         "POLICY_MIN_READING_SECONDS": _seconds_setting("POLICY_MIN_READING_SECONDS", 60, 3600),
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),
+        "SCIM_RATE_LIMIT": os.environ.get("SCIM_RATE_LIMIT", "1200 per minute"),
+        # SCIM provisioning: a department name the identity provider sends that HR has not made is created
+        # (on) or refused with a SCIM error naming it (off, the default, like the CSV import's unticked box).
+        "SCIM_CREATE_DEPARTMENTS": os.environ.get("SCIM_CREATE_DEPARTMENTS", "0") == "1",
         "EXPORT_RATE_LIMIT": os.environ.get("EXPORT_RATE_LIMIT", "20 per minute; 200 per hour"),
         "TAMPERING_LOG_LIMIT": os.environ.get("TAMPERING_LOG_LIMIT", "10 per minute"),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
@@ -115,6 +136,24 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "AUDIT_SYSLOG_CLIENT_CERT": os.environ.get("AUDIT_SYSLOG_CLIENT_CERT", ""),
         "AUDIT_SYSLOG_CLIENT_KEY": os.environ.get("AUDIT_SYSLOG_CLIENT_KEY", ""),
         "AUDIT_SYSLOG_TIMEOUT": os.environ.get("AUDIT_SYSLOG_TIMEOUT", "5"),
+        # Single sign-on: who may come in through the identity provider (docs/sso.md).
+        **{name: os.environ.get(name, "") for name in SSO_SETTINGS},
+        "PASSWORD_SIGN_IN": os.environ.get("PASSWORD_SIGN_IN", "on"),
+        # OpenID Connect sign-in (docs/sso.md): off while OIDC_ISSUER is empty.
+        "OIDC_ISSUER": os.environ.get("OIDC_ISSUER", ""),
+        "OIDC_CLIENT_ID": os.environ.get("OIDC_CLIENT_ID", ""),
+        "OIDC_CLIENT_SECRET": os.environ.get("OIDC_CLIENT_SECRET", ""),
+        "OIDC_SCOPES": os.environ.get("OIDC_SCOPES", "openid email profile"),
+        "OIDC_BUTTON_LABEL": os.environ.get("OIDC_BUTTON_LABEL", "Sign in with your organization account"),
+        # SAML 2.0 sign-in (training/sso/saml): off while SAML_IDP_METADATA is empty.
+        "SAML_IDP_METADATA": os.environ.get("SAML_IDP_METADATA", ""),
+        "SAML_IDP_METADATA_CA_FILE": os.environ.get("SAML_IDP_METADATA_CA_FILE", ""),
+        "SAML_IDP_METADATA_REFRESH_MINUTES": _whole_number("SAML_IDP_METADATA_REFRESH_MINUTES", 60, 7 * 24 * 60),
+        "SAML_SP_ENTITY_ID": os.environ.get("SAML_SP_ENTITY_ID", ""),
+        "SAML_SP_KEY": os.environ.get("SAML_SP_KEY", ""),
+        "SAML_SP_CERT": os.environ.get("SAML_SP_CERT", ""),
+        "SSO_SAML_EMAIL_VERIFIED": os.environ.get("SSO_SAML_EMAIL_VERIFIED", "0") == "1",
+        "SAML_BUTTON_LABEL": os.environ.get("SAML_BUTTON_LABEL", "Sign in with your organization account"),
     } | overrides
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(config["SQLALCHEMY_DATABASE_URI"]))
     config.setdefault("PERMANENT_SESSION_LIFETIME", longest_session(config))
@@ -122,7 +161,32 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         config.setdefault(key, value)
     config["LOG_FORMAT"] = _log_format(config)
     config["AUDIT_SYSLOG_DESTINATION"] = _audit_syslog_destination(config)
+    config["SSO_RULES"] = sso_rules(config)
+    check_oidc_settings(config)
     return config
+
+
+def check_oidc_settings(config: dict) -> None:
+    """OpenID Connect settings that cannot work stop the start with the setting's name: the issuer must be
+    an https:// address (plain http only in development, for a provider on this machine), with a client id
+    and secret, and the scopes must ask for `openid`."""
+    issuer = config["OIDC_ISSUER"]
+    if not issuer:
+        return
+    parts = urlsplit(issuer)
+    local_http = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if (
+        not parts.hostname
+        or parts.query
+        or parts.fragment
+        or not (parts.scheme == "https" or (local_http and config["TRAINING_ENV"] == "development"))
+    ):
+        raise ValueError(f"OIDC_ISSUER must be an https:// address without query or fragment, not {issuer!r}")
+    for name in ("OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"):
+        if not config[name].strip():
+            raise ValueError(f"{name} must be set when OIDC_ISSUER is")
+    if "openid" not in config["OIDC_SCOPES"].split():
+        raise ValueError(f"OIDC_SCOPES must include openid, not {config['OIDC_SCOPES']!r}")
 
 
 def _audit_syslog_destination(config: dict) -> SyslogDestination | None:

@@ -23,6 +23,9 @@ from training.quizzes.models import (
     QuestionVersion,
     QuizAttempt,
 )
+from training.scim.models import ScimToken
+from training.sso.models import SsoIdentity
+from training.sso.saml.models import SamlAssertionUsed
 
 __all__ = [
     "ApiToken",
@@ -51,6 +54,9 @@ __all__ = [
     "RecoveryCode",
     "Reminder",
     "Requirement",
+    "SamlAssertionUsed",
+    "ScimToken",
+    "SsoIdentity",
     "TrainingModule",
     "User",
     "UserSession",

@@ -23,6 +23,7 @@ from training.form_errors import ErrorItem, error_items
 from training.logs import current_request_id
 from training.markdown import render_markdown
 from training.security_log import security_event, signed_in_person, tampering
+from training.sso.buttons import sso_sign_in_buttons
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -76,6 +77,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["organisation_name"] = lambda: app.config["ORGANISATION_NAME"]
     app.jinja_env.globals["error_items"] = error_items
     app.jinja_env.globals["error_item"] = ErrorItem
+    app.jinja_env.globals["sso_sign_in_buttons"] = sso_sign_in_buttons
 
 
 def _load_signed_in_user() -> None:

@@ -37,6 +37,7 @@ ACTION_LABELS: dict[str, str] = {
     "staff.deactivated": "Person deactivated",
     "staff.reactivated": "Person reactivated",
     "staff.imported": "Staff file imported",
+    "staff.synced": "HR staff feed run",
     "department.created": "Department added",
     "department.renamed": "Department renamed",
     "requirement.created": "Requirement added",

@@ -87,8 +87,16 @@ def required_of(user: User) -> bool:
 
 def must_enrol(user: User) -> bool:
     """Signed in with a password only, in a role that requires two-step sign-in: the session is
-    limited to setting it up."""
+    limited to setting it up. A single sign-on counts as two steps (the identity provider's own
+    MFA, recorded in the sign-in's audit event) unless SSO_TWO_STEP=1."""
+    if _signed_in_through_sso(user) and not current_app.config["SSO_RULES"].two_step:
+        return False
     return required_of(user) and not is_enabled(user)
+
+
+def _signed_in_through_sso(user: User) -> bool:
+    record = getattr(user, "current_session", None)
+    return record is not None and record.sign_in_method != "password"
 
 
 def status(user: User) -> Status:

@@ -122,7 +122,9 @@ def _second_step(form, verify, template: str):
 
 
 def _signed_in(outcome: mfa.SecondStep, sign_in: pending.PendingSignIn):
-    response = complete_sign_in(outcome.user, next_path=sign_in.next_path, remember=sign_in.remember)
+    response = complete_sign_in(
+        outcome.user, next_path=sign_in.next_path, remember=sign_in.remember, method=sign_in.method
+    )
     if outcome.codes_left is not None and outcome.codes_left <= mfa.LOW_RECOVERY_CODES:
         flash(
             f"You have {outcome.codes_left} recovery code{'' if outcome.codes_left == 1 else 's'} left. "

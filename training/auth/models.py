@@ -34,6 +34,10 @@ class User(UserMixin, CreatedAtMixin, db.Model):
     employee_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     hire_date: Mapped[date | None]
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # SCIM provisioning: the identity provider's own id for the person, and when it deleted them
+    # (they are deactivated and answered as gone over SCIM; their record and history stay).
+    external_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    deprovisioned_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     password_changed_at: Mapped[datetime | None]
     # Two-step sign-in: the TOTP secret encrypted with a key derived from SECRET_KEY, when it was
@@ -82,6 +86,9 @@ class UserSession(CreatedAtMixin, db.Model):
     remember: Mapped[bool] = mapped_column(default=False)
     user_agent: Mapped[str] = mapped_column(String(255), default="")
     ip_address: Mapped[str] = mapped_column(String(64), default="")
+    # How the person proved who they are: "password" (with or without our second step), or the
+    # single sign-on protocol ("oidc", "saml") whose identity provider vouched for them.
+    sign_in_method: Mapped[str] = mapped_column(String(10), default="password", server_default="password")
 
     user: Mapped[User] = relationship()
 

@@ -20,20 +20,25 @@ class PendingSignIn:
     remember: bool
     next_path: str
     started: float
+    method: str = "password"
 
     @property
     def started_at(self) -> datetime:
         return datetime.fromtimestamp(self.started, UTC)
 
 
-def begin(user_id: int, *, next_path: str | None, remember: bool) -> None:
-    """Forget whatever the session held and wait for the second step of this user's sign-in."""
+def begin(user_id: int, *, next_path: str | None, remember: bool, method: str = "password") -> None:
+    """Forget whatever the session held and wait for the second step of this user's sign-in.
+
+    `method` is how the first step was made: a password, or a single sign-on with SSO_TWO_STEP=1.
+    """
     session.clear()
     session[PENDING_KEY] = {
         "user_id": user_id,
         "remember": bool(remember),
         "next": next_path or "",
         "started": time.time(),
+        "method": method,
     }
 
 
@@ -41,7 +46,13 @@ def current() -> PendingSignIn | None:
     """The pending sign-in, or None if there is none or it has lapsed (a lapsed one is dropped)."""
     data = session.get(PENDING_KEY)
     try:
-        pending = PendingSignIn(int(data["user_id"]), bool(data["remember"]), str(data["next"]), float(data["started"]))
+        pending = PendingSignIn(
+            int(data["user_id"]),
+            bool(data["remember"]),
+            str(data["next"]),
+            float(data["started"]),
+            str(data.get("method", "password")),
+        )
     except (TypeError, KeyError, ValueError):
         drop()
         return None

@@ -52,6 +52,8 @@ def request_reset(email: str, *, ip_address: str = "") -> None:
     email = normalise_email(email)[:254]
     user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
     outcome = "sent" if user is not None and user.active else ("inactive" if user else "unknown_account")
+    if outcome == "sent" and not current_app.config["SSO_RULES"].password_allowed(user.email, user.role):
+        outcome = "password_sign_in_off"  # PASSWORD_SIGN_IN=admins-only: this person signs in through SSO
     record_event(
         "password.reset_requested",
         actor_id=None,

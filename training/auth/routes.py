@@ -1,13 +1,15 @@
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from training.auth import mfa, pending, services, throttle
 from training.auth.forms import LoginForm
+from training.sso.logout import idp_logout_url
 from training.urls import is_safe_next
 
 bp = Blueprint("auth", __name__)
 
 FAILED_SIGN_IN = "Email or password is incorrect."
+SSO_ONLY_MESSAGE = "Your organization signs you in with its own account: use the button on this page."
 
 
 def _destination(target: str | None) -> str:
@@ -24,10 +26,15 @@ def login():
     status = 200
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data, ip_address=request.remote_addr or "")
-        if user is not None:
+        if user is not None and not current_app.config["SSO_RULES"].password_allowed(user.email, user.role):
+            services.refuse_password_sign_in(user, ip_address=request.remote_addr or "")
+            form.form_errors.append(SSO_ONLY_MESSAGE)
+            status = 403
+        elif user is not None:
             return _after_password(user, form)
-        form.form_errors.append(FAILED_SIGN_IN)
-        status = 401
+        else:
+            form.form_errors.append(FAILED_SIGN_IN)
+            status = 401
     elif form.is_submitted():
         status = 422
     return render_template("auth/login.html", form=form), status
@@ -42,12 +49,22 @@ def _after_password(user, form):
     return complete_sign_in(user, next_path=form.next.data, remember=remember)
 
 
-def complete_sign_in(user, *, next_path: str | None, remember: bool = False):
-    """A fresh session id at every sign-in (ASVS 7.2.4): the old cookie's contents are dropped."""
+def complete_sign_in(
+    user, *, next_path: str | None, remember: bool = False, method: str = "password", authn_context: str = ""
+):
+    """A fresh session id at every sign-in (ASVS 7.2.4): the old cookie's contents are dropped.
+
+    `method` and `authn_context` (single sign-on) reach the sign-in's audit event through `g`.
+    """
     session.clear()
     services.start_session(
-        user, user_agent=request.user_agent.string, ip_address=request.remote_addr or "", remember=remember
+        user,
+        user_agent=request.user_agent.string,
+        ip_address=request.remote_addr or "",
+        remember=remember,
+        method=method,
     )
+    g.sign_in_method, g.sign_in_authn_context = method, authn_context
     login_user(user)
     return redirect(_destination(next_path))
 
@@ -57,7 +74,8 @@ def complete_sign_in(user, *, next_path: str | None, remember: bool = False):
 def logout():
     """POST only, CSRF-checked by CSRFProtect; ends the server-side session record."""
     services.end_session(current_user.session_token, reason="signed_out")
+    provider_logout = idp_logout_url()
     logout_user()
     session.clear()
     flash("You have signed out.", "info")
-    return redirect(url_for("auth.login"))
+    return redirect(provider_logout or url_for("auth.login"))

@@ -69,6 +69,11 @@ def authenticate(email: str, password: str, *, ip_address: str = "") -> User | N
     return user
 
 
+def refuse_password_sign_in(user: User, *, ip_address: str = "") -> None:
+    """The password was right, but PASSWORD_SIGN_IN=admins-only keeps this person to single sign-on."""
+    _sign_in_failed(user.email, user, "password_sign_in_off", ip_address)
+
+
 def _sign_in_failed(email: str, user: User | None, reason: str, ip_address: str) -> None:
     record_event(
         "user.sign_in_failed",
@@ -81,14 +86,21 @@ def _sign_in_failed(email: str, user: User | None, reason: str, ip_address: str)
     db.session.commit()
 
 
-def record_signed_in(user: User, *, two_step: bool, ip_address: str = "") -> None:
-    """Audit a completed sign-in (ASVS 16.3.1), saying whether it took a second step."""
+def record_signed_in(
+    user: User, *, two_step: bool, ip_address: str = "", method: str = "password", authn_context: str = ""
+) -> None:
+    """Audit a completed sign-in (ASVS 16.3.1): whether it took our second step, and for a single
+    sign-on how the identity provider says it authenticated the person (OIDC amr/acr, SAML
+    AuthnContextClassRef), since its own MFA stands in for ours."""
+    details: dict = {"two_step": two_step}
+    if method != "password":
+        details |= {"method": method, "authn_context": authn_context[:200]}
     record_event(
         "user.signed_in",
         actor_id=user.id,
         subject_type="user",
         subject_id=str(user.id),
-        details={"two_step": two_step},
+        details=details,
         ip_address=ip_address,
     )
     db.session.commit()
@@ -173,7 +185,9 @@ def end_everyones_sessions(now: datetime | None = None) -> int:
     return result.rowcount
 
 
-def start_session(user: User, *, user_agent: str = "", ip_address: str = "", remember: bool = False) -> str:
+def start_session(
+    user: User, *, user_agent: str = "", ip_address: str = "", remember: bool = False, method: str = "password"
+) -> str:
     """Record a new sign-in and return the token for the cookie.
 
     The account's sessions that lapsed unseen (closed browsers, other devices) are marked ended
@@ -192,6 +206,7 @@ def start_session(user: User, *, user_agent: str = "", ip_address: str = "", rem
         last_seen_at=now,
         expires_at=now + session_lifetime(remember),
         remember=remember,
+        sign_in_method=method,
     )
     db.session.add(record)
     db.session.commit()

@@ -11,7 +11,7 @@ with the same page, whether or not the account exists.
 import hashlib
 import math
 
-from flask import current_app, render_template, request
+from flask import current_app, g, render_template, request
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import user_logged_in
@@ -81,4 +81,11 @@ def _signed_in(app, user, **extra) -> None:
 
     An account with two-step sign-in on cannot get here without its second step (mfa_routes).
     """
-    services.record_signed_in(user, two_step=mfa.is_enabled(user), ip_address=request.remote_addr or "")
+    method = g.get("sign_in_method", "password")
+    services.record_signed_in(
+        user,
+        two_step=mfa.is_enabled(user) and (method == "password" or current_app.config["SSO_RULES"].two_step),
+        ip_address=request.remote_addr or "",
+        method=method,
+        authn_context=g.get("sign_in_authn_context", ""),
+    )

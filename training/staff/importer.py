@@ -6,6 +6,10 @@
 header is line 1; a quoted value spanning lines counts from the line where its row starts). The
 service applies a plan only when it has no errors, so the dry run and the import agree by
 construction.
+
+With `full_file=True` (the HR feed, `flask staff sync`) the file is the whole staff list: the plan
+also names the leavers, the people the feed manages (`in_feed_scope`) whose employee id is on no
+row, and a person listed who is deactivated is to be reactivated.
 """
 
 import csv
@@ -107,6 +111,9 @@ class ImportPlan:
     rows: tuple[PlannedRow, ...] = ()
     errors: tuple[RowError, ...] = ()
     new_departments: tuple[str, ...] = ()
+    # A full file only: who is absent from it (to deactivate), and how many active people the feed manages.
+    leavers: tuple[ExistingPerson, ...] = ()
+    managed: int = 0
 
     @property
     def ok(self) -> bool:
@@ -225,6 +232,16 @@ class _Row:
     errors: list[str] = field(default_factory=list)
 
 
+def in_feed_scope(person: ExistingPerson, importer_id: int | None = None) -> bool:
+    """Whether the HR feed deactivates this person when the file leaves them out.
+
+    Only active people with an employee id are HR's to manage. Accounts without one (an admin's
+    break-glass account, accounts made by hand or by sign-in without an employee id) are never
+    deactivated by a feed, and neither is the person running it.
+    """
+    return person.active and bool(person.employee_id) and person.id != importer_id
+
+
 def plan_import(
     data: bytes,
     directory: Directory,
@@ -232,12 +249,14 @@ def plan_import(
     create_departments: bool = False,
     may_change_privileged: bool = False,
     importer_id: int | None = None,
+    full_file: bool = False,
 ) -> ImportPlan:
     """What importing this file would do to these records (see the module docstring).
 
     `create_departments`: unknown departments are listed to be created instead of being errors.
     `may_change_privileged`: whether the importer may change hr and admin accounts (admins may);
     `importer_id`: the person importing, who may update their own record like on the form.
+    `full_file`: the file lists everyone (the HR feed): plan the leavers and the reactivations too.
     """
     try:
         text, encoding = decode(data)
@@ -248,7 +267,17 @@ def plan_import(
     except FileProblem as problem:
         return ImportPlan(encoding=encoding, errors=(RowError(None, str(problem)),))
     planner = _Planner(directory, create_departments, may_change_privileged, importer_id)
+    if full_file:
+        planner.leavers = _leavers(directory, rows, importer_id)
+        planner.leaver_emails = {leaver.email for leaver in planner.leavers}
+        planner.managed = sum(1 for person in directory.people if in_feed_scope(person, importer_id))
     return planner.plan(rows, encoding)
+
+
+def _leavers(directory: Directory, rows: list["_Row"], importer_id: int | None) -> tuple[ExistingPerson, ...]:
+    """The people the feed manages whose employee id is on no row (a row with errors still lists its person)."""
+    listed = {row.values.get("employee_id") for row in rows}
+    return tuple(p for p in directory.people if in_feed_scope(p, importer_id) and p.employee_id not in listed)
 
 
 def _read(text: str) -> list[_Row]:
@@ -282,6 +311,9 @@ class _Planner:
         self.may_change_privileged = may_change_privileged
         self.importer_id = importer_id
         self.new_departments: dict[str, str] = {}
+        self.leavers: tuple[ExistingPerson, ...] | None = None  # None: not a full file
+        self.leaver_emails: set[str] = set()
+        self.managed = 0
 
     def plan(self, rows: list[_Row], encoding: str) -> ImportPlan:
         for row in rows:
@@ -304,6 +336,8 @@ class _Planner:
             rows=tuple(planned),
             errors=tuple(errors),
             new_departments=tuple(self.new_departments.values()),
+            leavers=self.leavers or (),
+            managed=self.managed,
         )
 
     # one row on its own
@@ -394,14 +428,20 @@ class _Planner:
         return bool(_changes(person, record))
 
     def _final_emails(self, rows: list[_Row]) -> dict[str, bool]:
-        """Email -> active, for everyone after the import: managers may be anywhere in the file."""
+        """Email -> active, for everyone after the import: managers may be anywhere in the file.
+
+        A full file reactivates everyone on it and deactivates the leavers.
+        """
         emails = {p.email: p.active for p in self.people}
         for row in rows:
             if row.person is not None:
                 emails.pop(row.person.email, None)
         for row in rows:
             if row.email:
-                emails[row.email] = row.person.active if row.person is not None else True
+                stays = row.person is None or row.person.active or self.leavers is not None
+                emails[row.email] = stays
+        for email in self.leaver_emails:
+            emails[email] = False
         return emails
 
     def _check_manager(self, row: _Row, final_emails: dict[str, bool]) -> None:
@@ -412,6 +452,8 @@ class _Planner:
             row.errors.append("manager_email is the person's own email; a person cannot be their own manager")
         elif manager not in final_emails:
             row.errors.append(f"manager_email {manager} is not in this file or in the staff records")
+        elif not final_emails[manager] and manager in self.leaver_emails:
+            row.errors.append(f"manager_email {manager} is not in this file, so that person would be deactivated")
         elif not final_emails[manager]:
             row.errors.append(f"manager_email {manager} belongs to a deactivated person")
 
@@ -448,6 +490,11 @@ def _checked_email(value: str) -> tuple[str | None, str]:
         return validate_email(value, check_deliverability=False).normalized.lower(), ""
     except EmailNotValidError as error:
         return None, str(error)
+
+
+def forget_checked_emails() -> None:
+    """Empty the cache of checked addresses (a benchmark's runs each start cold, as a new process does)."""
+    _checked_email.cache_clear()
 
 
 def _hire_date(value: str, errors: list[str]) -> date | None:

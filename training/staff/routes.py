@@ -9,6 +9,7 @@ from training.auth import mfa
 from training.auth.access import roles_required
 from training.auth.services import live_session_count
 from training.errors import DomainError
+from training.sso import links as sso_links
 from training.staff import services
 from training.staff.forms import (
     ApplyImportForm,
@@ -93,7 +94,10 @@ def _person_form(person=None) -> PersonForm:
 def _person_page(form: PersonForm, person=None):
     status = 422 if form.errors else 200
     live_sessions = live_session_count(person.id) if person is not None else 0
-    return render_template("staff/person.html", form=form, person=person, live_sessions=live_sessions), status
+    identities = sso_links.identities_of(person.id) if person is not None else []
+    return render_template(
+        "staff/person.html", form=form, person=person, live_sessions=live_sessions, identities=identities
+    ), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -157,6 +161,20 @@ def reset_two_step(user_id: int):
     flash(
         f"Two-step sign-in of {person.name} is reset and they are signed out everywhere. "
         "Their next sign-in is with their password alone.",
+        "success",
+    )
+    return redirect(url_for("staff.edit", user_id=user_id))
+
+
+@bp.route("/<int:user_id>/sso/<int:link_id>/unlink", methods=["POST"])
+@hr_only
+def unlink_identity(user_id: int, link_id: int):
+    """No fields: CSRFProtect checks the token. Whoever may edit the person may remove a link."""
+    person = services.managed_person(current_user, user_id)
+    link = sso_links.unlink(current_user.id, person.id, link_id, ip_address=_ip())
+    flash(
+        f"The sign-in link of {person.name} at {link.issuer} is removed. Their next single sign-on links again "
+        "by employee id (or verified email, if configured).",
         "success",
     )
     return redirect(url_for("staff.edit", user_id=user_id))

@@ -8,14 +8,15 @@ manage staff and managers; only admins may give the hr or admin role or change t
 import secrets
 from collections.abc import Iterable
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import false, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased, joinedload
 
 from training.audit.services import record_event
@@ -27,7 +28,8 @@ from training.compliance.services import refresh_obligations
 from training.db import utcnow
 from training.errors import Conflict, DomainError, Forbidden, NotFound
 from training.extensions import db
-from training.staff import importer
+from training.reminders.mail import MailSettings, build_message, transport_for
+from training.staff import feed, importer
 from training.staging import StagingMessages, StagingStore, sha256_hex
 from training.urls import is_number
 
@@ -132,13 +134,13 @@ def department(department_id: int) -> Department:
 
 
 def create_department(actor: User, name: str, *, ip_address: str = "") -> Department:
-    with _transaction():
+    with transaction():
         return _new_department(actor.id, name, ip_address)
 
 
 def rename_department(actor: User, department_id: int, name: str, *, ip_address: str = "") -> Department:
     """A new name for a department; people and requirements keep pointing at it, so no obligation changes."""
-    with _transaction():
+    with transaction():
         renamed = department(department_id)
         name = _department_name(name, department_id)
         old = renamed.name
@@ -190,6 +192,22 @@ def _department_named(name: str) -> Department | None:
 
 
 @dataclass(frozen=True)
+class SystemActor:
+    """A system that changes staff records with HR's reach (SCIM provisioning), no person behind it.
+
+    `source` goes into every audit event it causes (for SCIM: the channel and which token).
+    """
+
+    source: dict
+    id: None = None
+    role: str = "hr"
+
+
+def _source(actor: User | SystemActor) -> dict:
+    return dict(actor.source) if isinstance(actor, SystemActor) else {}
+
+
+@dataclass(frozen=True)
 class PersonInput:
     """A staff record as entered on the form. `new_department`, when given, wins over `department_id`."""
 
@@ -204,14 +222,14 @@ class PersonInput:
     role: str
 
 
-def assignable_roles(actor: User, person: User | None = None) -> tuple[str, ...]:
+def assignable_roles(actor: User | SystemActor, person: User | None = None) -> tuple[str, ...]:
     """Admins give any role; HR gives staff or manager. Nobody changes their own role."""
     if person is not None and person.id == actor.id:
         return (person.role,)
     return ROLES if actor.role == "admin" else ("staff", "manager")
 
 
-def managed_person(actor: User, user_id: int) -> User:
+def managed_person(actor: User | SystemActor, user_id: int) -> User:
     """A person this HR user or admin may change: 404 if unknown, 403 for hr/admin accounts unless an admin."""
     person = db.session.get(User, user_id)
     if person is None:
@@ -221,9 +239,9 @@ def managed_person(actor: User, user_id: int) -> User:
     return person
 
 
-def create_person(actor: User, data: PersonInput, *, ip_address: str = "") -> User:
+def create_person(actor: User | SystemActor, data: PersonInput, *, ip_address: str = "") -> User:
     """Add a person who cannot sign in until given a password (`flask users set-password`)."""
-    with _transaction():
+    with transaction():
         values = _checked(actor, None, data)
         person = User(password_hash=hash_password(secrets.token_urlsafe(32)), active=True)
         _assign(person, values, actor.id, ip_address)
@@ -234,16 +252,18 @@ def create_person(actor: User, data: PersonInput, *, ip_address: str = "") -> Us
             actor_id=actor.id,
             subject_type="user",
             subject_id=str(person.id),
-            details={"changes": _diff({}, _snapshot(person))},
+            details={"changes": _diff({}, _snapshot(person)), **_source(actor)},
             ip_address=ip_address,
         )
         refresh_obligations([person.id])
         return person
 
 
-def update_person(actor: User, user_id: int, data: PersonInput, *, ip_address: str = "") -> tuple[User, dict]:
+def update_person(
+    actor: User | SystemActor, user_id: int, data: PersonInput, *, ip_address: str = ""
+) -> tuple[User, dict]:
     """Save the form's values; returns the person and the changed fields (old -> new)."""
-    with _transaction():
+    with transaction():
         person = managed_person(actor, user_id)
         values = _checked(actor, person, data)
         before = _snapshot(person)
@@ -256,41 +276,67 @@ def update_person(actor: User, user_id: int, data: PersonInput, *, ip_address: s
                 actor_id=actor.id,
                 subject_type="user",
                 subject_id=str(person.id),
-                details={"changes": changes},
+                details={"changes": changes, **_source(actor)},
                 ip_address=ip_address,
             )
             refresh_obligations([person.id])
         return person, changes
 
 
-def deactivate_person(actor: User, user_id: int, *, ip_address: str = "") -> User:
+def deactivate_person(actor: User | SystemActor, user_id: int, *, ip_address: str = "") -> User:
     """Stop a person signing in and drop them from compliance figures; their history stays."""
-    with _transaction():
+    with transaction():
         person = managed_person(actor, user_id)
         if person.id == actor.id:
             raise Forbidden("You cannot deactivate your own account. Ask another HR user or an admin.")
         if not person.active:
             raise Conflict(f"{person.name} is already deactivated.")
         person.active = False
-        ended = end_all_sessions(person.id, reason="deactivated")
-        record_event(
-            "staff.deactivated",
-            actor_id=actor.id,
-            subject_type="user",
-            subject_id=str(person.id),
-            details={"sessions_ended": ended},
-            ip_address=ip_address,
-        )
+        _end_access(person.id, actor.id, ip_address, _source(actor))
         refresh_obligations([person.id])
         return person
 
 
-def sign_out_everywhere(actor: User, user_id: int, *, ip_address: str = "") -> tuple[User, int]:
+def _end_access(user_id: int, actor_id: int | None, ip_address: str, details: dict | None = None) -> None:
+    """The rest of deactivating someone already marked inactive: end their sessions, audit it."""
+    ended = end_all_sessions(user_id, reason="deactivated")
+    record_event(
+        "staff.deactivated",
+        actor_id=actor_id,
+        subject_type="user",
+        subject_id=str(user_id),
+        details={"sessions_ended": ended, **(details or {})},
+        ip_address=ip_address,
+    )
+
+
+def deprovision_person(actor: User | SystemActor, user_id: int, *, ip_address: str = "") -> User:
+    """The identity provider deleted this person: deactivated (sessions ended) and marked deprovisioned.
+
+    Nothing is deleted: their record, attempts and certificates stay. Provisioning them again reactivates them.
+    """
+    with transaction():
+        person = managed_person(actor, user_id)
+        if person.active:
+            deactivate_person(actor, user_id, ip_address=ip_address)
+        person.deprovisioned_at = utcnow()
+        record_event(
+            "staff.deprovisioned",
+            actor_id=actor.id,
+            subject_type="user",
+            subject_id=str(person.id),
+            details=_source(actor),
+            ip_address=ip_address,
+        )
+        return person
+
+
+def sign_out_everywhere(actor: User | SystemActor, user_id: int, *, ip_address: str = "") -> tuple[User, int]:
     """End every open session of a person (reason "revoked"): HR for staff and managers, admins for anyone.
 
     Returns the person and how many live sessions were ended.
     """
-    with _transaction():
+    with transaction():
         person = managed_person(actor, user_id)
         if person.id == actor.id:
             raise Forbidden("To end your own sessions, use Your account, Where you are signed in.")
@@ -306,17 +352,19 @@ def sign_out_everywhere(actor: User, user_id: int, *, ip_address: str = "") -> t
         return person, ended
 
 
-def reactivate_person(actor: User, user_id: int, *, ip_address: str = "") -> User:
-    with _transaction():
+def reactivate_person(actor: User | SystemActor, user_id: int, *, ip_address: str = "") -> User:
+    with transaction():
         person = managed_person(actor, user_id)
         if person.active:
             raise Conflict(f"{person.name} is already active.")
         person.active = True
+        person.deprovisioned_at = None
         record_event(
             "staff.reactivated",
             actor_id=actor.id,
             subject_type="user",
             subject_id=str(person.id),
+            details=_source(actor),
             ip_address=ip_address,
         )
         refresh_obligations([person.id])
@@ -445,10 +493,21 @@ def _diff(before: dict[str, str], after: dict[str, str]) -> dict[str, dict[str, 
     }
 
 
+_in_transaction: ContextVar[bool] = ContextVar("staff_transaction", default=False)
+
+
 @contextmanager
-def _transaction():
+def transaction():
     """Commit what the block wrote, or roll all of it back. A unique constraint tripped by someone
-    else's write at the same moment is a 409 with a message, not a 500."""
+    else's write at the same moment is a 409 with a message, not a 500.
+
+    Inside another `transaction()` block it commits nothing itself: several staff changes made for one
+    request (a SCIM PATCH that edits and deactivates a person) land together or not at all.
+    """
+    if _in_transaction.get():
+        yield
+        return
+    marker = _in_transaction.set(True)
     try:
         yield
         db.session.commit()
@@ -458,6 +517,8 @@ def _transaction():
     except BaseException:
         db.session.rollback()
         raise
+    finally:
+        _in_transaction.reset(marker)
 
 
 # --- CSV import ----------------------------------------------------------------------------------
@@ -533,17 +594,25 @@ def apply_import(
     if not plan.ok:
         raise ImportRefused(Preview(plan, filename, sha256_hex(data)))
     actor_id = actor.id if actor else None
-    with _transaction():
-        for name in plan.new_departments:
-            _new_department(actor_id, name, ip_address)
-        department_ids = dict(db.session.execute(select(Department.name, Department.id)).all())
-        created = _create_imported(plan.created, department_ids)
-        updated = [(row, row.person_id) for row in plan.updated]
-        _update_imported(updated, department_ids)
-        _set_managers(created + updated)
+    with transaction():
+        created, updated = _write_rows(plan, actor_id, ip_address, source="import")
         _audit_import(plan, created, updated, actor_id, ip_address, filename, sha256_hex(data))
         refresh_obligations([user_id for _, user_id in created + updated])
     return plan
+
+
+def _write_rows(plan: importer.ImportPlan, actor_id: int | None, ip_address: str, *, source: str):
+    """The plan's new departments, new people and changed fields, each audited; returns (created, updated) as
+    lists of (row, user id). The caller rebuilds their obligations and commits."""
+    for name in plan.new_departments:
+        _new_department(actor_id, name, ip_address)
+    department_ids = dict(db.session.execute(select(Department.name, Department.id)).all())
+    created = _create_imported(plan.created, department_ids)
+    updated = [(row, row.person_id) for row in plan.updated]
+    _update_imported(updated, department_ids)
+    _set_managers(created + updated)
+    _audit_rows(created, updated, actor_id, ip_address, source)
+    return created, updated
 
 
 def _create_imported(rows: Iterable[importer.PlannedRow], department_ids: dict[str, int]) -> list[tuple]:
@@ -593,7 +662,7 @@ def _set_managers(pairs: list[tuple]) -> None:
     )
 
 
-def _audit_import(plan, created, updated, actor_id, ip_address, filename, digest) -> None:
+def _audit_rows(created, updated, actor_id, ip_address, source: str) -> None:
     for event, pairs in (("staff.created", created), ("staff.updated", updated)):
         for row, user_id in pairs:
             record_event(
@@ -603,11 +672,14 @@ def _audit_import(plan, created, updated, actor_id, ip_address, filename, digest
                 subject_id=str(user_id),
                 details={
                     "changes": {c.field: {"old": c.old, "new": c.new} for c in row.changes},
-                    "source": "import",
+                    "source": source,
                     "line": row.line,
                 },
                 ip_address=ip_address,
             )
+
+
+def _audit_import(plan, created, updated, actor_id, ip_address, filename, digest) -> None:
     record_event(
         "staff.imported",
         actor_id=actor_id,
@@ -671,3 +743,153 @@ def apply_staged_import(actor: User, token: str, sha256: str, *, ip_address: str
         raise
     store.mark_imported(token, utcnow())
     return plan
+
+
+# --- The HR feed (flask staff sync) --------------------------------------------------------------
+
+FEED_LOCK_KEY = 0x7374616666  # "staff": the PostgreSQL advisory lock that one sync holds at a time
+BUSY_SQLITE = ("SQLITE_BUSY", "SQLITE_LOCKED")
+
+
+class SyncBusy(DomainError):
+    """Another sync holds the feed's lock: this one changes nothing."""
+
+    status = 409
+    code = "sync_running"
+
+
+@dataclass(frozen=True)
+class SyncRun:
+    """One run of the feed: its plan and counts, and why it was refused ("" when it was, or would be, applied)."""
+
+    plan: importer.ImportPlan
+    counts: feed.FeedCounts
+    filename: str
+    sha256: str
+    refused: str = ""
+    applied: bool = False
+
+
+def sync_staff(
+    data: bytes,
+    *,
+    filename: str,
+    max_percent: int,
+    force: bool = False,
+    create_departments: bool = False,
+    dry_run: bool = False,
+) -> SyncRun:
+    """Make the staff records match a full HR export (see training/staff/feed.py), all or nothing.
+
+    Run by the server's operator (no actor). The whole run holds the feed's lock, so a second sync
+    started meanwhile is refused (SyncBusy) instead of applying a plan made from the same records. A
+    refused run changes nothing but writes its `staff.synced` event; a dry run writes nothing.
+    """
+    digest = sha256_hex(data)
+    if dry_run:
+        plan = _plan_feed(data, create_departments)
+        return SyncRun(plan, feed.counts(plan), filename, digest, feed.refusal(plan, max_percent, force))
+    with transaction():
+        _take_feed_lock()
+        plan = _plan_feed(data, create_departments)
+        run = SyncRun(plan, feed.counts(plan), filename, digest, feed.refusal(plan, max_percent, force))
+        if not run.refused:
+            _apply_feed(plan)
+            run = SyncRun(run.plan, run.counts, filename, digest, applied=True)
+        _audit_sync(run, max_percent, force)
+    return run
+
+
+def _plan_feed(data: bytes, create_departments: bool) -> importer.ImportPlan:
+    return importer.plan_import(
+        data, directory(), create_departments=create_departments, may_change_privileged=True, full_file=True
+    )
+
+
+def _take_feed_lock() -> None:
+    """Hold the feed's lock until the transaction ends, or raise SyncBusy at once if another sync holds it.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite (development): the database's write lock,
+    taken by an UPDATE that matches no row, without waiting for it.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        taken = connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": FEED_LOCK_KEY}).scalar()
+    else:
+        taken = _sqlite_write_lock_now(connection)
+    if not taken:
+        raise SyncBusy("Another staff sync is running. Nothing was changed; run this one again when it has finished.")
+
+
+def _sqlite_write_lock_now(connection) -> bool:
+    waited = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    connection.exec_driver_sql("PRAGMA busy_timeout = 0")
+    try:
+        connection.execute(update(User).where(false()).values(active=User.active))
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlite_errorname", None) not in BUSY_SQLITE:
+            raise
+        return False
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(waited)}")
+    return True
+
+
+def _apply_feed(plan: importer.ImportPlan) -> None:
+    """Write the plan: rows as the import does, then reactivations and deactivations, each audited."""
+    created, updated = _write_rows(plan, None, "", source="sync")
+    back = [row for row in plan.rows if feed.row_kind(row) == "reactivated"]
+    if back:
+        db.session.execute(update(User), [{"id": row.person_id, "active": True} for row in back])
+    for row in back:
+        record_event(
+            "staff.reactivated",
+            actor_id=None,
+            subject_type="user",
+            subject_id=str(row.person_id),
+            details={"source": "sync", "line": row.line},
+        )
+    leaver_ids = [leaver.id for leaver in plan.leavers]
+    if leaver_ids:
+        db.session.execute(update(User), [{"id": user_id, "active": False} for user_id in leaver_ids])
+    for user_id in leaver_ids:
+        _end_access(user_id, None, "", {"source": "sync"})
+    changed = [user_id for _, user_id in created + updated] + [row.person_id for row in back] + leaver_ids
+    refresh_obligations(changed)
+
+
+def _audit_sync(run: SyncRun, max_percent: int, force: bool) -> None:
+    """The run's own event, applied or refused: the latest one is the feed's last run and its counts."""
+    record_event(
+        "staff.synced",
+        actor_id=None,
+        subject_type="staff_feed",
+        subject_id=run.sha256[:16],
+        details={
+            "filename": run.filename,
+            "sha256": run.sha256,
+            "encoding": run.plan.encoding,
+            "outcome": "applied" if run.applied else "refused",
+            "reason": run.refused,
+            "counts": run.counts.as_dict(),
+            "managed": run.plan.managed,
+            "max_deactivate_percent": max_percent,
+            "forced": force,
+            "departments_created": list(run.plan.new_departments) if run.applied else [],
+        },
+    )
+
+
+def mail_sync_summary(address: str, subject: str, text: str, write) -> None:
+    """Send a run's summary through the mail settings (printed with `write` when MAIL_SERVER is unset).
+
+    Raises MailError when it was not sent.
+    """
+    settings = mail_settings()
+    with transport_for(settings, write) as transport:
+        transport.send(build_message(settings.sender, "", address, subject, text))
+
+
+def mail_settings() -> MailSettings:
+    """The MAIL_* settings, checked (MailConfigError names a wrong one) before a run changes anything."""
+    return MailSettings.from_config(current_app.config)
