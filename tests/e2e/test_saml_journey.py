@@ -58,3 +58,22 @@ def test_saml_sign_in_journey(page, new_page, live_server, idp, make_user, check
     links.get_by_role("button", name="Remove this link").click()
     expect(admin_page.get_by_text("The sign-in link of Bea Browser")).to_be_visible()
     expect(admin_page.get_by_role("region", name="Organization sign-in")).to_have_count(0)
+
+    admin_page.goto("/settings/scim-tokens")
+    admin_page.get_by_label("Name").fill("Entra ID provisioning")
+    admin_page.get_by_role("button", name="Create token").click()
+    expect(admin_page.get_by_text("Entra ID provisioning").first).to_be_visible()
+    check_page(admin_page, "scim-token-created")
+
+
+def test_someone_without_a_training_record_is_told_whom_to_contact(page, live_server, idp, check_page):
+    idp.register_sp(requests.get(live_server + "/sso/saml/metadata", timeout=10).content)
+    page.goto("/login")
+    page.get_by_role("link", name="Sign in with your organization account").click()
+    page.wait_for_url(idp.base_url + "**")
+    page.locator("input[name=username]").fill("stranger")
+    page.locator("input[name=password]").fill(IDP_PASSWORD)
+    page.locator("input[name=password]").press("Enter")
+    expect(page.get_by_role("heading", name="You cannot sign in here yet")).to_be_visible()
+    expect(page.get_by_text("Contact your HR or training team")).to_be_visible()
+    check_page(page, "sso-refused")
