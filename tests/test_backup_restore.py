@@ -27,6 +27,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pyotp
@@ -49,6 +50,10 @@ from training.db import utcnow
 from training.extensions import db
 from training.policies import services as policies
 from training.quizzes.services import grant_allowance, new_idempotency_key
+from training.scim.tokens import create_token as create_scim_token
+from training.sso.identity import IdpIdentity, person_for_identity
+from training.sso.saml.models import SamlAssertionUsed
+from training.sso.settings import sso_rules
 
 pytestmark = pytest.mark.skipif(
     not TEST_DATABASE_URL, reason="the backup and restore drill needs PostgreSQL: set TEST_DATABASE_URL"
@@ -208,8 +213,9 @@ def _two_valid_certificates() -> tuple[Certificate, Certificate]:
 
 def _add_what_people_do(made: Drill) -> str:
     """HR turns on two-step sign-in, publishes a policy linked to a course that the learner reads and
-    attests to, revokes a certificate, creates an API token and grants an extra attempt; someone asks
-    for a password reset. Returns HR's TOTP secret."""
+    attests to, revokes a certificate, creates an API token and a SCIM token, the learner signs in once
+    through single sign-on, HR grants an extra attempt; someone asks for a password reset. Returns HR's
+    TOTP secret."""
     hr = db.session.execute(select(User).where(User.email == made.hr_email)).scalar_one()
     learner = db.session.execute(select(User).where(User.email == made.learner_email)).scalar_one()
     secret = totp.new_secret()
@@ -231,9 +237,21 @@ def _add_what_people_do(made: Drill) -> str:
     policies.attest(learner, policy.slug, version.id)
     revoke_certificate(hr, made.revoked_serial, "Issued in error (restore drill)")
     create_token(hr, "HR information system")
+    create_scim_token(hr, "Entra ID provisioning")
+    _sign_in_through_the_identity_provider(learner)
     grant_allowance(hr, learner, course, 1, "Restore drill: one more attempt", key=new_idempotency_key())
     request_reset(made.learner_email)
     return secret
+
+
+def _sign_in_through_the_identity_provider(learner: User) -> None:
+    """The learner's first single sign-on links them by verified email; the SAML assertion that
+    carried it is kept until it expires (replay protection)."""
+    identity = IdpIdentity("saml", "https://idp.drill.example", "learner-7", learner.email, True, learner.name)
+    person_for_identity(identity, sso_rules({"SSO_LINK_BY_EMAIL": "1"}))
+    expires = utcnow() + timedelta(hours=1)
+    db.session.add(SamlAssertionUsed(issuer=identity.issuer, assertion_id="_drill-1", not_on_or_after=expires))
+    db.session.commit()
 
 
 def _sign_in_on_the_source(app, email: str) -> None:
