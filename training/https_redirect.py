@@ -52,3 +52,12 @@ def public_location(public_base: str) -> str:
     if request.query_string:
         location += "?" + quote(request.query_string, safe=_QUERY_SAFE)
     return location
+
+
+def plain_http_under(prefix: str) -> bool:
+    """With FORCE_HTTPS, a request under `prefix` that came over plain HTTP: the JSON APIs (reporting,
+    SCIM) answer it with an error instead of the pages' redirect, which would let a misconfigured
+    client go on sending its token unencrypted. HTTPS is counted exactly as Talisman counts it."""
+    if not current_app.config["FORCE_HTTPS"] or not request.path.startswith(f"{prefix}/"):
+        return False
+    return not (request.is_secure or request.headers.get("X-Forwarded-Proto", "http") == "https")

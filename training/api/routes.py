@@ -8,6 +8,7 @@ from training.api import openapi, services, tokens
 from training.api.params import InvalidParameter, parse_compliance_query
 from training.errors import DomainError
 from training.extensions import csrf, limiter
+from training.https_redirect import plain_http_under
 from training.security_log import security_event
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -27,9 +28,7 @@ def _refuse_plain_http():
     makes the mistake visible. Registered with the blueprint, so it runs before Talisman's redirect
     (set up later, in training.web), and it counts a request as HTTPS exactly as Talisman does.
     """
-    if not current_app.config["FORCE_HTTPS"] or not request.path.startswith(f"{bp.url_prefix}/"):
-        return None
-    if request.is_secure or request.headers.get("X-Forwarded-Proto", "http") == "https":
+    if not plain_http_under(bp.url_prefix):
         return None
     security_event("https_required")
     return jsonify(error={"code": "https_required", "message": HTTPS_REQUIRED}), 403

@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from training.errors import DomainError
 from training.extensions import csrf, limiter
+from training.https_redirect import plain_http_under
 from training.scim import resources, services, tokens
 from training.scim.services import ScimCaller, ScimError
 from training.security_log import security_event
@@ -40,9 +41,7 @@ def error_response(status: int, detail: str, scim_type: str | None = None) -> Re
 @bp.before_app_request
 def _refuse_plain_http():
     """Plain HTTP gets an error, not the redirect other pages get, as for the API (ASVS 4.1.2)."""
-    if not current_app.config["FORCE_HTTPS"] or not request.path.startswith(f"{bp.url_prefix}/"):
-        return None
-    if request.is_secure or request.headers.get("X-Forwarded-Proto", "http") == "https":
+    if not plain_http_under(bp.url_prefix):
         return None
     security_event("https_required")
     return error_response(403, HTTPS_REQUIRED)
