@@ -84,8 +84,9 @@ from training.certificates.render import (  # noqa: E402
     renderer_for,
 )
 from training.certificates.serials import display_serial, new_serial  # noqa: E402
+from training.completions.models import Completion  # noqa: E402
 from training.config import PROJECT_ROOT  # noqa: E402
-from training.courses.models import Completion, Course  # noqa: E402
+from training.content.models import Course  # noqa: E402
 from training.extensions import db  # noqa: E402
 from training.quizzes.models import QuizAttempt  # noqa: E402
 

@@ -41,8 +41,8 @@ from training import create_app  # noqa: E402
 from training.auth.models import Department  # noqa: E402
 from training.auth.services import create_user  # noqa: E402
 from training.compliance.services import RequirementInput, create_requirement  # noqa: E402
+from training.content.models import Course  # noqa: E402
 from training.content.service import sync_configured_content  # noqa: E402
-from training.courses.models import Course  # noqa: E402
 from training.extensions import db  # noqa: E402
 from training.staff import importer  # noqa: E402
 

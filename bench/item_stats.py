@@ -59,11 +59,11 @@ from bench.common import (  # noqa: E402
 from training.auth.models import Department, User  # noqa: E402
 from training.auth.passwords import hash_password  # noqa: E402
 from training.auth.services import create_user  # noqa: E402
+from training.content.models import Course, Question, QuestionVersion  # noqa: E402
 from training.content.service import sync_configured_content  # noqa: E402
-from training.courses.models import Course  # noqa: E402
 from training.db import utcnow  # noqa: E402
 from training.extensions import db  # noqa: E402
-from training.quizzes.models import AttemptAnswer, AttemptQuestion, Question, QuestionVersion, QuizAttempt  # noqa: E402
+from training.quizzes.models import AttemptAnswer, AttemptQuestion, QuizAttempt  # noqa: E402
 
 PASSWORD = secrets.token_urlsafe(16)  # the HR account the benchmark signs in with
 HR_EMAIL = "hr@bench.example"

@@ -108,7 +108,7 @@ from bench.load_app import HELLO_BODY, HELLO_PATH  # noqa: E402
 from training import create_app  # noqa: E402
 from training.auth.passwords import hash_password  # noqa: E402
 from training.auth.services import create_user  # noqa: E402
-from training.courses.models import Course  # noqa: E402
+from training.content.models import Course  # noqa: E402
 from training.extensions import db  # noqa: E402
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/bench_load"

@@ -20,11 +20,11 @@ from training.auth.services import start_session
 from training.certificates.models import Certificate
 from training.certificates.serials import display_serial
 from training.compliance.models import Requirement
-from training.courses.models import Course
+from training.content.models import Course, Question
 from training.db import utcnow
 from training.extensions import db
 from training.policies import services as policies
-from training.quizzes.models import Question, QuizAttempt
+from training.quizzes.models import QuizAttempt
 from training.sso.models import SsoIdentity
 
 ROLES = ("anonymous", "staff", "manager", "hr", "author", "admin")

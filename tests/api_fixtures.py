@@ -12,12 +12,14 @@ from tests.saved_worlds import built_once
 from training.auth.models import User
 from training.certificates.models import Certificate
 from training.certificates.serials import display_serial
-from training.compliance.models import Attestation, Policy, PolicyVersion, Requirement
+from training.compliance.models import Requirement
 from training.compliance.services import refresh_obligations
-from training.courses.models import Course
+from training.content.models import Course
+from training.courses import services as course_services
 from training.courses.services import mark_module_complete
 from training.db import utcnow
 from training.extensions import db
+from training.policies.models import Attestation, Policy, PolicyVersion
 from training.quizzes import services as quiz_services
 
 TOKEN_ON_PAGE = re.compile(r'value="(trn_[A-Za-z0-9_-]{43})"')
@@ -69,7 +71,7 @@ def seed_org(app, auth, make_user, make_requirement, saved: dict | None = None) 
     complete_at(app, carol.id, utcnow() - timedelta(days=400))
     with app.app_context():
         course = db.session.execute(select(Course).where(Course.slug == "test-course")).scalar_one()
-        quiz_services.start_attempt(bob.id, course)  # open: no score, no result yet
+        course_services.start_quiz(bob.id, course)  # open: no score, no result yet
     with app.app_context():
         # The rules were made 60 days ago, so what is not done is overdue today.
         db.session.execute(update(Requirement).values(created_at=utcnow() - timedelta(days=60)))
@@ -86,9 +88,9 @@ def complete_at(app, user_id: int, when) -> None:
         course = db.session.execute(select(Course).where(Course.slug == "test-course")).scalar_one()
         for offset, module in enumerate(course.modules):
             mark_module_complete(user_id, module, now=when + timedelta(minutes=offset))
-        attempt = quiz_services.start_attempt(user_id, course, now=when)
+        attempt = course_services.start_quiz(user_id, course, now=when)
         answers = {q.id: sorted(q.correct_option_ids) for q in quiz_services.gradable(attempt)}
-        quiz_services.submit_attempt(user_id, attempt.id, answers, now=when + timedelta(minutes=5))
+        course_services.submit_quiz(user_id, attempt.id, answers, now=when + timedelta(minutes=5))
 
 
 def create_token_in_ui(app, email: str, name: str = "Payroll sync") -> str:

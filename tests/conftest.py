@@ -326,9 +326,9 @@ def make_user(app):
 def make_requirement(app):
     """Require a course (by slug) or a policy (`policy=slug`) as an HR rule would; returns its id."""
     from training.auth.models import Department, User
-    from training.compliance.models import Policy
     from training.compliance.services import RequirementInput, create_requirement
-    from training.courses.models import Course
+    from training.content.models import Course
+    from training.policies.models import Policy
 
     def make(course=None, *, policy=None, department=None, job_title="", due_within_days=30, recertify_months=None):
         with app.app_context():

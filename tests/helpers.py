@@ -95,7 +95,7 @@ def age_requirement(app, requirement_id: int, days: int) -> None:
         db.session.commit()
 
 
-# The header fields of a plain-text email from training/reminders/mail.py, as a mail server receives it.
+# The header fields of a plain-text email from training/mail.py, as a mail server receives it.
 PLAIN_EMAIL_FIELDS = sorted(
     [
         "From",

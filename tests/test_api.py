@@ -8,9 +8,9 @@ from sqlalchemy import event, select
 
 from tests.api_fixtures import bearer, create_token_in_ui, seed_org
 from tests.conftest import csrf_token
+from training.api.models import ApiToken
 from training.api.tokens import INVALID_MESSAGE
 from training.audit.models import AuditEvent
-from training.compliance.models import ApiToken
 from training.db import utcnow
 from training.extensions import db
 

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.api_fixtures import bearer, create_token_in_ui, seed_org
-from training.compliance.models import ApiToken
+from training.api.models import ApiToken
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 KNOWN_PEOPLE = ["E001", "E002", "P001", "X001"]

@@ -31,7 +31,7 @@ from training.auth.models import User
 from training.authoring.bankfile import parse_yaml_bank
 from training.config import load_config
 from training.extensions import db
-from training.reminders.mail import MailSettings, MailUnavailable, SmtpTransport, build_message
+from training.mail import MailSettings, MailUnavailable, SmtpTransport, build_message
 
 HTTPS = "https://training.example.org"
 SHARED_KEYS = ("SQLALCHEMY_DATABASE_URI", "CONTENT_MODULES_DIR", "CONTENT_QUIZZES_DIR", "CERTIFICATE_STORAGE_DIR")

@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 from tests.conftest import csrf_token
 from tests.helpers import answer_key, start_quiz, submit
 from training.audit.models import AuditEvent
-from training.courses.models import AttemptAllowance, Course
+from training.content.models import Course
 from training.db import utcnow
 from training.extensions import db
-from training.quizzes.models import QuizAttempt
+from training.quizzes.models import AttemptAllowance, QuizAttempt
 
 
 def limit(app, max_attempts=None, wait=0):

@@ -19,11 +19,12 @@ from training.auth.models import Department, User
 from training.certificates import services as certificate_services
 from training.certificates.models import Certificate
 from training.certificates.serials import display_serial
-from training.compliance.models import Attestation, Policy, PolicyVersion
+from training.clock import today
 from training.compliance.rules import add_months_to_date
-from training.compliance.services import today
+from training.content.models import Question, QuestionOption, QuestionVersion
 from training.extensions import db
-from training.quizzes.models import AttemptQuestion, Question, QuestionOption, QuestionVersion
+from training.policies.models import Attestation, Policy, PolicyVersion
+from training.quizzes.models import AttemptQuestion
 from training.reports import packet as packet_module
 
 # The packet holds each certificate's PDF with the SHA-256 recorded when it was issued.

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from tests.conftest import csrf_token
 from training.audit.models import AuditEvent
-from training.courses.models import Course, TrainingModule
+from training.content.models import Course, TrainingModule
 from training.extensions import db
 
 SETTINGS = "/authoring/courses/test-course/settings"

@@ -6,8 +6,9 @@ from sqlalchemy import func, select
 from tests.conftest import Auth, csrf_token
 from tests.helpers import answer_key, start_quiz, submit
 from training.audit.models import AuditEvent
+from training.content.models import Question, QuestionVersion
 from training.extensions import db
-from training.quizzes.models import AttemptQuestion, Question, QuestionVersion, QuizAttempt
+from training.quizzes.models import AttemptQuestion, QuizAttempt
 
 pytestmark = pytest.mark.smoke  # part of `make test-fast`
 

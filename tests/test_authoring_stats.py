@@ -7,12 +7,13 @@ from sqlalchemy import event, select
 
 from training.auth.models import Department
 from training.authoring import stats_services
-from training.authoring.services import save_question, spec_of
-from training.courses.models import Course
+from training.authoring.services import save_question
+from training.content.models import Course, Question
+from training.content.questions import spec_of
+from training.courses import services as course_services
 from training.db import utcnow
 from training.extensions import db
-from training.quizzes import services as quiz_services
-from training.quizzes.models import AttemptAnswer, AttemptQuestion, Question, QuizAttempt
+from training.quizzes.models import AttemptAnswer, AttemptQuestion, QuizAttempt
 
 OVERVIEW = "/authoring/courses/test-course/statistics"
 
@@ -197,12 +198,12 @@ def test_an_attempt_made_through_the_quiz_services_is_counted(app, course, make_
     learner = make_user()
     with app.app_context():
         course_row = db.session.execute(select(Course).where(Course.slug == course)).scalar_one()
-        attempt = quiz_services.start_attempt(learner.id, course_row)
+        attempt = course_services.start_quiz(learner.id, course_row)
         answers = {}
         for asked in attempt.questions:
             wrong = next(o for o in asked.question_version.options if not o.correct)
             answers[asked.id] = [wrong.id]
-        quiz_services.submit_attempt(learner.id, attempt.id, answers)
+        course_services.submit_quiz(learner.id, attempt.id, answers)
         overview = stats_services.course_overview(course_row)
         assert [(i.key, i.stats.asked, i.stats.facility) for i in overview.items] == [
             ("tc-q1", 1, 0.0),
@@ -215,7 +216,7 @@ def test_open_attempts_are_not_counted(app, course, make_user):
     learner = make_user()
     with app.app_context():
         course_row = db.session.execute(select(Course).where(Course.slug == course)).scalar_one()
-        quiz_services.start_attempt(learner.id, course_row)
+        course_services.start_quiz(learner.id, course_row)
         assert stats_services.course_overview(course_row).answers == 0
 
 

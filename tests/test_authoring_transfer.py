@@ -14,11 +14,10 @@ from tests.conftest import csrf_token, question_yaml
 from tests.moodle_gift import moodle_gift_samples
 from training.audit.models import AuditEvent
 from training.authoring.gift import parse_gift
-from training.authoring.services import spec_of
 from training.content.loader import _Errors, load_content, parse_question_bank
-from training.courses.models import Course, TrainingModule
+from training.content.models import Course, Question, QuestionVersion, TrainingModule
+from training.content.questions import spec_of
 from training.extensions import db
-from training.quizzes.models import Question, QuestionVersion
 
 PAGE = "/authoring/courses/test-course/import"
 APPLY = "/authoring/courses/test-course/import/apply"

@@ -25,7 +25,9 @@ from training.auth.models import Department
 from training.certificates import services as certificate_services
 from training.certificates.models import Certificate, CertificateFile
 from training.certificates.serials import display_serial
-from training.courses.models import Completion, Course
+from training.completions.models import Completion
+from training.content.models import Course
+from training.courses import services as course_services
 from training.courses.services import mark_module_complete
 from training.db import utcnow
 from training.extensions import db
@@ -80,9 +82,9 @@ def complete_at(app, user_id: int, when) -> None:
         course = db.session.execute(select(Course).where(Course.slug == "test-course")).scalar_one()
         for offset, module in enumerate(course.modules):
             mark_module_complete(user_id, module, now=when + timedelta(minutes=offset))
-        attempt = quiz_services.start_attempt(user_id, course, now=when)
+        attempt = course_services.start_quiz(user_id, course, now=when)
         answers = {q.id: sorted(q.correct_option_ids) for q in quiz_services.gradable(attempt)}
-        quiz_services.submit_attempt(user_id, attempt.id, answers, now=when + timedelta(minutes=5))
+        course_services.submit_quiz(user_id, attempt.id, answers, now=when + timedelta(minutes=5))
 
 
 def download(client, serial):

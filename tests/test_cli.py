@@ -3,7 +3,7 @@
 from sqlalchemy import func, select
 
 from training.auth.models import User
-from training.courses.models import Completion
+from training.completions.models import Completion
 from training.extensions import db
 from training.quizzes.models import QuizAttempt
 

@@ -9,10 +9,11 @@ from sqlalchemy import select
 from tests.helpers import age_requirement, complete_course
 from training.audit.models import AuditEvent
 from training.auth.models import Department, User
+from training.clock import today
 from training.compliance import rules
 from training.compliance.models import Obligation, Requirement
-from training.compliance.services import refresh_obligations, status_case, status_conditions, today
-from training.courses.models import Course
+from training.compliance.services import refresh_obligations, status_case, status_conditions
+from training.content.models import Course
 from training.extensions import db
 
 pytestmark = pytest.mark.smoke  # part of `make test-fast`

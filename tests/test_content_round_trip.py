@@ -5,11 +5,11 @@ import dataclasses
 from sqlalchemy import select
 
 from training.authoring import course_services
-from training.authoring.services import save_question, spec_of
+from training.authoring.services import save_question
 from training.content.loader import load_content
-from training.courses.models import Course, TrainingModule
+from training.content.models import Course, Question, TrainingModule
+from training.content.questions import spec_of
 from training.extensions import db
-from training.quizzes.models import Question
 
 
 def run(runner, *args):

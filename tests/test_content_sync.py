@@ -3,9 +3,9 @@
 from sqlalchemy import func, select
 
 from tests.helpers import answer_key, start_quiz, submit
-from training.courses.models import Course, TrainingModule
+from training.content.models import Course, Question, QuestionVersion, TrainingModule
 from training.extensions import db
-from training.quizzes.models import Question, QuestionVersion, QuizAttempt
+from training.quizzes.models import QuizAttempt
 
 
 def count(app, model):

@@ -10,10 +10,11 @@ from tests.conftest import TEST_DATABASE_URL, _pg_uri
 from training import create_app
 from training.auth.models import User
 from training.certificates.models import Certificate
+from training.completions.models import Completion, ModuleProgress
 from training.compliance import rules
 from training.compliance.models import Obligation, Requirement
 from training.compliance.services import dashboard
-from training.courses.models import Completion, Course, ModuleProgress
+from training.content.models import Course
 from training.courses.rules import add_months
 from training.db import utcnow
 from training.extensions import db

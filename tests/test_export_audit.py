@@ -14,7 +14,7 @@ from tests.access_world import RULES, build_world
 from tests.conftest import csrf_token
 from training.api.tokens import hash_token
 from training.audit.models import AuditEvent
-from training.compliance.services import today
+from training.clock import today
 from training.extensions import db
 
 DOWNLOAD = re.compile(r"\.(csv|xlsx|zip|pdf|yaml|gift|json)$|^/api/v1/|/packet$")

@@ -12,8 +12,9 @@ from sqlalchemy import event, select
 from tests.helpers import complete_course
 from training.audit.models import AuditEvent
 from training.auth.models import Department, User
-from training.compliance.services import refresh_obligations, today
-from training.courses.models import Course
+from training.clock import today
+from training.compliance.services import refresh_obligations
+from training.content.models import Course
 from training.extensions import db
 from training.reports import matrix
 

@@ -394,13 +394,13 @@ class Seed:
 
     @cached_property
     def course_id(self) -> int:
-        from training.courses.models import Course
+        from training.content.models import Course
 
         return self._run(lambda: db.session.execute(select(Course.id).where(Course.slug == self.course)).scalar())
 
     @cached_property
     def module_id(self) -> int:
-        from training.courses.models import TrainingModule
+        from training.content.models import TrainingModule
 
         query = select(TrainingModule.id).where(
             TrainingModule.course_id == self.course_id, TrainingModule.slug == "intro"
@@ -409,26 +409,26 @@ class Seed:
 
     @cached_property
     def question(self) -> int:
-        from training.quizzes.models import Question
+        from training.content.models import Question
 
         return self._run(lambda: db.session.execute(select(Question.id).where(Question.key == "tc-q1")).scalar())
 
     @property
     def attempt(self) -> int:
         """The signed-in admin's open attempt, a new one once the last was submitted."""
-        from training.courses.models import Course
-        from training.quizzes.services import start_attempt
+        from training.content.models import Course
+        from training.courses.services import start_quiz
 
         def start():
             course = db.session.execute(select(Course).where(Course.slug == self.course)).scalar_one()
-            return start_attempt(self.user("admin").id, course, rng=random.Random(0)).id
+            return start_quiz(self.user("admin").id, course, rng=random.Random(0)).id
 
         return self._run(start)
 
     @cached_property
     def learner_with_attempt_limit(self) -> int:
         """The learner, once the course has an attempt limit (allowances are only for such courses)."""
-        from training.courses.models import Course
+        from training.content.models import Course
 
         self._run(lambda: db.session.execute(update(Course).values(max_attempts=3)))
         return self.learner

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from tests.conftest import csrf_token
 from tests.helpers import answer_key, complete_modules, recorded_statements, start_quiz, submit
-from training.courses.models import Completion, ModuleProgress
+from training.completions.models import Completion, ModuleProgress
 from training.extensions import db
 from training.quizzes.models import AttemptAnswer, AttemptQuestion, QuizAttempt
 

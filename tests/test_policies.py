@@ -8,14 +8,17 @@ from sqlalchemy import func, select
 
 from tests.conftest import Auth, csrf_token
 from tests.helpers import complete_course, start_quiz
+from training import clock
 from training.audit.models import AuditEvent
 from training.auth.models import User
+from training.completions.models import Completion
 from training.compliance import services as compliance_services
-from training.compliance.models import Attestation, Obligation, Policy, PolicyCourse, PolicyReading, PolicyVersion
-from training.courses.models import Completion, Course
+from training.compliance.models import Obligation
+from training.content.models import Course
 from training.db import utcnow
 from training.extensions import db
 from training.policies import services
+from training.policies.models import Attestation, Policy, PolicyCourse, PolicyReading, PolicyVersion
 from training.policies.services import VersionInput
 
 BODY = """## Posting about work
@@ -31,6 +34,7 @@ def move_clock(monkeypatch, by: timedelta):
     moved = utcnow() + by
     monkeypatch.setattr(services, "utcnow", lambda: moved)
     monkeypatch.setattr(compliance_services, "utcnow", lambda: moved)
+    monkeypatch.setattr(clock, "utcnow", lambda: moved)
 
 
 @pytest.fixture
@@ -116,12 +120,12 @@ def policy_cell(app, user_id, slug=SLUG, now=None):
 
 
 def day(value) -> str:
-    return compliance_services.format_day(value)
+    return clock.format_day(value)
 
 
 def local_today(app):
     with app.app_context():
-        return compliance_services.today()
+        return clock.today()
 
 
 # --- HR: creating and publishing ----------------------------------------------------------------

@@ -26,11 +26,12 @@ from training.auth.models import User
 from training.certificates import services as certificate_services
 from training.certificates.models import Certificate, CertificateFile, CertificateRevocation
 from training.certificates.serials import display_serial
+from training.completions.models import Completion, ModuleProgress
 from training.compliance.models import Obligation
 from training.config import engine_options
-from training.courses.models import AttemptAllowance, Completion, Course, ModuleProgress, TrainingModule
+from training.content.models import Course, Question, QuestionVersion, TrainingModule
 from training.extensions import db
-from training.quizzes.models import AttemptAnswer, AttemptQuestion, Question, QuestionVersion, QuizAttempt
+from training.quizzes.models import AttemptAllowance, AttemptAnswer, AttemptQuestion, QuizAttempt
 
 # How long a request waits for a lock, shortened for the test of what happens when the wait runs out.
 SHORT_LOCK_WAIT = {

@@ -13,9 +13,10 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import event, func, insert, select
 
 from tests.helpers import complete_course, free_port, header_field_names, smtp_server
-from training.compliance.models import Policy, PolicyVersion, Reminder
-from training.compliance.services import format_day
+from training.clock import format_day
 from training.extensions import db
+from training.policies.models import Policy, PolicyVersion
+from training.reminders.models import Reminder
 
 BASE = "https://training.example.org"
 

@@ -16,8 +16,8 @@ from tests.conftest import csrf_token
 from tests.helpers import complete_course
 from training.audit.models import AuditEvent
 from training.auth.models import Department, User, UserSession
+from training.completions.models import Completion
 from training.compliance.models import Obligation
-from training.courses.models import Completion
 from training.extensions import db
 
 HEADER = "employee_id,name,email,department,job_title,hire_date,manager_email"

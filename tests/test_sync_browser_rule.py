@@ -4,11 +4,11 @@ import dataclasses
 
 from sqlalchemy import select
 
-from training.authoring.services import change_status, save_question, spec_of
-from training.courses.models import Course, TrainingModule
+from training.authoring.services import change_status, save_question
+from training.content.models import Course, Question, TrainingModule
+from training.content.questions import spec_of
 from training.db import utcnow
 from training.extensions import db
-from training.quizzes.models import Question
 
 
 def sync(runner, *args):

@@ -15,9 +15,8 @@ from sqlalchemy import select
 from tests.conftest import csrf_token
 from tests.helpers import answer_key, start_quiz, submit
 from training.auth.models import Department
-from training.courses.models import Course
+from training.content.models import Course, Question
 from training.extensions import db
-from training.quizzes.models import Question
 
 STAFF_CSV = (
     b"employee_id,name,email,department,job_title,hire_date,manager_email\r\n"

@@ -12,9 +12,9 @@ from training.audit.models import AuditEvent
 from training.auth.models import User
 from training.certificates.models import Certificate
 from training.certificates.serials import display_serial
-from training.compliance.models import Attestation, Policy, PolicyVersion
 from training.db import utcnow
 from training.extensions import db
+from training.policies.models import Attestation, Policy, PolicyVersion
 
 
 def pdf_text(response) -> tuple[PdfReader, str]:

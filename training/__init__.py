@@ -52,6 +52,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    import training.compliance.subscribers
     import training.models  # noqa: F401 - every model registered before the mappers configure
     from training.audit import forwarding
 
@@ -118,8 +119,10 @@ def register_sso(app: Flask) -> None:
 
 def register_cli(app: Flask) -> None:
     from training.audit.cli import audit_cli
+    from training.auth.cli import users_cli
     from training.certificates.cli import certificates_cli
-    from training.cli import content_cli, demo_command, users_cli
+    from training.cli import demo_command
+    from training.content.cli import content_cli
     from training.reminders.cli import reminders_cli
     from training.staff.cli import staff_cli
 

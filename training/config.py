@@ -5,10 +5,10 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from training.paths import PROJECT_ROOT
 from training.sso.settings import sso_rules
 from training.syslog import SyslogDestination, syslog_destination
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SSO_SETTINGS = (
     "SSO_EMPLOYEE_ID_ATTRIBUTE",
     "SSO_NAME_ATTRIBUTE",

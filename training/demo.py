@@ -19,9 +19,12 @@ from training.audit.services import record_event
 from training.auth.models import User
 from training.auth.passwords import hash_password
 from training.auth.services import create_user
+from training.clock import today
+from training.completions.models import ModuleProgress
 from training.compliance.models import Requirement
-from training.compliance.services import refresh_obligations, today
-from training.courses.models import Course, ModuleProgress
+from training.compliance.services import refresh_obligations
+from training.content.models import Course
+from training.courses import services as course_services
 from training.courses.services import mark_module_complete
 from training.db import utcnow
 from training.errors import DomainError
@@ -222,7 +225,7 @@ def _simulate_progress(user: User, courses: list[Course], rng: random.Random) ->
 
 
 def _take_quiz(user: User, course: Course, rng: random.Random, when, wrong: int) -> None:
-    attempt = quiz_services.start_attempt(user.id, course, rng=rng, now=when)
+    attempt = course_services.start_quiz(user.id, course, rng=rng, now=when)
     answers = {}
     for index, question in enumerate(quiz_services.gradable(attempt)):
         correct = sorted(question.correct_option_ids)
@@ -231,4 +234,4 @@ def _take_quiz(user: User, course: Course, rng: random.Random, when, wrong: int)
             answers[question.id] = [rng.choice(wrong_options)]
         else:
             answers[question.id] = correct
-    quiz_services.submit_attempt(user.id, attempt.id, answers, now=when + timedelta(minutes=12))
+    course_services.submit_quiz(user.id, attempt.id, answers, now=when + timedelta(minutes=12))

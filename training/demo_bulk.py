@@ -29,9 +29,11 @@ from training.auth.models import Department, User
 from training.auth.passwords import hash_password
 from training.certificates.models import Certificate
 from training.certificates.serials import new_serial
+from training.clock import organisation_zone, today
+from training.completions.models import Completion, ModuleProgress
 from training.compliance.rules import add_months_to_date
-from training.compliance.services import organisation_zone, refresh_obligations, today
-from training.courses.models import Completion, Course, ModuleProgress, TrainingModule
+from training.compliance.services import refresh_obligations
+from training.content.models import Course, TrainingModule
 from training.courses.rules import add_months
 from training.db import utcnow
 from training.demo import (

@@ -1,4 +1,8 @@
-"""Domain errors that services raise and the app turns into a helpful 4xx page."""
+"""Domain errors that services raise and the app turns into a helpful 4xx page (or a one-line CLI error)."""
+
+from contextlib import contextmanager
+
+import click
 
 
 class DomainError(Exception):
@@ -63,3 +67,12 @@ class HiddenRecord(NotFound):
         super().__init__(message, tampered=tampered)
         self.subject_type = subject_type
         self.subject_id = str(subject_id)
+
+
+@contextmanager
+def domain_errors_as_click():
+    """Show a DomainError as a one-line CLI error (exit status 1) instead of a traceback."""
+    try:
+        yield
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc

@@ -22,8 +22,8 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from training.config import PROJECT_ROOT
 from training.extensions import db, limiter, talisman
+from training.paths import PROJECT_ROOT
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)

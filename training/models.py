@@ -1,28 +1,15 @@
 """Import every model module so metadata and mappers are complete (used by the factory and Alembic)."""
 
+from training.api.models import ApiToken
 from training.audit.models import AuditEvent
 from training.auth.models import Department, PasswordReset, RecoveryCode, User, UserSession
 from training.certificates.models import Certificate, CertificateFile, CertificateRevocation
-from training.compliance.models import (
-    ApiToken,
-    Attestation,
-    Obligation,
-    Policy,
-    PolicyCourse,
-    PolicyReading,
-    PolicyVersion,
-    Reminder,
-    Requirement,
-)
-from training.courses.models import AttemptAllowance, Completion, Course, ModuleProgress, TrainingModule
-from training.quizzes.models import (
-    AttemptAnswer,
-    AttemptQuestion,
-    Question,
-    QuestionOption,
-    QuestionVersion,
-    QuizAttempt,
-)
+from training.completions.models import Completion, ModuleProgress
+from training.compliance.models import Obligation, Requirement
+from training.content.models import Course, Question, QuestionOption, QuestionVersion, TrainingModule
+from training.policies.models import Attestation, Policy, PolicyCourse, PolicyReading, PolicyVersion
+from training.quizzes.models import AttemptAllowance, AttemptAnswer, AttemptQuestion, QuizAttempt
+from training.reminders.models import Reminder
 from training.scim.models import ScimToken
 from training.sso.models import SsoIdentity
 from training.sso.saml.models import SamlAssertionUsed

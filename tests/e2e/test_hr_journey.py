@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.browser import sign_in
 from tests.helpers import age_requirement
-from training.compliance.services import today
+from training.clock import today
 
 COURSE = "Patient Confidentiality and HIPAA on Social Media"
 

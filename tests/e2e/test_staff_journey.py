@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from tests.e2e.browser import attempt_id, choose_answers, sign_in
 from tests.helpers import answer_key
+from training.content.models import QuestionOption
 from training.extensions import db
-from training.quizzes.models import QuestionOption
 
 COURSE = "Patient Confidentiality and HIPAA on Social Media"
 

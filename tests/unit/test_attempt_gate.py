@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from training.courses.rules import AttemptFacts, attempt_gate
+from training.quizzes.rules import AttemptFacts, attempt_gate
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 

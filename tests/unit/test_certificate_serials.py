@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from training import clock
 from training.certificates import rules
 from training.certificates.serials import ALPHABET, LENGTH, InvalidSerial, display_serial, new_serial, parse_serial
 
@@ -65,4 +66,4 @@ def test_certificate_status(expires_at, revoked_at, expected):
 
 
 def test_dates_are_written_month_day_year():
-    assert rules.format_date(datetime(2026, 3, 2, 23, 0, tzinfo=UTC)) == "March 2, 2026"
+    assert clock.format_date(datetime(2026, 3, 2, 23, 0, tzinfo=UTC)) == "March 2, 2026"

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from training.compliance import rules
-from training.reminders.mail import MailConfigError, MailSettings, build_message
+from training.mail import MailConfigError, MailSettings, build_message
 from training.reminders.schedule import RECENT, SEND, SENT_TODAY, LastReminder, decide, urgent_refs
 
 TODAY = date(2026, 6, 10)

@@ -17,14 +17,15 @@ from training.certificates import rules as certificate_rules
 from training.certificates.models import Certificate
 from training.certificates.serials import display_serial
 from training.certificates.services import certificate_by_serial
+from training.clock import today
 from training.compliance import rules
 from training.compliance import services as compliance
-from training.compliance.models import Attestation, Policy, PolicyVersion
-from training.courses.models import Course
+from training.content.models import Course
 from training.courses.services import transcript
 from training.db import utcnow
 from training.errors import NotFound
 from training.extensions import db
+from training.policies.models import Attestation, Policy, PolicyVersion
 
 UNKNOWN_PERSON = "No person has this employee id."
 
@@ -85,7 +86,7 @@ def compliance_list(query: ComplianceQuery, caller: ApiCaller) -> dict:
             "per_page": query.per_page,
             "total": page.total,
             "pages": page.pages,
-            "as_of": day(compliance.today()),
+            "as_of": day(today()),
             "due_soon_days": compliance.due_soon_days(),
         },
     }

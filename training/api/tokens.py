@@ -6,8 +6,8 @@ in training/bearer_tokens.py, shared with SCIM's.
 
 from datetime import datetime
 
+from training.api.models import ApiToken
 from training.bearer_tokens import CONTROL_CHARACTERS, NAME_MAX, NewToken, TokenKind, TokenRow, hash_token
-from training.compliance.models import ApiToken
 from training.errors import DomainError
 
 __all__ = ["CONTROL_CHARACTERS", "NAME_MAX", "NewToken", "TokenRow", "hash_token"]

@@ -4,11 +4,12 @@ from flask import Blueprint, current_app, render_template, request, stream_with_
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from training.audit import search
 from training.audit.forms import AuditFilterForm
 from training.audit.labels import action_label, detail_lines
 from training.auth.access import roles_required
+from training.clock import organisation_zone
 from training.errors import DomainError
+from training.reports import audit_log
 
 bp = Blueprint("audit", __name__)
 admins_only = roles_required("admin")
@@ -19,11 +20,11 @@ def _helpers():
     return {"action_label": action_label, "detail_lines": detail_lines}
 
 
-def _filter() -> tuple[AuditFilterForm, search.AuditFilter | None]:
+def _filter() -> tuple[AuditFilterForm, audit_log.AuditFilter | None]:
     form = AuditFilterForm(formdata=MultiDict(request.args))
     if not form.validate():
         return form, None
-    return form, search.AuditFilter(
+    return form, audit_log.AuditFilter(
         q=(form.q.data or "").strip(),
         action=form.action.data or "",
         prefix=form.prefix.data or "",
@@ -41,9 +42,9 @@ def index():
     form, criteria = _filter()
     if criteria is None:
         return render_template("audit/index.html", form=form, page=None, args={}), 400
-    page = search.audit_page(criteria, request.args.get("page", 1, type=int))
+    page = audit_log.audit_page(criteria, request.args.get("page", 1, type=int))
     args = {key: value for key, value in request.args.items() if key != "page" and value}
-    return render_template("audit/index.html", form=form, page=page, args=args, zone=search.organisation_zone())
+    return render_template("audit/index.html", form=form, page=page, args=args, zone=organisation_zone())
 
 
 @bp.route("/audit.csv")
@@ -53,9 +54,9 @@ def export_csv():
     if criteria is None:
         errors = "; ".join(f"{form[name].label.text}: {' '.join(messages)}" for name, messages in form.errors.items())
         raise DomainError(f"The filter is not valid. {errors}")
-    export = search.start_export(current_user, criteria, request.remote_addr or "")
+    export = audit_log.start_export(current_user, criteria, request.remote_addr or "")
     response = current_app.response_class(
-        stream_with_context(search.csv_chunks(criteria, export.until_id)), mimetype="text/csv; charset=utf-8"
+        stream_with_context(audit_log.csv_chunks(criteria, export.until_id)), mimetype="text/csv; charset=utf-8"
     )
     response.headers["Content-Disposition"] = f"attachment; filename={export.file_name}"
     return response

@@ -5,9 +5,9 @@ from flask_login import current_user, login_required
 
 from training.auth import account
 from training.auth.forms import ChangePasswordForm, ConfirmPasswordForm
+from training.clock import local_time
 from training.errors import FieldRefused
 from training.extensions import limiter
-from training.quizzes.services import local_time
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 

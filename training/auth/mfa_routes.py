@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from training.auth import mfa, pending
 from training.auth.mfa_forms import CodeForm, DisableForm, RecoveryCodeForm, RegenerateForm, SetupForm
-from training.auth.routes import complete_sign_in
+from training.auth.signin import complete_sign_in
 from training.errors import FieldRefused
 from training.extensions import limiter
 from training.web import error_response, wants_json

@@ -24,7 +24,7 @@ from training.auth.services import check_password_rules, email_for_audit, end_al
 from training.db import utcnow
 from training.errors import NotFound
 from training.extensions import db
-from training.reminders.mail import MailConfigError, MailError, MailSettings, build_message, transport_for
+from training.mail import MailConfigError, MailError, MailSettings, build_message, transport_for
 
 TOKEN_BYTES = 32
 LINK_PATH = "/password/reset/"

@@ -1,19 +1,15 @@
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, logout_user
 
 from training.auth import mfa, pending, services, throttle
 from training.auth.forms import LoginForm
+from training.auth.signin import complete_sign_in, destination
 from training.sso.logout import idp_logout_url
-from training.urls import is_safe_next
 
 bp = Blueprint("auth", __name__)
 
 FAILED_SIGN_IN = "Email or password is incorrect."
 SSO_ONLY_MESSAGE = "Your organization signs you in with its own account: use the button on this page."
-
-
-def _destination(target: str | None) -> str:
-    return target if is_safe_next(target) else url_for("courses.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -22,7 +18,7 @@ def _destination(target: str | None) -> str:
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if current_user.is_authenticated:
-        return redirect(_destination(form.next.data))
+        return redirect(destination(form.next.data))
     status = 200
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data, ip_address=request.remote_addr or "")
@@ -47,26 +43,6 @@ def _after_password(user, form):
         pending.begin(user.id, next_path=form.next.data, remember=remember)
         return redirect(url_for("mfa.second_step"))
     return complete_sign_in(user, next_path=form.next.data, remember=remember)
-
-
-def complete_sign_in(
-    user, *, next_path: str | None, remember: bool = False, method: str = "password", authn_context: str = ""
-):
-    """A fresh session id at every sign-in (ASVS 7.2.4): the old cookie's contents are dropped.
-
-    `method` and `authn_context` (single sign-on) reach the sign-in's audit event through `g`.
-    """
-    session.clear()
-    services.start_session(
-        user,
-        user_agent=request.user_agent.string,
-        ip_address=request.remote_addr or "",
-        remember=remember,
-        method=method,
-    )
-    g.sign_in_method, g.sign_in_authn_context = method, authn_context
-    login_user(user)
-    return redirect(_destination(next_path))
 
 
 @bp.route("/logout", methods=["POST"])

@@ -9,11 +9,11 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, g
 from sqlalchemy import and_, func, or_, select, update
 
+from training import events
 from training.audit.services import record_event
 from training.auth import password_rules, session_rules
 from training.auth.models import ROLES, SESSION_END_REASONS, Department, User, UserSession
 from training.auth.passwords import hash_password, needs_rehash, verify_password
-from training.compliance.services import refresh_obligations
 from training.db import utcnow
 from training.errors import Conflict, DomainError, NotFound
 from training.extensions import db
@@ -368,7 +368,7 @@ def create_user(
     )
     db.session.add(user)
     db.session.flush()
-    refresh_obligations([user.id])
+    events.publish(events.person_changed, "auth", user_ids=[user.id])
     if commit:
         db.session.commit()
     return user

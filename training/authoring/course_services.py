@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from training.audit.services import record_event
 from training.authoring.services import published_question_count
+from training.content.models import Course, TrainingModule
 from training.content.reconcile import fingerprint
-from training.courses.models import Course, TrainingModule
 from training.db import utcnow
 from training.errors import Conflict, DomainError, NotFound
 from training.extensions import db

@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
+from training.content.models import QuestionVersion
 from training.quizzes import grading
-from training.quizzes.models import QuestionVersion
 from training.urls import is_number
 
 

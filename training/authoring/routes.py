@@ -15,6 +15,7 @@ from training.authoring.forms import (
     StatusForm,
 )
 from training.authoring.preview import try_answer
+from training.content.questions import spec_of
 from training.errors import Conflict, DomainError
 
 bp = Blueprint("authoring", __name__, url_prefix="/authoring")
@@ -113,7 +114,7 @@ def edit_question(question_id):
     course = services.course_for_authoring_by_id(item.course_id)
     current = item.current_version
     if request.method == "GET":
-        form = QuestionForm(data=QuestionForm.data_of(services.spec_of(current, item.key), current.version))
+        form = QuestionForm(data=QuestionForm.data_of(spec_of(current, item.key), current.version))
         return render_template("authoring/edit.html", course=course, form=form, question=item)
     form = QuestionForm()
     if handle_option_rows(form):
@@ -172,7 +173,7 @@ def history(question_id):
         versions=versions,
         old=old,
         new=new,
-        changes=diff.diff_versions(services.spec_of(old, item.key), services.spec_of(new, item.key)),
+        changes=diff.diff_versions(spec_of(old, item.key), spec_of(new, item.key)),
     )
 
 

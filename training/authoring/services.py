@@ -20,13 +20,12 @@ from training.audit import labels as audit_labels
 from training.audit.models import AuditEvent
 from training.audit.services import record_event
 from training.auth.models import User
-from training.content.schema import OptionSpec, QuestionSpec
-from training.courses.models import Course
+from training.content.models import Course, Question, QuestionVersion
+from training.content.questions import new_question_version
+from training.content.schema import QuestionSpec
 from training.db import utcnow
 from training.errors import Conflict, DomainError, NotFound
 from training.extensions import db
-from training.quizzes.models import Question, QuestionVersion
-from training.quizzes.versions import new_question_version
 
 AUTHOR_ROLES = ("author", "admin")
 STATS_ROLES = ("author", "admin", "hr")
@@ -192,20 +191,6 @@ def course_tags(course: Course) -> list[str]:
 def published_question_count(course_id: int) -> int:
     condition = (Question.course_id == course_id) & (Question.status == "published")
     return db.session.execute(select(func.count()).select_from(Question).where(condition)).scalar_one()
-
-
-def spec_of(version: QuestionVersion, key: str) -> QuestionSpec:
-    """The file-format description of a stored version (what export writes and hashes compare)."""
-    return QuestionSpec(
-        id=key,
-        type=version.type,
-        prompt=version.prompt,
-        options=tuple(OptionSpec(o.text, o.correct, o.feedback) for o in version.options),
-        explanation=version.explanation,
-        scenario=version.scenario,
-        tags=tuple(version.tags or ()),
-        references=tuple(version.references or ()),
-    )
 
 
 # --- Writing ----------------------------------------------------------------------------------------

@@ -16,10 +16,10 @@ from training.auth.models import Department, User
 from training.authoring import item_stats
 from training.authoring.item_stats import AnswerRow, GroupStats, ItemStats, OptionInfo, Totals
 from training.authoring.services import question_versions
-from training.courses.models import Course
+from training.content.models import Course, Question, QuestionVersion
 from training.errors import NotFound
 from training.extensions import db
-from training.quizzes.models import AttemptAnswer, AttemptQuestion, Question, QuestionVersion, QuizAttempt
+from training.quizzes.models import AttemptAnswer, AttemptQuestion, QuizAttempt
 
 
 @dataclass(frozen=True)

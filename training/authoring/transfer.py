@@ -19,19 +19,18 @@ from training.audit.services import record_event
 from training.auth.models import User
 from training.authoring import gift
 from training.authoring.bankfile import NotText, ParsedBank, Problem, decode_upload, format_for, parse_yaml_bank
-from training.authoring.services import save_question, spec_of
+from training.authoring.services import save_question
+from training.content.models import Course, Question
+from training.content.questions import bank_specs
 from training.content.schema import QuestionSpec
 from training.content.writer import dump_question_bank
-from training.courses.models import Course
 from training.db import utcnow
 from training.errors import Conflict, DomainError
 from training.extensions import db
-from training.quizzes.models import Question, QuestionVersion
 from training.staging import StagingMessages, StagingStore, sha256_hex
 
 MAX_IMPORT_BYTES = 1024 * 1024
 IMPORT_STATUSES = ("draft", "published")
-EXPORTED_STATUSES = ("published", "draft")
 
 
 class TooLarge(DomainError):
@@ -259,17 +258,6 @@ class Download:
     filename: str
     data: bytes
     mimetype: str
-
-
-def bank_specs(course: Course, statuses=EXPORTED_STATUSES) -> list[QuestionSpec]:
-    """The course's questions with one of `statuses`, in the order they were added."""
-    questions = db.session.execute(
-        select(Question)
-        .where(Question.course_id == course.id, Question.status.in_(statuses))
-        .order_by(Question.id)
-        .options(selectinload(Question.current_version).selectinload(QuestionVersion.options))
-    ).scalars()
-    return [spec_of(q.current_version, q.key) for q in questions if q.current_version is not None]
 
 
 def export_bank(course: Course, kind: str, actor_id: int | None, ip: str = "") -> Download:

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from training.auth.models import Department
 from training.certificates import services
 from training.certificates.export import certificate_zip
-from training.cli import domain_errors_as_click
-from training.courses.models import Course
+from training.clock import organisation_zone
+from training.content.models import Course
+from training.errors import domain_errors_as_click
 from training.extensions import db
 
 certificates_cli = AppGroup("certificates", help="Export certificates and keep their stored PDFs complete.")
@@ -46,7 +47,7 @@ def export_command(output: Path, department, course, issued_from: datetime | Non
     )
     with domain_errors_as_click():
         certificates = services.export_certificates(criteria)
-    archive = certificate_zip(certificates, services.certificate_store(), services.organisation_zone())
+    archive = certificate_zip(certificates, services.certificate_store(), organisation_zone())
     _write_atomically(output, archive)
     services.record_export(None, criteria, len(certificates), channel="cli")
     click.echo(f"Wrote {len(certificates)} certificate(s) to {output} ({len(archive):,} bytes).")

@@ -14,6 +14,7 @@ from training.certificates import rules
 from training.certificates.models import Certificate
 from training.certificates.serials import display_serial
 from training.certificates.storage import CertificateStore
+from training.clock import day_in
 from training.db import utcnow
 from training.spreadsheets import safe_cell
 
@@ -61,11 +62,11 @@ def manifest_csv(certificates: list[Certificate], zone: ZoneInfo) -> bytes:
                 certificate.course_title,
                 certificate.course_version,
                 certificate.score,
-                rules.day_in(certificate.completed_at, zone),
-                rules.day_in(certificate.issued_at, zone),
-                rules.day_in(certificate.expires_at, zone),
+                day_in(certificate.completed_at, zone),
+                day_in(certificate.issued_at, zone),
+                day_in(certificate.expires_at, zone),
                 rules.certificate_status(certificate.expires_at, revoked_at, now),
-                rules.day_in(revoked_at, zone),
+                day_in(revoked_at, zone),
                 file_name(certificate) if included else "",
                 latest.sha256 if included else "",
             )

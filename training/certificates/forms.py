@@ -5,7 +5,7 @@ from flask_wtf.file import FileAllowed, FileField
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from training.dates import SupportedDate
+from training.clock import SupportedDate
 
 SHA256_PATTERN = re.compile(r"^[0-9a-fA-F]{64}$")
 

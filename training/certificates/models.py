@@ -12,7 +12,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.auth.models import User
-from training.courses.models import Completion, Course
+from training.completions.models import Completion
+from training.content.models import Course
 from training.extensions import db
 
 

@@ -21,6 +21,7 @@ from training.certificates.export import certificate_zip
 from training.certificates.forms import CertificateFilterForm, FileCheckForm, RevokeForm, SerialLookupForm
 from training.certificates.serials import InvalidSerial, display_serial, parse_serial
 from training.certificates.storage import sha256_hex
+from training.clock import organisation_zone
 from training.errors import DomainError
 from training.extensions import limiter
 from training.limits import heavy_download
@@ -125,7 +126,7 @@ def export():
         errors = "; ".join(f"{form[name].label.text}: {' '.join(msgs)}" for name, msgs in form.errors.items())
         raise DomainError(f"The export filter is not valid. {errors}")
     certificates = services.export_certificates(criteria)
-    archive = certificate_zip(certificates, services.certificate_store(), services.organisation_zone())
+    archive = certificate_zip(certificates, services.certificate_store(), organisation_zone())
     services.record_export(
         current_user, criteria, len(certificates), channel="web", ip_address=request.remote_addr or ""
     )

@@ -5,13 +5,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from training import events
 from training.audit.services import record_event
 from training.auth.models import Department, User
 from training.certificates import rules
@@ -19,8 +19,9 @@ from training.certificates.models import Certificate, CertificateFile, Certifica
 from training.certificates.render import CertificateView, DesignSettings, renderer_for
 from training.certificates.serials import InvalidSerial, display_serial, new_serial, parse_serial
 from training.certificates.storage import CertificateStore, sha256_hex
-from training.compliance.services import refresh_obligations
-from training.courses.models import Completion, Course
+from training.clock import day_in, local_date_text, organisation_zone
+from training.completions.models import Completion
+from training.content.models import Course
 from training.db import utcnow
 from training.errors import Conflict, DomainError, HiddenRecord, NotFound
 from training.extensions import db
@@ -51,14 +52,6 @@ def design_settings() -> DesignSettings:
 
 def certificate_store() -> CertificateStore:
     return CertificateStore(Path(current_app.config["CERTIFICATE_STORAGE_DIR"]))
-
-
-def organisation_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["ORGANISATION_TIMEZONE"])
-
-
-def local_date_text(moment: datetime) -> str:
-    return rules.format_date(moment.astimezone(organisation_zone()))
 
 
 def verify_url(serial: str) -> str:
@@ -352,9 +345,9 @@ def verify(serial_text: str, now: datetime | None = None) -> Verification:
         recipient_name=certificate.recipient_name,
         course_title=certificate.course_title,
         organisation_name=certificate.organisation_name,
-        issued_on=rules.day_in(certificate.issued_at, zone),
-        expires_on=rules.day_in(certificate.expires_at, zone),
-        revoked_on=rules.day_in(revoked_at, zone) or None,
+        issued_on=day_in(certificate.issued_at, zone),
+        expires_on=day_in(certificate.expires_at, zone),
+        revoked_on=day_in(revoked_at, zone) or None,
     )
 
 
@@ -396,7 +389,7 @@ def revoke_certificate(
             )
     except IntegrityError as error:
         raise Conflict(f"Certificate {display_serial(certificate.serial)} is already revoked.") from error
-    refresh_obligations([certificate.user_id], now)
+    events.publish(events.certificate_revoked, "certificates", user_ids=[certificate.user_id], now=now)
     db.session.commit()
     return certificate
 

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from training.auth.access import roles_required
 from training.auth.models import Department
+from training.clock import today
 from training.compliance import services
 from training.compliance.forms import AllowanceForm, PeopleFilterForm, RequirementForm
 from training.courses.services import transcript
@@ -70,7 +71,7 @@ def _person_page(person, form=None, status=200):
         attestations=services.attestations_of(person.id),
         allowances=quiz_services.allowances_of(person.id),
         allowance_form=form or _allowance_form(),
-        as_of=services.today(),
+        as_of=today(),
     )
     return page, status
 

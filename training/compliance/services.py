@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cached_property
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, union_all
@@ -21,33 +20,20 @@ from training.audit.services import record_event
 from training.auth.models import Department, User
 from training.auth.search import person_matches
 from training.certificates.models import Certificate, CertificateRevocation
+from training.clock import format_day, organisation_zone, today
+from training.completions.models import Completion, ModuleProgress
 from training.compliance import rules
-from training.compliance.models import (
-    Attestation,
-    Obligation,
-    Policy,
-    PolicyCourse,
-    PolicyReading,
-    PolicyVersion,
-    Requirement,
-)
-from training.courses.models import Completion, Course, ModuleProgress, TrainingModule
+from training.compliance.models import Obligation, Requirement
+from training.content.models import Course, TrainingModule
 from training.db import utcnow
 from training.errors import Forbidden, HiddenRecord, NotFound
 from training.extensions import db
+from training.policies.models import Attestation, Policy, PolicyReading, PolicyVersion
+from training.policies.services import material_changes_by_course
 from training.quizzes.models import QuizAttempt
 from training.urls import is_number
 
 REFRESH_BATCH = 2000
-
-
-def organisation_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["ORGANISATION_TIMEZONE"])
-
-
-def today(now: datetime | None = None) -> date:
-    """Today in the organisation's timezone: every compliance date is a whole local day."""
-    return (now or utcnow()).astimezone(organisation_zone()).date()
 
 
 def due_soon_days() -> int:
@@ -259,23 +245,6 @@ def _course_activity_cycles(user_ids: list[int], course_ids: list[int]) -> dict[
         for user_id, course_id, cycle in db.session.execute(query):
             activity[(user_id, course_id)] = max(activity.get((user_id, course_id), -1), cycle)
     return activity
-
-
-def material_changes_by_course(course_ids: list[int]) -> dict[int, list[datetime]]:
-    """Publication times of material policy changes (after the first version), per linked course."""
-    changes: dict[int, list[datetime]] = defaultdict(list)
-    for course_id, published_at in db.session.execute(
-        select(PolicyCourse.course_id, PolicyVersion.published_at)
-        .join(PolicyVersion, PolicyVersion.policy_id == PolicyCourse.policy_id)
-        .where(
-            PolicyCourse.course_id.in_(course_ids),
-            PolicyVersion.material_change.is_(True),
-            PolicyVersion.version > 1,
-        )
-        .order_by(PolicyVersion.published_at)
-    ):
-        changes[course_id].append(published_at)
-    return changes
 
 
 def material_change_after(course_id: int, moment: datetime) -> datetime | None:
@@ -514,10 +483,6 @@ def cells_for(user_ids: list[int], items: list[Item], on: date) -> dict[int, dic
 def cell_with(dates: rules.ObligationDates, item: Item, on: date, window: int) -> Cell:
     status = rules.status_on(dates, on, window)
     return Cell(item=item, status=status, detail=rules.status_detail(status, dates, format_day), dates=dates)
-
-
-def format_day(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"
 
 
 def person_cells(user_id: int, now: datetime | None = None) -> list[Cell]:

@@ -16,10 +16,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from training.authoring.transfer import bank_specs
+from training.content.models import Course, TrainingModule
+from training.content.questions import bank_specs
 from training.content.schema import CourseSpec, ModuleSpec
 from training.content.writer import dump_course_settings, dump_module, dump_question_bank, module_filename
-from training.courses.models import Course, TrainingModule
 from training.errors import NotFound
 from training.extensions import db
 

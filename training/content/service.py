@@ -4,10 +4,10 @@ from pathlib import Path
 
 from flask import current_app
 
-from training.config import PROJECT_ROOT
 from training.content.loader import load_content
 from training.content.schema import ContentBundle
 from training.content.sync import SyncReport, sync_content
+from training.paths import PROJECT_ROOT
 
 
 def load_configured_content() -> ContentBundle:

@@ -13,12 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from training.content import reconcile
+from training.content.models import Course, Question, TrainingModule
+from training.content.questions import new_question_version
 from training.content.schema import ContentBundle, CourseSpec
-from training.courses.models import Course, TrainingModule
 from training.errors import DomainError
 from training.extensions import db
-from training.quizzes.models import Question
-from training.quizzes.versions import new_question_version
 
 RESOLVE = (
     "run `flask content export` to write the browser's version to the files, "

@@ -1,8 +1,8 @@
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from training.compliance.policy_status import learner_compliance
 from training.courses import services
-from training.policies.services import learner_compliance
 from training.quizzes.services import attempt_gate, attempt_history, gate_message, open_attempt
 
 bp = Blueprint("courses", __name__)

@@ -1,5 +1,11 @@
-"""A learner's courses, modules and completions."""
+"""A learner's way through a course: progress, modules read, the quiz, the completion and its certificate.
 
+This area sits above quizzes, certificates and policies (docs/architecture.md): it reads their records to tell a
+learner where they stand, and calls them to start and submit a quiz and to issue a certificate.
+"""
+
+import random
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,15 +14,18 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from training import events
 from training.certificates import rules as certificate_rules
 from training.certificates.models import Certificate, CertificateRevocation
 from training.certificates.services import issue_certificate, store_file_of_completion
-from training.compliance.services import material_changes_by_course, refresh_obligations
+from training.completions.models import Completion, ModuleProgress
+from training.content.models import Course, TrainingModule
 from training.courses import rules
-from training.courses.models import Completion, Course, ModuleProgress, TrainingModule
 from training.db import utcnow
 from training.errors import NotFound
 from training.extensions import db
+from training.policies.services import material_changes_by_course
+from training.quizzes import services as quizzes
 from training.quizzes.models import QuizAttempt
 
 
@@ -169,7 +178,7 @@ def mark_module_complete(user_id: int, module: TrainingModule, now: datetime | N
         with suppress(IntegrityError), db.session.begin_nested():
             db.session.add(ModuleProgress(user_id=user_id, module_id=module.id, cycle=progress.cycle, completed_at=now))
         completion = complete_course_if_ready(user_id, module.course, now)
-        refresh_obligations([user_id], now)
+        events.publish(events.module_completed, "courses", user_ids=[user_id], now=now, course_id=module.course_id)
         db.session.commit()
         store_file_of_completion(completion)
     db.session.commit()
@@ -212,7 +221,30 @@ def complete_course_if_ready(user_id: int, course: Course, now: datetime) -> Com
             issue_certificate(completion)
     except IntegrityError:
         return None
+    events.publish(events.completion_recorded, "courses", user_ids=[user_id], now=now, course_id=course.id)
     return completion
+
+
+def start_quiz(user_id: int, course: Course, *, rng: random.Random | None = None, now: datetime | None = None):
+    """Resume or start the learner's quiz attempt in their current cycle, unless a completion still counts."""
+    now = now or utcnow()
+    progress = course_progress(user_id, course, now)
+    completed_until = progress.last_completion.expires_at if progress.is_completed else None
+    return quizzes.start_attempt(
+        user_id, course, cycle=progress.cycle, completed_until=completed_until, rng=rng, now=now
+    )
+
+
+def submit_quiz(
+    user_id: int, attempt_id: int, answers: Mapping[int, list[int]], now: datetime | None = None
+) -> QuizAttempt:
+    """Grade and record an attempt exactly once; complete the course if this was the last step."""
+    now = now or utcnow()
+    attempt = quizzes.submit_attempt(user_id, attempt_id, answers, now)
+    completion = complete_course_if_ready(user_id, attempt.course, now) if attempt.passed else None
+    db.session.commit()
+    store_file_of_completion(completion)
+    return attempt
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from training.auth.access import roles_required
+from training.compliance import policy_status
 from training.markdown import render_markdown
 from training.policies import rules, services
 from training.policies.forms import MATERIAL_HELP, AttestForm, LinkCourseForm, NewPolicyForm, PublishForm
@@ -22,7 +23,7 @@ def _ip() -> str:
 @bp.route("/policies")
 @login_required
 def index():
-    return render_template("policies/index.html", compliance=services.learner_compliance(current_user.id))
+    return render_template("policies/index.html", compliance=policy_status.learner_compliance(current_user.id))
 
 
 @bp.route("/policies/<slug>")
@@ -30,7 +31,12 @@ def index():
 def show(slug: str):
     # A GET that writes on purpose: only the first opening of a version, which starts its reading time.
     view = services.open_policy(current_user.id, slug)
-    return render_template("policies/show.html", view=view, form=AttestForm(version_id=view.version.id))
+    return render_template(
+        "policies/show.html",
+        view=view,
+        cell=policy_status.policy_cell(current_user.id, view.policy.id),
+        form=AttestForm(version_id=view.version.id),
+    )
 
 
 @bp.route("/policies/<slug>/attest", methods=["POST"])
@@ -39,7 +45,8 @@ def attest(slug: str):
     form = AttestForm()
     if not form.validate_on_submit():
         view = services.open_policy(current_user.id, slug, record_reading=False)
-        return render_template("policies/show.html", view=view, form=form), 422
+        cell = policy_status.policy_cell(current_user.id, view.policy.id)
+        return render_template("policies/show.html", view=view, cell=cell, form=form), 422
     try:
         attestation, created = services.attest(current_user, slug, int(form.version_id.data), ip_address=_ip())
     except services.AttestationRefused as refusal:
@@ -59,7 +66,7 @@ def attest(slug: str):
 @bp.route("/policies/manage")
 @roles_required(*HR_ROLES)
 def manage():
-    return render_template("policies/manage.html", summaries=services.policy_summaries())
+    return render_template("policies/manage.html", summaries=policy_status.policy_summaries())
 
 
 @bp.route("/policies/manage/new", methods=["GET", "POST"])

@@ -3,26 +3,27 @@
 Versions are append-only: a new text is a new row, never an edit. A material change asks everyone
 required to attest again and to retake the courses linked to the policy (45 CFR 164.530(b)(2)(i)(C));
 `compliance.services` derives both from the versions when obligations are refreshed, so every write
-here that changes what someone must do ends with `refresh_obligations` before the commit.
+here that changes what someone must do sends a domain event (training/events.py) before the commit.
 """
 
+from collections import defaultdict
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from training import events
 from training.audit.services import record_event
 from training.auth.models import User
-from training.compliance.models import Attestation, Obligation, Policy, PolicyCourse, PolicyReading, PolicyVersion
-from training.compliance.services import Cell, person_cells, refresh_obligations, today
-from training.courses.models import Course
+from training.content.models import Course
 from training.db import utcnow
 from training.errors import Conflict, DomainError, NotFound
 from training.extensions import db
 from training.policies import rules
+from training.policies.models import Attestation, Policy, PolicyCourse, PolicyReading, PolicyVersion
 
 MIN_READING_RANGE = (0, 3600)
 MAX_ID = 2**31 - 1  # ids and numbers from a URL or form beyond this are unknown, not a database error
@@ -90,7 +91,7 @@ def policy_version(policy: Policy, number: int) -> PolicyVersion:
     return version
 
 
-def _with_current_versions(*conditions):
+def with_current_versions(*conditions):
     """Policies joined to their latest version (one query)."""
     latest = (
         select(PolicyVersion.policy_id, func.max(PolicyVersion.version).label("version"))
@@ -104,6 +105,23 @@ def _with_current_versions(*conditions):
         .where(*conditions)
         .order_by(Policy.retired_at.is_not(None), func.lower(Policy.title), Policy.id)
     ).all()
+
+
+def material_changes_by_course(course_ids: list[int]) -> dict[int, list[datetime]]:
+    """Publication times of material policy changes (after the first version), per linked course."""
+    changes: dict[int, list[datetime]] = defaultdict(list)
+    for course_id, published_at in db.session.execute(
+        select(PolicyCourse.course_id, PolicyVersion.published_at)
+        .join(PolicyVersion, PolicyVersion.policy_id == PolicyCourse.policy_id)
+        .where(
+            PolicyCourse.course_id.in_(course_ids),
+            PolicyVersion.material_change.is_(True),
+            PolicyVersion.version > 1,
+        )
+        .order_by(PolicyVersion.published_at)
+    ):
+        changes[course_id].append(published_at)
+    return changes
 
 
 # --- HR: create, publish, link, retire -----------------------------------------------------------
@@ -195,7 +213,7 @@ def publish_version(
         },
         ip_address=ip_address,
     )
-    refresh_obligations(now=now)
+    events.publish(events.policy_changed, "policies", user_ids=None, now=now)
     db.session.commit()
     return version
 
@@ -251,7 +269,7 @@ def link_course(actor: User, slug: str, course_id: int, *, ip_address: str = "")
     if not linked:
         return False
     _record_link("policy.course_linked", actor, policy, course, ip_address)
-    refresh_obligations()
+    events.publish(events.policy_changed, "policies", user_ids=None)
     db.session.commit()
     return True
 
@@ -269,7 +287,7 @@ def unlink_course(actor: User, slug: str, course_id: int, *, ip_address: str = "
         raise NotFound("That course is not linked to this policy.")
     course = db.session.get(Course, course_id)
     _record_link("policy.course_unlinked", actor, policy, course, ip_address)
-    refresh_obligations()
+    events.publish(events.policy_changed, "policies", user_ids=None)
     db.session.commit()
     return course
 
@@ -306,41 +324,12 @@ def retire_policy(actor: User, slug: str, *, ip_address: str = "", now: datetime
         details={"slug": policy.slug},
         ip_address=ip_address,
     )
-    refresh_obligations(now=now)
+    events.publish(events.policy_changed, "policies", user_ids=None, now=now)
     db.session.commit()
     return policy
 
 
 # --- HR: reading --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PolicySummary:
-    """A policy on HR's list: its current version and how many of those required have a counting attestation."""
-
-    policy: Policy
-    current: PolicyVersion
-    required: int
-    attested: int
-
-
-def policy_summaries(now: datetime | None = None) -> list[PolicySummary]:
-    """Every policy with its current version and attestation counts, in two queries."""
-    on = today(now)
-    counting = and_(
-        Obligation.completed_on.is_not(None), or_(Obligation.valid_until.is_(None), Obligation.valid_until >= on)
-    )
-    counts = {
-        policy_id: (required, attested)
-        for policy_id, required, attested in db.session.execute(
-            select(Obligation.policy_id, func.count(), func.count(case((counting, 1))))
-            .where(Obligation.policy_id.is_not(None))
-            .group_by(Obligation.policy_id)
-        )
-    }
-    return [
-        PolicySummary(policy, version, *counts.get(policy.id, (0, 0))) for policy, version in _with_current_versions()
-    ]
 
 
 @dataclass(frozen=True)
@@ -386,52 +375,11 @@ def policy_detail(slug: str) -> PolicyDetail:
 
 
 @dataclass(frozen=True)
-class PolicyListing:
-    """A live policy as one person sees it: its current version, their status when required, and
-    when they attested to the current version (if they did)."""
-
-    policy: Policy
-    current: PolicyVersion
-    cell: Cell | None
-    attested_at: datetime | None
-
-
-@dataclass(frozen=True)
-class LearnerCompliance:
-    """One person's required courses (by course id) and policies with their status; other live policies."""
-
-    courses: dict[int, Cell]
-    policies: list[PolicyListing]
-    others: list[PolicyListing]
-
-
-def learner_compliance(user_id: int, now: datetime | None = None) -> LearnerCompliance:
-    """What this person must do, for "My training" and the policies page, in a fixed number of queries."""
-    cells = person_cells(user_id, now)
-    course_cells = {c.item.id: c for c in cells if c.item.kind == "course"}
-    policy_cells = {c.item.id: c for c in cells if c.item.kind == "policy"}
-    live = _with_current_versions(Policy.retired_at.is_(None))
-    attested = dict(
-        db.session.execute(
-            select(Attestation.policy_version_id, Attestation.attested_at).where(
-                Attestation.user_id == user_id, Attestation.policy_version_id.in_([v.id for _, v in live])
-            )
-        ).all()
-    )
-    listings = [PolicyListing(p, v, policy_cells.get(p.id), attested.get(v.id)) for p, v in live]
-    by_id = {listing.policy.id: listing for listing in listings}
-    required = [by_id[c.item.id] for c in cells if c.item.kind == "policy" and c.item.id in by_id]
-    others = [listing for listing in listings if listing.cell is None]
-    return LearnerCompliance(courses=course_cells, policies=required, others=others)
-
-
-@dataclass(frozen=True)
 class PolicyView:
     """The policy page for one person: the current version and where they stand with it."""
 
     policy: Policy
     version: PolicyVersion
-    cell: Cell | None
     reading: PolicyReading | None
     attestation: Attestation | None  # of the current version
     previous: Attestation | None  # their latest attestation of an earlier version
@@ -448,7 +396,8 @@ def open_policy(user_id: int, slug: str, *, record_reading: bool = True, now: da
     if reading is None and record_reading:
         with suppress(IntegrityError), db.session.begin_nested():
             db.session.add(PolicyReading(user_id=user_id, policy_version_id=version.id, opened_at=now))
-        refresh_obligations([user_id], now)  # opening a required policy puts it "in progress"
+        # Opening a required policy puts it "in progress".
+        events.publish(events.policy_read, "policies", user_ids=[user_id], now=now)
         db.session.commit()
         reading = _reading(user_id, version.id)
     previous = db.session.execute(
@@ -458,11 +407,9 @@ def open_policy(user_id: int, slug: str, *, record_reading: bool = True, now: da
         .order_by(PolicyVersion.version.desc())
         .limit(1)
     ).scalar()
-    cell = next((c for c in person_cells(user_id, now) if c.item.key == f"policy:{policy.id}"), None)
     return PolicyView(
         policy=policy,
         version=version,
-        cell=cell,
         reading=reading,
         attestation=_attestation(user_id, version.id),
         previous=previous,
@@ -537,7 +484,7 @@ def attest(
         details={"slug": policy.slug, "version": version.version, "policy_version_id": version.id},
         ip_address=ip_address,
     )
-    refresh_obligations([user.id], now)
+    events.publish(events.policy_read, "policies", user_ids=[user.id], now=now)
     db.session.commit()
     return attestation, True
 

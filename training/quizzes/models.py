@@ -1,81 +1,13 @@
-"""Question banks (versioned), quiz attempts, and the record of every answer."""
+"""Quiz attempts, the questions each attempt drew, the record of every answer, and extra attempts HR grants."""
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from training.db import CreatedAtMixin, utcnow
+from training.content.models import Course, QuestionVersion
+from training.db import utcnow
 from training.extensions import db
-
-QUESTION_STATUSES = ("draft", "published", "retired")
-VERSION_SOURCES = ("file", "browser", "import")
-
-
-class Question(CreatedAtMixin, db.Model):
-    """A stable question identity; what learners see lives in its versions.
-
-    Only published questions are drawn into new attempts. `synced_hash` is the content hash of the
-    file version the last content sync saw; `browser_edited_at` is set by any change made in the
-    browser and cleared when the files catch up, so a sync never overwrites an author's edit.
-    """
-
-    __table_args__ = (CheckConstraint(f"status IN {QUESTION_STATUSES!r}", name="status_known"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)
-    course_id: Mapped[int] = mapped_column(ForeignKey("course.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="published")
-    current_version_id: Mapped[int | None] = mapped_column(
-        ForeignKey("question_version.id", use_alter=True, name="fk_question_current_version")
-    )
-    synced_hash: Mapped[str | None] = mapped_column(String(64))
-    browser_edited_at: Mapped[datetime | None]
-
-    current_version: Mapped["QuestionVersion | None"] = relationship(foreign_keys=[current_version_id])
-
-
-class QuestionVersion(CreatedAtMixin, db.Model):
-    """An immutable snapshot of a question; attempts point here, so edits never change old grades."""
-
-    __table_args__ = (
-        UniqueConstraint("question_id", "version"),
-        CheckConstraint("type IN ('single', 'multiple', 'true_false')", name="type_known"),
-        CheckConstraint(f"source IN {VERSION_SOURCES!r}", name="source_known"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"), index=True)
-    version: Mapped[int]
-    type: Mapped[str] = mapped_column(String(20))
-    scenario: Mapped[str] = mapped_column(Text, default="")
-    prompt: Mapped[str] = mapped_column(Text)
-    explanation: Mapped[str] = mapped_column(Text)
-    tags: Mapped[list] = mapped_column(JSON, default=list)
-    references: Mapped[list] = mapped_column(JSON, default=list)
-    content_hash: Mapped[str] = mapped_column(String(64))
-    source: Mapped[str] = mapped_column(String(20), default="file")
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    change_note: Mapped[str] = mapped_column(String(300), default="")
-
-    question: Mapped[Question] = relationship(foreign_keys=[question_id])
-    created_by: Mapped["User | None"] = relationship()  # noqa: F821 - resolved by name
-    options: Mapped[list["QuestionOption"]] = relationship(
-        order_by="QuestionOption.position", back_populates="question_version"
-    )
-
-
-class QuestionOption(db.Model):
-    __table_args__ = (UniqueConstraint("question_version_id", "position"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    question_version_id: Mapped[int] = mapped_column(ForeignKey("question_version.id"), index=True)
-    position: Mapped[int]
-    text: Mapped[str] = mapped_column(Text)
-    correct: Mapped[bool]
-    feedback: Mapped[str] = mapped_column(Text)
-
-    question_version: Mapped[QuestionVersion] = relationship(back_populates="options")
 
 
 class QuizAttempt(db.Model):
@@ -110,7 +42,7 @@ class QuizAttempt(db.Model):
     score: Mapped[int | None]
     passed: Mapped[bool | None]
 
-    course: Mapped["Course"] = relationship(lazy="joined")  # noqa: F821 - resolved by name
+    course: Mapped[Course] = relationship(lazy="joined")
     questions: Mapped[list["AttemptQuestion"]] = relationship(
         order_by="AttemptQuestion.position", back_populates="attempt"
     )
@@ -147,3 +79,24 @@ class AttemptAnswer(db.Model):
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     attempt_question: Mapped[AttemptQuestion] = relationship(back_populates="answer")
+
+
+class AttemptAllowance(db.Model):
+    """Extra quiz attempts granted to one learner for one cycle of a course. Append-only.
+
+    `idempotency_key` is the one-time key of the form that granted it (unique): the same form sent
+    twice (a double-click, a resubmitted POST) finds this row instead of granting again. Empty for
+    grants from before the key existed.
+    """
+
+    __table_args__ = (CheckConstraint("extra_attempts BETWEEN 1 AND 10", name="extra_attempts_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id"))
+    cycle: Mapped[int]
+    extra_attempts: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)

@@ -1,7 +1,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from training.courses.services import published_course
+from training.courses import services as courses
 from training.quizzes import services
 
 bp = Blueprint("quizzes", __name__)
@@ -10,7 +10,7 @@ bp = Blueprint("quizzes", __name__)
 @bp.route("/courses/<slug>/quiz", methods=["POST"])
 @login_required
 def start(slug: str):
-    attempt = services.start_attempt(current_user.id, published_course(slug))
+    attempt = courses.start_quiz(current_user.id, courses.published_course(slug))
     return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
 
 
@@ -32,7 +32,7 @@ def attempt(attempt_id: int):
 def submit(attempt_id: int):
     answers = services.parse_answer_form(request.form.to_dict(flat=False))
     try:
-        services.submit_attempt(current_user.id, attempt_id, answers)
+        courses.submit_quiz(current_user.id, attempt_id, answers)
     except services.IncompleteAnswers as exc:
         attempt = services.attempt_for_learner(current_user.id, attempt_id)
         return _render_quiz(attempt, answers=exc.answers, missing=exc.missing, message=exc.message), 422

@@ -12,18 +12,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from training import events
 from training.audit.services import record_event
 from training.auth.models import User
-from training.certificates.services import store_file_of_completion
-from training.compliance.services import organisation_zone, refresh_obligations
-from training.courses import rules
-from training.courses.models import AttemptAllowance, Course
-from training.courses.services import complete_course_if_ready, course_progress
+from training.clock import local_time
+from training.completions.services import current_cycle
+from training.content.models import Course, Question, QuestionVersion
 from training.db import utcnow
 from training.errors import Conflict, DomainError, HiddenRecord, NotFound
 from training.extensions import db
-from training.quizzes import grading
-from training.quizzes.models import AttemptAnswer, AttemptQuestion, Question, QuestionVersion, QuizAttempt
+from training.quizzes import grading, rules
+from training.quizzes.models import AttemptAllowance, AttemptAnswer, AttemptQuestion, QuizAttempt
 
 _system_random = random.SystemRandom()
 NO_SUCH_ATTEMPT = "There is no such quiz attempt."
@@ -98,19 +97,29 @@ def open_attempt(user_id: int, course_id: int) -> QuizAttempt | None:
     ).scalar_one_or_none()
 
 
-def start_attempt(user_id: int, course: Course, *, rng: random.Random | None = None, now: datetime | None = None):
-    """Resume the learner's open attempt or draw a new one, stored with its questions and option order."""
+def start_attempt(
+    user_id: int,
+    course: Course,
+    *,
+    cycle: int,
+    completed_until: datetime | None,
+    rng: random.Random | None = None,
+    now: datetime | None = None,
+):
+    """Resume the learner's open attempt or draw a new one, stored with its questions and option order.
+
+    The learner's course progress decides `cycle` and whether a current completion (valid until
+    `completed_until`) makes the quiz unnecessary: `courses.services.start_quiz` passes both.
+    """
     if not course.published:
         raise NotFound("This course is not available.")
     now = now or utcnow()
-    progress = course_progress(user_id, course, now)
-    if progress.is_completed:
-        expires = progress.last_completion.expires_at.date().isoformat()
-        raise Conflict(f"You have completed this course; it is valid until {expires}.")
+    if completed_until is not None:
+        raise Conflict(f"You have completed this course; it is valid until {completed_until.date().isoformat()}.")
     existing = open_attempt(user_id, course.id)
     if existing is not None:
         return existing
-    gate = attempt_gate(user_id, course, progress.cycle, now)
+    gate = attempt_gate(user_id, course, cycle, now)
     if not gate.allowed:
         raise AttemptRefused(gate_message(gate))
     versions = _draw_questions(course, rng or _system_random)
@@ -118,7 +127,7 @@ def start_attempt(user_id: int, course: Course, *, rng: random.Random | None = N
         user_id=user_id,
         course_id=course.id,
         course_version=course.version,
-        cycle=progress.cycle,
+        cycle=cycle,
         pass_mark=course.pass_mark,
         started_at=now,
     )
@@ -138,13 +147,13 @@ def start_attempt(user_id: int, course: Course, *, rng: random.Random | None = N
         if existing is None:
             raise
         attempt = existing
-    refresh_obligations([user_id], now)
+    events.publish(events.attempt_started, "quizzes", user_ids=[user_id], now=now, course_id=course.id)
     db.session.commit()
     return attempt
 
 
 def attempt_gate(user_id: int, course: Course, cycle: int, now: datetime | None = None) -> rules.AttemptGate:
-    """May this learner start a new attempt in this cycle? (training/courses/rules.attempt_gate)."""
+    """May this learner start a new attempt in this cycle? (training/quizzes/rules.attempt_gate)."""
     in_cycle = (QuizAttempt.user_id == user_id) & (QuizAttempt.course_id == course.id) & (QuizAttempt.cycle == cycle)
     submitted = in_cycle & QuizAttempt.submitted_at.is_not(None)
     count = db.session.execute(select(func.count()).select_from(QuizAttempt).where(submitted)).scalar_one()
@@ -171,11 +180,6 @@ def attempt_gate(user_id: int, course: Course, cycle: int, now: datetime | None 
         last_passed=last.passed if last else None,
     )
     return rules.attempt_gate(facts)
-
-
-def local_time(moment: datetime) -> str:
-    """A moment as people in the organisation read it: its timezone, with the zone's name."""
-    return moment.astimezone(organisation_zone()).strftime("%-d %b %Y at %H:%M %Z")
 
 
 def gate_message(gate: rules.AttemptGate) -> str:
@@ -214,7 +218,7 @@ def grant_allowance(
         raise NotFound("There is no such course.")
     if not 1 <= extra_attempts <= MAX_EXTRA_ATTEMPTS:
         raise DomainError(f"Allow from 1 to {MAX_EXTRA_ATTEMPTS} extra attempts.")
-    cycle = course_progress(person.id, course).cycle
+    cycle = current_cycle(person.id, course.id)
     allowance = AttemptAllowance(
         user_id=person.id,
         course_id=course.id,
@@ -306,7 +310,8 @@ def gradable(attempt: QuizAttempt) -> list[grading.GradableQuestion]:
 def submit_attempt(
     user_id: int, attempt_id: int, answers: Mapping[int, list[int]], now: datetime | None = None
 ) -> QuizAttempt:
-    """Grade and record an attempt exactly once; complete the course if this was the last step."""
+    """Grade and record an attempt exactly once, in the caller's transaction (`courses.services.submit_quiz`
+    completes the course when this was the last step, then commits)."""
     now = now or utcnow()
     attempt = attempt_for_learner(user_id, attempt_id)
     if attempt.submitted_at is not None:
@@ -341,13 +346,10 @@ def submit_attempt(
         )
     db.session.flush()
     # The UPDATE went around the session: give the loaded attempt the values it wrote, as if read back,
-    # so that the completion below sees this attempt's score (a refresh would reload all its questions).
+    # so that a completion recorded next sees this attempt's score (a refresh would reload all its questions).
     for name, value in (("submitted_at", now), ("score", result.score), ("passed", result.passed)):
         set_committed_value(attempt, name, value)
-    completion = complete_course_if_ready(user_id, course, now) if result.passed else None
-    refresh_obligations([user_id], now)
-    db.session.commit()
-    store_file_of_completion(completion)
+    events.publish(events.attempt_submitted, "quizzes", user_ids=[user_id], now=now, course_id=course.id)
     return attempt
 
 

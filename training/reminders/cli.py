@@ -7,10 +7,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from training.cli import domain_errors_as_click
-from training.compliance.services import due_soon_days, today
+from training.clock import today
+from training.compliance.services import due_soon_days
+from training.errors import domain_errors_as_click
+from training.mail import MailSettings, transport_for
 from training.reminders import services
-from training.reminders.mail import MailSettings, transport_for
 
 reminders_cli = AppGroup("reminders", help="Email staff and managers about training due soon, overdue or expired.")
 

@@ -23,16 +23,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from training.auth.models import Department, User
 from training.auth.search import person_matches
+from training.clock import format_day
+from training.clock import today as compliance_today
 from training.compliance import rules
-from training.compliance.models import Obligation, Policy, Reminder
-from training.compliance.services import format_day, status_case
-from training.compliance.services import today as compliance_today
-from training.courses.models import Course
+from training.compliance.models import Obligation
+from training.compliance.services import status_case
+from training.content.models import Course
 from training.db import utcnow
 from training.errors import DomainError
 from training.extensions import db
+from training.mail import MailError, MailUnavailable, build_message, stable_message_id
+from training.policies.models import Policy
 from training.reminders import schedule
-from training.reminders.mail import MailError, MailUnavailable, build_message, stable_message_id
+from training.reminders.models import Reminder
 
 STAFF = "staff"
 MANAGER = "manager"

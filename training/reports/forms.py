@@ -4,9 +4,9 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from training.clock import SupportedDate
 from training.compliance import rules
 from training.compliance.services import NON_COMPLIANT_FILTER
-from training.dates import SupportedDate
 from training.reports.period import period_problem
 
 ITEM_KEY = re.compile(r"^(course|policy):\d{1,9}$")

@@ -21,20 +21,15 @@ from training.auth.models import Department, User
 from training.certificates.models import Certificate, CertificateRevocation
 from training.certificates.serials import display_serial
 from training.certificates.services import stored_pdf
-from training.compliance.models import Attestation, Policy, PolicyVersion
-from training.compliance.services import VIEW_ALL_ROLES, can_view_person, organisation_zone
-from training.courses.models import Completion, Course
+from training.clock import organisation_zone
+from training.completions.models import Completion
+from training.compliance.services import VIEW_ALL_ROLES, can_view_person
+from training.content.models import Course, Question, QuestionOption, QuestionVersion
 from training.db import utcnow
 from training.errors import DomainError, Forbidden
 from training.extensions import db
-from training.quizzes.models import (
-    AttemptAnswer,
-    AttemptQuestion,
-    Question,
-    QuestionOption,
-    QuestionVersion,
-    QuizAttempt,
-)
+from training.policies.models import Attestation, Policy, PolicyVersion
+from training.quizzes.models import AttemptAnswer, AttemptQuestion, QuizAttempt
 from training.reports.period import Period, period_problem
 from training.reports.transcript_pdf import file_stem, transcript_pdf
 from training.spreadsheets import safe_cell

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from training.clock import OUT_OF_RANGE, in_range
 from training.compliance.rules import add_months_to_date
-from training.dates import OUT_OF_RANGE, in_range
 
 MAX_YEARS = 7
 

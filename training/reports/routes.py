@@ -8,7 +8,8 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from training.auth.access import roles_required
-from training.compliance.services import ComplianceFilter, person_for_viewer, scoped_filter, today
+from training.clock import today
+from training.compliance.services import ComplianceFilter, person_for_viewer, scoped_filter
 from training.errors import DomainError
 from training.limits import heavy_download, heavy_download_post
 from training.reports import matrix, packet, transcript_pdf

@@ -19,11 +19,12 @@ from training.auth.models import User
 from training.certificates import rules as certificate_rules
 from training.certificates.render import DesignError, document_for
 from training.certificates.serials import display_serial
-from training.compliance.models import Attestation, Policy, PolicyVersion
-from training.compliance.services import format_day, organisation_zone, person_cells
+from training.clock import format_day, organisation_zone
+from training.compliance.services import person_cells
 from training.courses.services import transcript
 from training.db import utcnow
 from training.extensions import db
+from training.policies.models import Attestation, Policy, PolicyVersion
 from training.reports.period import Period
 
 TEMPLATE_NAME = "transcript.html"

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 
+from training import events
 from training.audit.services import record_event
 from training.auth.models import ROLES, Department, User
 from training.auth.passwords import hash_password
-from training.compliance.services import refresh_obligations
 from training.db import utcnow
 from training.errors import DomainError
 from training.extensions import db
@@ -169,7 +169,7 @@ def _create_person(identity: IdpIdentity, rules: SsoRules, ip_address: str) -> U
         details={"source": f"sso:{identity.protocol}", "issuer": identity.issuer},
         ip_address=ip_address,
     )
-    refresh_obligations([person.id])
+    events.publish(events.person_changed, "sso", user_ids=[person.id])
     return person
 
 
@@ -214,4 +214,4 @@ def _apply_role_groups(person: User, identity: IdpIdentity, rules: SsoRules, ip_
         ip_address=ip_address,
     )
     person.role = role
-    refresh_obligations([person.id])
+    events.publish(events.person_changed, "sso", user_ids=[person.id])

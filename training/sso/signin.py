@@ -4,7 +4,7 @@ from flask import Response, current_app, render_template, request, url_for
 
 from training.audit.services import record_event
 from training.auth import mfa, pending
-from training.auth.routes import complete_sign_in
+from training.auth.signin import complete_sign_in
 from training.extensions import db
 from training.security_log import security_event
 from training.sso.identity import IdpIdentity, SsoRefused, person_for_identity

@@ -9,8 +9,8 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask.cli import AppGroup
 
-from training.cli import domain_errors_as_click
-from training.reminders.mail import MailError
+from training.errors import domain_errors_as_click
+from training.mail import MailError
 from training.staff import feed, services
 from training.staff.importer import ImportPlan
 

@@ -4,7 +4,7 @@ from wtforms import BooleanField, DateField, HiddenField, SearchField, SelectFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from training.dates import SupportedDate
+from training.clock import SupportedDate
 from training.staff import services
 from training.urls import is_number
 from training.visible_text import VisibleText, tidy_field

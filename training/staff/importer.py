@@ -22,7 +22,7 @@ from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
-from training import dates
+from training import clock
 from training.visible_text import text_problem, tidy
 
 COLUMNS = ("employee_id", "name", "email", "department", "job_title", "hire_date", "manager_email")
@@ -504,8 +504,8 @@ def _hire_date(value: str, errors: list[str]) -> date | None:
         day = date.fromisoformat(value) if ISO_DATE.match(value) else None
     except ValueError:
         day = None
-    if day is not None and not dates.in_range(day):
-        errors.append(f"hire_date {value!r}: {dates.OUT_OF_RANGE}")
+    if day is not None and not clock.in_range(day):
+        errors.append(f"hire_date {value!r}: {clock.OUT_OF_RANGE}")
         return None
     if day is not None:
         return day

@@ -19,16 +19,16 @@ from sqlalchemy import false, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased, joinedload
 
+from training import events
 from training.audit.services import record_event
 from training.auth.models import ROLES, Department, User
 from training.auth.passwords import hash_password
 from training.auth.search import person_matches
 from training.auth.services import end_all_sessions
-from training.compliance.services import refresh_obligations
 from training.db import utcnow
 from training.errors import Conflict, DomainError, Forbidden, NotFound
 from training.extensions import db
-from training.reminders.mail import MailSettings, build_message, transport_for
+from training.mail import MailSettings, build_message, transport_for
 from training.staff import feed, importer
 from training.staging import StagingMessages, StagingStore, sha256_hex
 from training.urls import is_number
@@ -255,7 +255,7 @@ def create_person(actor: User | SystemActor, data: PersonInput, *, ip_address: s
             details={"changes": _diff({}, _snapshot(person)), **_source(actor)},
             ip_address=ip_address,
         )
-        refresh_obligations([person.id])
+        events.publish(events.person_changed, "staff", user_ids=[person.id])
         return person
 
 
@@ -279,7 +279,7 @@ def update_person(
                 details={"changes": changes, **_source(actor)},
                 ip_address=ip_address,
             )
-            refresh_obligations([person.id])
+            events.publish(events.person_changed, "staff", user_ids=[person.id])
         return person, changes
 
 
@@ -293,7 +293,7 @@ def deactivate_person(actor: User | SystemActor, user_id: int, *, ip_address: st
             raise Conflict(f"{person.name} is already deactivated.")
         person.active = False
         _end_access(person.id, actor.id, ip_address, _source(actor))
-        refresh_obligations([person.id])
+        events.publish(events.person_changed, "staff", user_ids=[person.id])
         return person
 
 
@@ -367,7 +367,7 @@ def reactivate_person(actor: User | SystemActor, user_id: int, *, ip_address: st
             details=_source(actor),
             ip_address=ip_address,
         )
-        refresh_obligations([person.id])
+        events.publish(events.person_changed, "staff", user_ids=[person.id])
         return person
 
 
@@ -597,7 +597,7 @@ def apply_import(
     with transaction():
         created, updated = _write_rows(plan, actor_id, ip_address, source="import")
         _audit_import(plan, created, updated, actor_id, ip_address, filename, sha256_hex(data))
-        refresh_obligations([user_id for _, user_id in created + updated])
+        events.publish(events.person_changed, "staff", user_ids=[user_id for _, user_id in created + updated])
     return plan
 
 
@@ -855,7 +855,7 @@ def _apply_feed(plan: importer.ImportPlan) -> None:
     for user_id in leaver_ids:
         _end_access(user_id, None, "", {"source": "sync"})
     changed = [user_id for _, user_id in created + updated] + [row.person_id for row in back] + leaver_ids
-    refresh_obligations(changed)
+    events.publish(events.person_changed, "staff", user_ids=changed)
 
 
 def _audit_sync(run: SyncRun, max_percent: int, force: bool) -> None:

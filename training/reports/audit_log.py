@@ -17,7 +17,7 @@ from training.audit.models import AuditEvent
 from training.audit.services import record_event
 from training.auth.models import User
 from training.auth.search import person_matches
-from training.compliance.services import organisation_zone, today
+from training.clock import organisation_zone, today
 from training.extensions import db
 from training.spreadsheets import safe_cell
 

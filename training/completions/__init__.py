@@ -1,0 +1,1 @@
+"""Records of what each learner has finished (module progress, completions); no services of its own."""

@@ -1,0 +1,91 @@
+"""Where people stand with the policies they must attest to: HR's attestation counts, a person's policy list.
+
+These read the obligations compliance derives (training/compliance/services.py) together with the policies' own
+records, so they live here, above both.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, or_, select
+
+from training.clock import today
+from training.compliance.models import Obligation
+from training.compliance.services import Cell, person_cells
+from training.extensions import db
+from training.policies.models import Attestation, Policy, PolicyVersion
+from training.policies.services import with_current_versions
+
+
+@dataclass(frozen=True)
+class PolicySummary:
+    """A policy on HR's list: its current version and how many of those required have a counting attestation."""
+
+    policy: Policy
+    current: PolicyVersion
+    required: int
+    attested: int
+
+
+def policy_summaries(now: datetime | None = None) -> list[PolicySummary]:
+    """Every policy with its current version and attestation counts, in two queries."""
+    on = today(now)
+    counting = and_(
+        Obligation.completed_on.is_not(None), or_(Obligation.valid_until.is_(None), Obligation.valid_until >= on)
+    )
+    counts = {
+        policy_id: (required, attested)
+        for policy_id, required, attested in db.session.execute(
+            select(Obligation.policy_id, func.count(), func.count(case((counting, 1))))
+            .where(Obligation.policy_id.is_not(None))
+            .group_by(Obligation.policy_id)
+        )
+    }
+    return [
+        PolicySummary(policy, version, *counts.get(policy.id, (0, 0))) for policy, version in with_current_versions()
+    ]
+
+
+@dataclass(frozen=True)
+class PolicyListing:
+    """A live policy as one person sees it: its current version, their status when required, and
+    when they attested to the current version (if they did)."""
+
+    policy: Policy
+    current: PolicyVersion
+    cell: Cell | None
+    attested_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LearnerCompliance:
+    """One person's required courses (by course id) and policies with their status; other live policies."""
+
+    courses: dict[int, Cell]
+    policies: list[PolicyListing]
+    others: list[PolicyListing]
+
+
+def learner_compliance(user_id: int, now: datetime | None = None) -> LearnerCompliance:
+    """What this person must do, for "My training" and the policies page, in a fixed number of queries."""
+    cells = person_cells(user_id, now)
+    course_cells = {c.item.id: c for c in cells if c.item.kind == "course"}
+    policy_cells = {c.item.id: c for c in cells if c.item.kind == "policy"}
+    live = with_current_versions(Policy.retired_at.is_(None))
+    attested = dict(
+        db.session.execute(
+            select(Attestation.policy_version_id, Attestation.attested_at).where(
+                Attestation.user_id == user_id, Attestation.policy_version_id.in_([v.id for _, v in live])
+            )
+        ).all()
+    )
+    listings = [PolicyListing(p, v, policy_cells.get(p.id), attested.get(v.id)) for p, v in live]
+    by_id = {listing.policy.id: listing for listing in listings}
+    required = [by_id[c.item.id] for c in cells if c.item.kind == "policy" and c.item.id in by_id]
+    others = [listing for listing in listings if listing.cell is None]
+    return LearnerCompliance(courses=course_cells, policies=required, others=others)
+
+
+def policy_cell(user_id: int, policy_id: int, now: datetime | None = None) -> Cell | None:
+    """This person's status with one policy, when they are required to attest to it."""
+    return next((c for c in person_cells(user_id, now) if c.item.key == f"policy:{policy_id}"), None)
