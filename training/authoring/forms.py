@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from training import question_types
 from training.content.loader import (
     MAX_FEEDBACK,
     MAX_OPTION,
@@ -30,12 +31,8 @@ from training.content.loader import (
 from training.content.schema import OptionSpec, QuestionSpec
 from training.urls import is_number
 
-TYPE_CHOICES = [
-    SelectChoice("single", "Single choice (one right answer)"),
-    SelectChoice("multiple", "Multiple choice (select all that apply)"),
-    SelectChoice("true_false", "True or false"),
-]
-TYPE_LABELS = {"single": "Single choice", "multiple": "Multiple choice", "true_false": "True or false"}
+TYPE_CHOICES = [SelectChoice(kind.name, kind.choice_label) for kind in question_types.QUESTION_TYPES.values()]
+TYPE_LABELS = {kind.name: kind.label for kind in question_types.QUESTION_TYPES.values()}
 STATUS_LABELS = {"draft": "Draft", "published": "Published", "retired": "Retired"}
 MAX_TAGS, MAX_REFERENCES, MAX_REFERENCE = 10, 5, 200
 
@@ -147,17 +144,11 @@ class QuestionForm(FlaskForm):
             if not feedback:
                 entry.form.feedback.errors.append(f"Enter feedback for option {number}.")
                 ok = False
-        correct = sum(bool(entry.form.correct.data) for entry in self.options.entries)
-        kind = self.type.data
-        if kind in ("single", "true_false") and correct != 1:
-            problems.append(f"Mark exactly one option as correct for a {TYPE_LABELS[kind].lower()} question.")
-        elif kind == "multiple" and correct < 1:
-            problems.append("Mark at least one option as correct.")
-        if kind == "true_false" and sorted(normalise_text(e.form.text.data) for e in self.options.entries) != [
-            "False",
-            "True",
-        ]:
-            problems.append("A true or false question has exactly two options, with the texts True and False.")
+        question_type = question_types.QUESTION_TYPES.get(self.type.data)
+        if question_type is not None:
+            texts = [normalise_text(entry.form.text.data) for entry in self.options.entries]
+            flags = [bool(entry.form.correct.data) for entry in self.options.entries]
+            problems.extend(problem.in_form for problem in question_type.validate_options(texts, flags))
         return ok and not problems
 
     def _check_tags_and_references(self) -> bool:

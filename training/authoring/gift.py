@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 
 import nh3
 
+from training import question_types
 from training.authoring.bankfile import ParsedBank, ParsedQuestion, Problem
 from training.content.loader import LINE_KEY, QUESTION_ID_RE, _Errors, validate_question
 from training.content.schema import QuestionSpec
+from training.question_types.base import GIFT_CHOICE, GIFT_TRUE_FALSE, GIFT_WEIGHTED_CHOICE
 from training.urls import is_number
 
 SPECIAL = "~=#{}:"
@@ -43,6 +45,7 @@ UNSUPPORTED = {
     "matching": "a matching question (answers with ->) is not supported",
     "short_answer": "a short-answer question (only = answers) is not supported",
 }
+TYPE_OF_GIFT_KIND = {kind.gift_kind: kind.name for kind in question_types.QUESTION_TYPES.values()}
 
 
 # --- Reading ------------------------------------------------------------------------------------
@@ -229,9 +232,10 @@ def _read_question(reader: _Reader, block: _Block, category: list[str]) -> None:
         message = f'missing word (the text "{shown}" after the answer block) is not supported'
         reader.skipped.append(Problem(line, message))
         return
-    stated = (_true_false if kind == "true_false" else _choice)(answers, body_at, where, reader, line)
+    stated = (_true_false if kind == GIFT_TRUE_FALSE else _choice)(answers, body_at, where, reader, line)
     if stated is not None:
-        qtype, options, feedback_hint = stated
+        gift_kind, options, feedback_hint = stated
+        qtype = TYPE_OF_GIFT_KIND[gift_kind]
         _add_question(reader, block, category, title, line, _Stated(before, qtype, options, feedback_hint, explanation))
 
 
@@ -267,7 +271,7 @@ def _add_question(
         reader.notices.append(Problem(line, "HTML was removed: the question is imported as plain text"))
     scenario, prompt = _split_text(read.text, block.prompt_paragraphs)
     options = list(read.options)
-    if read.type == "true_false" and block.false_first:
+    if question_types.get(read.type).gift_kind == GIFT_TRUE_FALSE and block.false_first:
         options.reverse()
     qid = _question_id(reader, title, prompt, line)
     item = {
@@ -299,16 +303,17 @@ def _answer_kind(answers: str) -> str:
     if stripped.startswith("#"):
         return "numeric"
     if TRUE_FALSE_RE.match(stripped):
-        return "true_false"
+        return GIFT_TRUE_FALSE
     if _find(answers, "->") >= 0:
         return "matching"
     if {marker for marker, _, _ in _split_answers(answers)} == {"="}:
         return "short_answer"
-    return "choice"
+    return GIFT_CHOICE
 
 
 def _choice(answers: str, body_at: int, where: _Where, reader: _Reader, line: int):
-    """(type, [(line, text, correct, feedback)], hint) as written, or None when malformed."""
+    """(GIFT kind, [(line, text, correct, feedback)], hint) as written, or None when malformed: one = answer
+    is GIFT_CHOICE, weights alone GIFT_WEIGHTED_CHOICE."""
     parts = _split_answers(answers)
     lead = answers[: parts[0][1]] if parts else answers
     if lead.strip():
@@ -336,9 +341,9 @@ def _choice(answers: str, body_at: int, where: _Where, reader: _Reader, line: in
     if "=" in markers:
         if positive_wrong:
             reader.notices.append(Problem(line, "partial credit on ~ answers was dropped: only the = answer is right"))
-        return "single", options, hint
+        return GIFT_CHOICE, options, hint
     reader.weighted += 1
-    return "multiple", options, hint
+    return GIFT_WEIGHTED_CHOICE, options, hint
 
 
 def _true_false(answers: str, body_at: int, where: _Where, reader: _Reader, line: int):
@@ -357,7 +362,7 @@ def _true_false(answers: str, body_at: int, where: _Where, reader: _Reader, line
         (answer_line, "False", not value, wrong if value else right),
     ]
     wrong_text, right_text = ("False", "True") if value else ("True", "False")
-    return "true_false", options, f"write {{{word}#feedback for {wrong_text}#feedback for {right_text}}}"
+    return GIFT_TRUE_FALSE, options, f"write {{{word}#feedback for {wrong_text}#feedback for {right_text}}}"
 
 
 def _split_answers(answers: str) -> list[tuple[str, int, str]]:
@@ -544,37 +549,21 @@ def slugify(text: str, limit: int) -> str:
 # --- Writing ------------------------------------------------------------------------------------
 
 
-def _weight_text(count: int) -> str:
-    return f"{100 / count:.5f}".rstrip("0").rstrip(".")
-
-
 def write_question(spec: QuestionSpec) -> str:
     """One question in GIFT, preceded by the comments that carry what GIFT has no place for."""
     lines = []
     if spec.tags:
         lines.append(f"// tags: {', '.join(spec.tags)}")
     lines += [f"// reference: {' '.join(reference.split())}" for reference in spec.references]
-    if spec.type == "true_false" and spec.options and spec.options[0].text == "False":
+    question_type = question_types.get(spec.type)
+    if question_type.gift_kind == GIFT_TRUE_FALSE and spec.options and spec.options[0].text == "False":
         lines.append("// true-false order: False, True")
     paragraphs = len(re.findall(r"\n[ \t]*\n", spec.prompt)) + 1
     if paragraphs > 1:
         lines.append(f"// prompt paragraphs: {paragraphs}")
     text = f"{spec.scenario}\n\n{spec.prompt}" if spec.scenario else spec.prompt
     lines.append(f"::{spec.id}::[markdown]{escape(text)} {{")
-    if spec.type == "true_false":
-        right = next(o for o in spec.options if o.correct)
-        wrong = next(o for o in spec.options if not o.correct)
-        lines.append("TRUE" if right.text == "True" else "FALSE")
-        lines.append(f"#{escape(wrong.feedback)}")
-        lines.append(f"#{escape(right.feedback)}")
-    elif spec.type == "multiple":
-        share = _weight_text(sum(o.correct for o in spec.options))
-        for option in spec.options:
-            weight = share if option.correct else "-100"
-            lines.append(f"~%{weight}%{escape(option.text)}#{escape(option.feedback)}")
-    else:
-        for option in spec.options:
-            lines.append(f"{'=' if option.correct else '~'}{escape(option.text)}#{escape(option.feedback)}")
+    lines += question_type.gift_answer_lines(spec.options, escape)
     lines.append(f"####{escape(spec.explanation)}")
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -32,7 +32,7 @@ def try_answer(version: QuestionVersion, raw_choices: list[str]) -> PreviewOutco
         question = _gradable(version)
         cleaned = grading.validate_answers([question], {question.id: chosen})
         selected = cleaned[question.id]
-        return PreviewOutcome(None, selected, grading.CHECKERS[version.type](question, selected))
+        return PreviewOutcome(None, selected, grading.is_right(question, selected))
     except grading.AnswerError as error:
         message = "Choose an answer to see its feedback." if error.missing else error.message
         return PreviewOutcome(message, frozenset(), False)

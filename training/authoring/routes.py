@@ -4,6 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from training import question_types
 from training.auth.access import roles_required
 from training.authoring import diff, services
 from training.authoring.forms import (
@@ -193,6 +194,7 @@ def preview(question_id):
         course=course,
         question=item,
         version=version,
+        question_type=question_types.get(version.type),
         form=form,
         outcome=outcome,
     ), (422 if outcome is not None and outcome.problem else 200)

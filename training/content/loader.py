@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from training import question_types
 from training.content.schema import (
     QUESTION_TYPES,
     ContentBundle,
@@ -330,26 +331,25 @@ def _validate_options(raw, qtype, fail) -> tuple[OptionSpec, ...]:
             texts.add(key)
         if isinstance(text, str) and isinstance(feedback, str) and isinstance(correct, bool):
             options.append(OptionSpec(text=text.strip(), correct=correct, feedback=feedback.strip()))
-    _check_correct_count(raw, qtype, fail)
+    _check_type_rules(raw, qtype, fail)
     return tuple(options)
 
 
-def _check_correct_count(raw: list, qtype, fail) -> None:
-    """Counted over every option as written, so an option with another problem (no feedback) still counts.
+def _check_type_rules(raw: list, qtype, fail) -> None:
+    """The question type's option rules, over every option as written, so an option with another problem
+    (no feedback) still counts.
 
-    A count that an unreadable flag or text leaves unknown is not checked: that option's own problem says it.
+    A rule that an unreadable flag or text leaves unknown is not checked: that option's own problem says it,
+    as validate_question says an unknown type.
     """
+    if qtype not in QUESTION_TYPES:
+        return
     flags = [option.get("correct") if isinstance(option, dict) else None for option in raw]
     texts = [option.get("text") if isinstance(option, dict) else None for option in raw]
-    if all(isinstance(flag, bool) for flag in flags):
-        correct = sum(flags)
-        if qtype in ("single", "true_false") and correct != 1:
-            fail(f"a {qtype} question needs exactly one correct option (found {correct})")
-        elif qtype == "multiple" and correct < 1:
-            fail("a multiple question needs at least one correct option")
-    readable = all(isinstance(text, str) for text in texts)
-    if qtype == "true_false" and readable and sorted(text.strip() for text in texts) != ["False", "True"]:
-        fail("a true_false question has exactly two options, 'True' and 'False'")
+    known_flags = flags if all(isinstance(flag, bool) for flag in flags) else None
+    known_texts = texts if all(isinstance(text, str) for text in texts) else None
+    for problem in question_types.get(qtype).validate_options(known_texts, known_flags):
+        fail(problem.in_file)
 
 
 def _duplicate_question_ids(courses: list[CourseSpec]) -> list[ContentError]:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from training import question_types
 from training.db import CreatedAtMixin, utcnow
 from training.extensions import db
 
@@ -97,7 +98,7 @@ class QuestionVersion(CreatedAtMixin, db.Model):
 
     __table_args__ = (
         UniqueConstraint("question_id", "version"),
-        CheckConstraint("type IN ('single', 'multiple', 'true_false')", name="type_known"),
+        CheckConstraint(f"type IN {question_types.names()!r}", name="type_known"),
         CheckConstraint(f"source IN {VERSION_SOURCES!r}", name="source_known"),
     )
 

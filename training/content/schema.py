@@ -4,7 +4,9 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
-QUESTION_TYPES = ("single", "multiple", "true_false")
+from training import question_types
+
+QUESTION_TYPES = question_types.names()
 
 
 @dataclass(frozen=True)

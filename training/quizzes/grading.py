@@ -1,15 +1,17 @@
 """Server-side grading of scenario quizzes: pure functions over plain data.
 
 Rules (documented in docs/authoring.md):
-- single and true_false: right when the one option chosen is the correct one;
-- multiple: right only when the set chosen is exactly the set of correct options
-  (no partial credit: choosing one right and one wrong option is wrong, and so is missing one);
+- a question is answered right by its type's rule (training/question_types: single and true_false, the one
+  option chosen is the correct one; multiple, exactly the set of correct options, no partial credit);
+- only a type that allows several options takes more than one;
 - score: the share of questions answered right, in percent, rounded half up for display;
 - passed: right answers / questions >= pass mark / 100, compared exactly (no rounding up into a pass).
 """
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+
+from training import question_types
 
 
 @dataclass(frozen=True)
@@ -44,19 +46,9 @@ class AnswerError(ValueError):
         self.missing = frozenset(missing)
 
 
-def _one_correct(question: GradableQuestion, selected: frozenset[int]) -> bool:
-    return len(selected) == 1 and selected == question.correct_option_ids
-
-
-def _exact_set(question: GradableQuestion, selected: frozenset[int]) -> bool:
-    return selected == question.correct_option_ids
-
-
-CHECKERS: dict[str, Callable[[GradableQuestion, frozenset[int]], bool]] = {
-    "single": _one_correct,
-    "true_false": _one_correct,
-    "multiple": _exact_set,
-}
+def is_right(question: GradableQuestion, selected: frozenset[int]) -> bool:
+    """Whether the options `selected` answer the question right, by its type's rule."""
+    return question_types.get(question.type).is_correct(selected, question.correct_option_ids)
 
 
 def validate_answers(
@@ -72,7 +64,7 @@ def validate_answers(
         selected = frozenset(chosen)
         if not selected <= by_id[qid].option_ids:
             raise AnswerError("The answers name an option that is not part of this question.")
-        if by_id[qid].type != "multiple" and len(selected) > 1:
+        if len(selected) > 1 and not question_types.get(by_id[qid].type).allows_several:
             raise AnswerError("Only one option can be chosen for this question.")
         if selected:
             cleaned[qid] = selected
@@ -90,7 +82,7 @@ def grade(questions: Collection[GradableQuestion], answers: Mapping[int, Collect
     if not questions:
         raise AnswerError("This attempt has no questions.")
     cleaned = validate_answers(questions, answers)
-    results = tuple(QuestionResult(q.id, cleaned[q.id], CHECKERS[q.type](q, cleaned[q.id])) for q in questions)
+    results = tuple(QuestionResult(q.id, cleaned[q.id], is_right(q, cleaned[q.id])) for q in questions)
     right, total = sum(r.correct for r in results), len(results)
     return Grade(
         results=results,

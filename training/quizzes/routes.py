@@ -1,6 +1,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from training import question_types
 from training.courses import services as courses
 from training.quizzes import services
 
@@ -48,6 +49,7 @@ def _render_quiz(attempt, answers=None, missing=frozenset(), message=None):
         "quizzes/take.html",
         attempt=attempt,
         questions=services.review(attempt),
+        question_types=question_types.QUESTION_TYPES,
         answers=answers or {},
         missing=missing,
         message=message,
