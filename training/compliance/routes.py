@@ -41,8 +41,8 @@ def people():
             tampering("department filter", department=request.args.get("department", "")[:20])
         return render_template("compliance/people.html", form=form, page=None, filter_args={}), 422
     criteria = services.scoped_filter(current_user, _criteria_of(form))
-    page = services.people_page(criteria, request.args.get("page", 1, type=int), items=items)
-    return render_template("compliance/people.html", form=form, page=page, filter_args=_filter_args(form))
+    page = services.people_page(criteria, items, request.args.get("page", 1, type=int))
+    return render_template("compliance/people.html", form=form, page=page, items=items, filter_args=_filter_args(form))
 
 
 @bp.route("/people/<int:user_id>")
