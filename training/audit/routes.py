@@ -8,6 +8,7 @@ from training.audit import search
 from training.audit.forms import AuditFilterForm
 from training.audit.labels import action_label, detail_lines
 from training.auth.access import roles_required
+from training.client import client_ip
 from training.errors import DomainError
 
 bp = Blueprint("audit", __name__)
@@ -53,7 +54,7 @@ def export_csv():
     if criteria is None:
         errors = "; ".join(f"{form[name].label.text}: {' '.join(messages)}" for name, messages in form.errors.items())
         raise DomainError(f"The filter is not valid. {errors}")
-    export = search.start_export(current_user, criteria, request.remote_addr or "")
+    export = search.start_export(current_user, criteria, client_ip())
     response = current_app.response_class(
         stream_with_context(search.csv_chunks(criteria, export.until_id)), mimetype="text/csv; charset=utf-8"
     )
