@@ -14,11 +14,11 @@ from sqlalchemy.exc import DBAPIError
 
 from tests.access_world import build_world
 from tests.conftest import Auth
-from training.audit import search
 from training.audit.labels import ACTION_LABELS
 from training.audit.models import AuditEvent
 from training.audit.services import record_event
 from training.extensions import db
+from training.reports import audit_log
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -207,7 +207,7 @@ def test_the_csv_holds_the_filtered_events_and_is_audited_itself(app, admin, mak
 
 def test_a_long_csv_comes_in_chunks_without_gaps_or_repeats(app, admin, monkeypatch):
     _, client = admin
-    monkeypatch.setattr(search, "CHUNK_SIZE", 7)
+    monkeypatch.setattr(audit_log, "CHUNK_SIZE", 7)
     same_moment = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
     for n in range(30):
         add_event(app, "staff.updated", subject=("user", str(n)), at=same_moment if n % 3 else None)

@@ -20,6 +20,8 @@ from flask_login import current_user
 from limits import parse
 from sqlalchemy import inspect
 
+from training.client import client_ip
+
 log = logging.getLogger("training.security")
 ANONYMOUS = "anonymous"
 # How long a count of left-out tampering lines waits for the next line written to report it.
@@ -28,7 +30,7 @@ SUPPRESSED_COUNT_SECONDS = 24 * 60 * 60
 
 def security_event(event: str, **fields: object) -> None:
     """Log one refusal of the current request, with its method, path and client address."""
-    values = {"method": request.method, "path": request.path[:200], "ip": request.remote_addr or "", **fields}
+    values = {"method": request.method, "path": request.path[:200], "ip": client_ip(), **fields}
     log.warning("%s %s", event, " ".join(f"{key}={json.dumps(str(value))}" for key, value in values.items()))
 
 
@@ -51,7 +53,7 @@ def tampering(what: str, **details: object) -> None:
     person = signed_in_person()
     limit = parse(current_app.config["TAMPERING_LOG_LIMIT"])
     try:
-        written, left_out = _count_tampering(limit, request.remote_addr or "", person)
+        written, left_out = _count_tampering(limit, client_ip(), person)
     except Exception:  # the limiter's storage is unreachable: log unthrottled rather than fail the answer
         written, left_out = True, 0
     if written:

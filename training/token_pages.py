@@ -2,11 +2,12 @@
 
 from types import ModuleType
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from training.api.forms import NewTokenForm
 from training.auth.access import roles_required
+from training.client import client_ip
 
 
 def token_settings_blueprint(name: str, url_prefix: str, *, tokens: ModuleType, roles: tuple[str, ...], folder: str):
@@ -29,14 +30,14 @@ def token_settings_blueprint(name: str, url_prefix: str, *, tokens: ModuleType, 
         form = NewTokenForm()
         if not form.validate_on_submit():
             return index_page(form, 422)
-        created = tokens.create_token(current_user, form.name.data, ip_address=request.remote_addr or "")
+        created = tokens.create_token(current_user, form.name.data, ip_address=client_ip())
         return render_template(f"{folder}/token_created.html", created=created)
 
     @bp.post("/<int:token_id>/revoke")
     @roles_required(*roles)
     def revoke(token_id: int):
         """No fields: CSRFProtect checks the form's token, as for every POST."""
-        token = tokens.revoke_token(current_user, token_id, ip_address=request.remote_addr or "")
+        token = tokens.revoke_token(current_user, token_id, ip_address=client_ip())
         flash(
             f"The token “{token.name}” ({token.prefix}…) is revoked. Calls with it are refused from now on.", "success"
         )

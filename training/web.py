@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from training.audit.services import DeniedAccess, record_denied_access
 from training.auth.services import user_for_session
+from training.client import client_ip
 from training.compliance import rules as compliance_rules
 from training.courses.rules import STATUS_LABELS
 from training.errors import DomainError, HiddenRecord
@@ -180,7 +181,7 @@ def _record_denied(reason: str, message: str, subject_type: str = "", subject_id
             method=request.method,
             endpoint=request.endpoint or "",
             message=message,
-            ip_address=request.remote_addr or "",
+            ip_address=client_ip(),
             subject_type=subject_type,
             subject_id=subject_id,
         )

@@ -21,6 +21,7 @@ PACKAGE = ROOT / "training"
 ARCHITECTURE_DOC = ROOT / "docs" / "architecture.md"
 
 PLATFORM = (
+    "client",
     "clock",
     "db",
     "errors",
@@ -32,6 +33,7 @@ PLATFORM = (
     "logs",
     "mail",
     "markdown",
+    "paging",
     "paths",
     "security_log",
     "spreadsheets",

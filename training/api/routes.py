@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, g, jsonify, request, url_for
 
 from training.api import openapi, services, tokens
 from training.api.params import InvalidParameter, parse_compliance_query
+from training.client import client_ip
 from training.errors import DomainError
 from training.extensions import csrf, limiter
 from training.https_redirect import plain_http_under
@@ -46,7 +47,7 @@ def token_required(view):
 
 
 def _caller() -> services.ApiCaller:
-    return services.ApiCaller(token_id=g.api_token_id, ip_address=request.remote_addr or "")
+    return services.ApiCaller(token_id=g.api_token_id, ip_address=client_ip())
 
 
 def api_rate_limit() -> str:

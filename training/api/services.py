@@ -76,11 +76,12 @@ def compliance_list(query: ComplianceQuery, caller: ApiCaller) -> dict:
         item=_item_key(query.item_kind, query.item_slug),
         status=query.status,
     )
-    page = compliance.people_page(criteria, query.page, query.per_page)
-    slugs = item_slugs(page.items)
-    rows = page.rows if page.page == query.page else []
+    items = compliance.required_items()
+    page = compliance.people_page(criteria, items, query.page, query.per_page)
+    slugs = item_slugs(items)
+    rows = page.items if page.page == query.page else []
     body = {
-        "data": [_person_row(row.user, row.cells, page.items, slugs) for row in rows],
+        "data": [_person_row(row.user, row.cells, items, slugs) for row in rows],
         "meta": {
             "page": query.page,
             "per_page": query.per_page,

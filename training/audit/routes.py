@@ -7,6 +7,7 @@ from werkzeug.datastructures import MultiDict
 from training.audit.forms import AuditFilterForm
 from training.audit.labels import action_label, detail_lines
 from training.auth.access import roles_required
+from training.client import client_ip
 from training.clock import organisation_zone
 from training.errors import DomainError
 from training.reports import audit_log
@@ -54,7 +55,7 @@ def export_csv():
     if criteria is None:
         errors = "; ".join(f"{form[name].label.text}: {' '.join(messages)}" for name, messages in form.errors.items())
         raise DomainError(f"The filter is not valid. {errors}")
-    export = audit_log.start_export(current_user, criteria, request.remote_addr or "")
+    export = audit_log.start_export(current_user, criteria, client_ip())
     response = current_app.response_class(
         stream_with_context(audit_log.csv_chunks(criteria, export.until_id)), mimetype="text/csv; charset=utf-8"
     )

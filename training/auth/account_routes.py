@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from training.auth import account
 from training.auth.forms import ChangePasswordForm, ConfirmPasswordForm
+from training.client import client_ip
 from training.clock import local_time
 from training.errors import FieldRefused
 from training.extensions import limiter
@@ -35,10 +36,6 @@ password_rate = limiter.shared_limit(
 @bp.context_processor
 def _helpers():
     return {"local_time": local_time, "role_labels": ROLE_LABELS}
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
 
 
 def _current_id() -> int:
@@ -80,7 +77,7 @@ def end_session(session_id: int):
     if form.validate_on_submit():
         try:
             device, was_live = account.end_own_session(
-                current_user, session_id, form.password.data, current_id=_current_id(), ip_address=_ip()
+                current_user, session_id, form.password.data, current_id=_current_id(), ip_address=client_ip()
             )
         except FieldRefused as refused:
             refused.attach_to(form)
@@ -98,7 +95,7 @@ def end_other_sessions():
     if form.validate_on_submit():
         try:
             ended = account.end_other_sessions(
-                current_user, form.password.data, current_id=_current_id(), ip_address=_ip()
+                current_user, form.password.data, current_id=_current_id(), ip_address=client_ip()
             )
         except FieldRefused as refused:
             refused.attach_to(form)
@@ -127,7 +124,7 @@ def password():
                 form.current_password.data,
                 form.new_password.data,
                 keep_token=current_user.session_token,
-                ip_address=_ip(),
+                ip_address=client_ip(),
             )
         except FieldRefused as refused:
             refused.attach_to(form)

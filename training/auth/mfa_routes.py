@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from training.auth import mfa, pending
 from training.auth.mfa_forms import CodeForm, DisableForm, RecoveryCodeForm, RegenerateForm, SetupForm
 from training.auth.signin import complete_sign_in
+from training.client import client_ip
 from training.errors import FieldRefused
 from training.extensions import limiter
 from training.web import error_response, wants_json
@@ -20,10 +21,6 @@ TOO_MANY = "Too many wrong codes. Enter your email and password again to get ano
 # Pages a signed-in person who must still set up two-step sign-in can reach; endpoint None is a
 # request that matched no route, which gets its 404 or 405 page.
 OPEN_WHILE_ENROLLING = {None, "static", "auth.logout", "mfa.setup", "mfa.status"}
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
 
 
 # --- throttling: only wrong codes and passwords count (g.mfa_failed) -------------------------------
@@ -102,7 +99,7 @@ def _second_step(form, verify, template: str):
         return redirect(url_for("auth.login"))
     status = 200
     if form.validate_on_submit():
-        outcome = verify(sign_in.user_id, form.code.data, since=sign_in.started_at, ip_address=_ip())
+        outcome = verify(sign_in.user_id, form.code.data, since=sign_in.started_at, ip_address=client_ip())
         if outcome.user is not None:
             return _signed_in(outcome, sign_in)
         if outcome.gone:
@@ -168,7 +165,7 @@ def setup():
             form.form_errors.append("Setup took too long, so this is a new key. Add it to your app again.")
     elif form.validate_on_submit():
         try:
-            codes = mfa.enable(current_user, secret, form.code.data, form.password.data, ip_address=_ip())
+            codes = mfa.enable(current_user, secret, form.code.data, form.password.data, ip_address=client_ip())
         except FieldRefused as failed:
             g.mfa_failed = True
             failed.attach_to(form)
@@ -186,7 +183,7 @@ def regenerate():
     form = RegenerateForm(prefix="regenerate")
     if form.validate_on_submit():
         try:
-            codes = mfa.regenerate_recovery_codes(current_user, form.password.data, ip_address=_ip())
+            codes = mfa.regenerate_recovery_codes(current_user, form.password.data, ip_address=client_ip())
         except FieldRefused as failed:
             g.mfa_failed = True
             failed.attach_to(form)
@@ -202,7 +199,7 @@ def disable():
     form = DisableForm(prefix="disable")
     if form.validate_on_submit():
         try:
-            mfa.disable(current_user, form.password.data, form.code.data, ip_address=_ip())
+            mfa.disable(current_user, form.password.data, form.code.data, ip_address=client_ip())
         except FieldRefused as failed:
             g.mfa_failed = True
             failed.attach_to(form)

@@ -5,22 +5,19 @@ session and redirects to /password/reset, so the page with the form (and any lin
 it) does not carry the token in its address, its history entry or a Referer header.
 """
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 
 from training.auth import reset, throttle
 from training.auth.reset_forms import ForgotPasswordForm, ResetPasswordForm
 from training.auth.services import PasswordRejected
+from training.client import client_ip
 from training.extensions import limiter
 
 bp = Blueprint("password_reset", __name__, url_prefix="/password")
 
 SESSION_KEY = "password_reset"
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
 
 
 def _address_limit() -> str:
@@ -73,7 +70,7 @@ def forgot():
     """The same answer whether or not an account has the address (ASVS 6.4.1, no enumeration)."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        reset.request_reset(form.email.data, ip_address=_ip())
+        reset.request_reset(form.email.data, ip_address=client_ip())
         return render_template("auth/reset_sent.html", minutes=current_app.config["PASSWORD_RESET_MINUTES"])
     return render_template("auth/forgot.html", form=form), 422 if form.is_submitted() else 200
 
@@ -99,7 +96,7 @@ def choose():
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            reset.complete_reset(token_hash, form.password.data, ip_address=_ip())
+            reset.complete_reset(token_hash, form.password.data, ip_address=client_ip())
         except PasswordRejected as rejected:
             form.password.errors.append(rejected.message)
         except reset.ResetLinkInvalid:

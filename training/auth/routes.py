@@ -4,6 +4,7 @@ from flask_login import current_user, login_required, logout_user
 from training.auth import mfa, pending, services, throttle
 from training.auth.forms import LoginForm
 from training.auth.signin import complete_sign_in, destination
+from training.client import client_ip
 from training.sso.logout import idp_logout_url
 
 bp = Blueprint("auth", __name__)
@@ -21,9 +22,9 @@ def login():
         return redirect(destination(form.next.data))
     status = 200
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data, ip_address=request.remote_addr or "")
+        user = services.authenticate(form.email.data, form.password.data, ip_address=client_ip())
         if user is not None and not current_app.config["SSO_RULES"].password_allowed(user.email, user.role):
-            services.refuse_password_sign_in(user, ip_address=request.remote_addr or "")
+            services.refuse_password_sign_in(user, ip_address=client_ip())
             form.form_errors.append(SSO_ONLY_MESSAGE)
             status = 403
         elif user is not None:

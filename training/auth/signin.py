@@ -4,6 +4,7 @@ from flask import g, redirect, request, session, url_for
 from flask_login import login_user
 
 from training.auth import services
+from training.client import client_ip
 from training.urls import is_safe_next
 
 
@@ -22,7 +23,7 @@ def complete_sign_in(
     services.start_session(
         user,
         user_agent=request.user_agent.string,
-        ip_address=request.remote_addr or "",
+        ip_address=client_ip(),
         remember=remember,
         method=method,
     )

@@ -17,6 +17,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import user_logged_in
 
 from training.auth import mfa, services
+from training.client import client_ip
 from training.extensions import limiter
 
 
@@ -42,7 +43,7 @@ def _failed(response) -> bool:
 
 
 def record_throttled(action: str, which: str) -> None:
-    services.record_refused(action, submitted_email(), limit=which, ip_address=request.remote_addr or "")
+    services.record_refused(action, submitted_email(), limit=which, ip_address=client_ip())
 
 
 def wait_minutes(limit: RequestLimit) -> int:
@@ -85,7 +86,7 @@ def _signed_in(app, user, **extra) -> None:
     services.record_signed_in(
         user,
         two_step=mfa.is_enabled(user) and (method == "password" or current_app.config["SSO_RULES"].two_step),
-        ip_address=request.remote_addr or "",
+        ip_address=client_ip(),
         method=method,
         authn_context=g.get("sign_in_authn_context", ""),
     )

@@ -7,14 +7,11 @@ from training.auth.access import roles_required
 from training.authoring import course_services as services
 from training.authoring.course_forms import CourseSettingsForm, ModuleForm, NewCourseForm
 from training.authoring.services import AUTHOR_ROLES, course_for_authoring, published_question_count
+from training.client import client_ip
 from training.errors import Conflict, DomainError
 
 bp = Blueprint("authoring_courses", __name__, url_prefix="/authoring")
 authors_only = roles_required(*AUTHOR_ROLES)
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
 
 
 def _settings_page(course, form, status=200):
@@ -41,7 +38,7 @@ def new_course():
         return _settings_page(None, form, 422)
     try:
         course = services.create_course(
-            form.slug.data, services.CourseSettings(**form.values()), current_user.id, _ip()
+            form.slug.data, services.CourseSettings(**form.values()), current_user.id, client_ip()
         )
     except Conflict as error:
         form.slug.errors.append(error.message)
@@ -64,7 +61,11 @@ def settings(slug):
         return _settings_page(course, form, 422)
     try:
         changes = services.update_settings(
-            course, services.CourseSettings(**form.values()), current_user.id, token=form.token.data or "", ip=_ip()
+            course,
+            services.CourseSettings(**form.values()),
+            current_user.id,
+            token=form.token.data or "",
+            ip=client_ip(),
         )
     except Conflict as error:
         field = form.questions_per_attempt if error.code == "conflict" else None
@@ -87,7 +88,7 @@ def publish(slug):
     action = request.form.get("action")
     if action not in ("publish", "unpublish"):
         raise DomainError("Unknown action.", tampered="course publish action")
-    services.set_published(course, action == "publish", current_user.id, _ip())
+    services.set_published(course, action == "publish", current_user.id, client_ip())
     flash(f"{course.title} is {'published' if course.published else 'not published'}.", "success")
     return redirect(url_for("authoring_courses.settings", slug=slug))
 
@@ -120,7 +121,7 @@ def new_module(slug):
         return _module_page(course, form, status=422)
     if "preview" in request.form:
         return _module_page(course, form, preview=form.body.data)
-    module = services.create_module(course, _text(form), current_user.id, _ip())
+    module = services.create_module(course, _text(form), current_user.id, client_ip())
     flash(f"Module {module.title} added: {course.title} is now version {course.version}.", "success")
     return redirect(url_for("authoring_courses.modules", slug=slug))
 
@@ -139,7 +140,9 @@ def edit_module(module_id):
     if "preview" in request.form:
         return _module_page(course, form, module, preview=form.body.data)
     try:
-        changes = services.update_module(module, _text(form), current_user.id, token=form.token.data or "", ip=_ip())
+        changes = services.update_module(
+            module, _text(form), current_user.id, token=form.token.data or "", ip=client_ip()
+        )
     except Conflict as error:
         form.form_errors.append(error.message)
         form.token.data = services.module_token(module)
@@ -156,7 +159,7 @@ def edit_module(module_id):
 @authors_only
 def move_module(module_id):
     module = services.module_for_authoring(module_id)
-    services.move_module(module, request.form.get("direction", ""), current_user.id, _ip())
+    services.move_module(module, request.form.get("direction", ""), current_user.id, client_ip())
     return redirect(url_for("authoring_courses.modules", slug=module.course.slug) + f"#module-{module.id}")
 
 
@@ -167,7 +170,7 @@ def module_status(module_id):
     action = request.form.get("action")
     if action not in ("retire", "restore"):
         raise DomainError("Unknown action.", tampered="module status action")
-    if services.set_module_retired(module, action == "retire", current_user.id, _ip()):
+    if services.set_module_retired(module, action == "retire", current_user.id, client_ip()):
         flash(
             f"Module {module.title} {action}d: {module.course.title} is now version {module.course.version}.", "success"
         )

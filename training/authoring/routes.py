@@ -16,15 +16,12 @@ from training.authoring.forms import (
     StatusForm,
 )
 from training.authoring.preview import try_answer
+from training.client import client_ip
 from training.content.questions import spec_of
 from training.errors import Conflict, DomainError
 
 bp = Blueprint("authoring", __name__, url_prefix="/authoring")
 authors_only = roles_required(*services.AUTHOR_ROLES)
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
 
 
 @bp.context_processor
@@ -88,7 +85,7 @@ def new_question(slug):
     status = "published" if request.form.get("publish") else "draft"
     try:
         result = services.save_question(
-            course, form.to_spec(key), current_user.id, status=status, note=form.change_note.data or "", ip=_ip()
+            course, form.to_spec(key), current_user.id, status=status, note=form.change_note.data or "", ip=client_ip()
         )
     except Conflict as error:
         form.key.errors.append(error.message)
@@ -131,7 +128,7 @@ def edit_question(question_id):
             base_version=form.base(),
             status="published" if request.form.get("publish") else None,
             note=form.change_note.data or "",
-            ip=_ip(),
+            ip=client_ip(),
         )
     except Conflict as error:
         form.form_errors.append(error.message)  # about the whole question, not its options
@@ -151,7 +148,7 @@ def question_status(question_id):
     form = StatusForm()
     if not form.validate_on_submit():  # CSRF is checked before the view; only a missing action gets here
         raise DomainError("Unknown action.", tampered="question status action")
-    services.change_status(item, form.action.data, current_user.id, _ip())
+    services.change_status(item, form.action.data, current_user.id, client_ip())
     flash(f"{item.key} is now {STATUS_LABELS[item.status].lower()}.", "success")
     return redirect(url_for("authoring.question", question_id=item.id))
 

@@ -12,7 +12,7 @@ Rules (docs/authoring.md):
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -26,6 +26,7 @@ from training.content.schema import QuestionSpec
 from training.db import utcnow
 from training.errors import Conflict, DomainError, NotFound
 from training.extensions import db
+from training.paging import Page, page_of_list, paginate_rows
 
 AUTHOR_ROLES = ("author", "admin")
 STATS_ROLES = ("author", "admin", "hr")
@@ -122,30 +123,12 @@ class BankFilter:
     status: str = ""
 
 
-@dataclass(frozen=True)
-class BankPage:
-    """One page of a list (the question bank, the activity record)."""
-
-    items: list[Question]
-    page: int
-    pages: int
-    total: int
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
 def _like(text: str) -> str:
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
-def bank_page(course: Course, criteria: BankFilter, page: int = 1) -> BankPage:
+def bank_page(course: Course, criteria: BankFilter, page: int = 1) -> Page[Question]:
     """One page of a course's question bank, filtered in the database (tags filtered on the loaded page set)."""
     query = (
         select(Question)
@@ -170,10 +153,7 @@ def bank_page(course: Course, criteria: BankFilter, page: int = 1) -> BankPage:
     )
     if criteria.tag:
         rows = [q for q in rows if criteria.tag in (q.current_version.tags or [])]
-    total = len(rows)
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    return BankPage(rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], page, pages, total)
+    return page_of_list(rows, page, PAGE_SIZE)
 
 
 def course_tags(course: Course) -> list[str]:
@@ -386,18 +366,13 @@ ACTION_LABELS = {
 }
 
 
-def activity_page(page: int = 1, per_page: int = 50) -> BankPage:
+def activity_page(page: int = 1, per_page: int = 50) -> Page[Row[tuple[AuditEvent, str | None]]]:
     """Authoring events, newest first, with who made them (one query for the page, one for the count)."""
     condition = AuditEvent.subject_type.in_(AUTHORING_SUBJECTS)
-    total = db.session.execute(select(func.count()).select_from(AuditEvent).where(condition)).scalar_one()
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
-    rows = db.session.execute(
+    events = (
         select(AuditEvent, User.name)
         .outerjoin(User, User.id == AuditEvent.actor_id)
         .where(condition)
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return BankPage(rows, page, pages, total)
+    )
+    return paginate_rows(events, page, per_page, count=select(func.count()).select_from(AuditEvent).where(condition))

@@ -11,6 +11,7 @@ from training.authoring import transfer
 from training.authoring.forms import STATUS_LABELS, TYPE_LABELS
 from training.authoring.services import AUTHOR_ROLES, course_for_authoring
 from training.authoring.transfer_forms import ApplyImportForm, ImportForm
+from training.client import client_ip
 from training.errors import DomainError
 from training.web import error_response
 
@@ -70,7 +71,7 @@ def apply_import(slug):
     form = ApplyImportForm()
     if not form.validate_on_submit():
         raise DomainError("The import form was incomplete. Upload the file again.", tampered="staged import form")
-    ip = request.remote_addr or ""
+    ip = client_ip()
     try:
         plan = transfer.apply_staged_import(course, current_user, form.token.data, form.sha256.data, ip)
     except transfer.ImportRefused as refused:
@@ -87,7 +88,7 @@ def apply_import(slug):
 @bp.route("/courses/<slug>/export.gift", defaults={"kind": "gift"})
 @authors_only
 def export_bank(slug, kind):
-    download = transfer.export_bank(course_for_authoring(slug), kind, current_user.id, request.remote_addr or "")
+    download = transfer.export_bank(course_for_authoring(slug), kind, current_user.id, client_ip())
     return send_file(
         BytesIO(download.data),
         mimetype=download.mimetype,

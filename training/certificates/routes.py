@@ -21,6 +21,7 @@ from training.certificates.export import certificate_zip
 from training.certificates.forms import CertificateFilterForm, FileCheckForm, RevokeForm, SerialLookupForm
 from training.certificates.serials import InvalidSerial, display_serial, parse_serial
 from training.certificates.storage import sha256_hex
+from training.client import client_ip
 from training.clock import organisation_zone
 from training.errors import DomainError
 from training.extensions import limiter
@@ -50,7 +51,7 @@ def _public_headers(response):
 @login_required
 def download(serial: str):
     certificate, data = services.downloadable_pdf(current_user, serial)
-    services.record_download(current_user, certificate, ip_address=request.remote_addr or "")
+    services.record_download(current_user, certificate, ip_address=client_ip())
     return send_file(
         io.BytesIO(data),
         mimetype="application/pdf",
@@ -83,7 +84,7 @@ def revoke(serial: str):
             "certificates/detail.html", certificate=certificate, verification=verification, revoke_form=form
         )
         return page, 422
-    services.revoke_certificate(current_user, serial, form.reason.data.strip(), ip_address=request.remote_addr or "")
+    services.revoke_certificate(current_user, serial, form.reason.data.strip(), ip_address=client_ip())
     flash(f"Certificate {display_serial(certificate.serial)} is revoked.", "success")
     return redirect(url_for("certificates.detail", serial=display_serial(certificate.serial)))
 
@@ -127,9 +128,7 @@ def export():
         raise DomainError(f"The export filter is not valid. {errors}")
     certificates = services.export_certificates(criteria)
     archive = certificate_zip(certificates, services.certificate_store(), organisation_zone())
-    services.record_export(
-        current_user, criteria, len(certificates), channel="web", ip_address=request.remote_addr or ""
-    )
+    services.record_export(current_user, criteria, len(certificates), channel="web", ip_address=client_ip())
     response = current_app.response_class(stream_with_context(iter(archive)), mimetype="application/zip")
     response.headers["Content-Length"] = str(len(archive))
     response.headers["Content-Disposition"] = "attachment; filename=certificates.zip"

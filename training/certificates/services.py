@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -25,6 +25,7 @@ from training.content.models import Course
 from training.db import utcnow
 from training.errors import Conflict, DomainError, HiddenRecord, NotFound
 from training.extensions import db
+from training.paging import Page, paginate
 
 log = logging.getLogger(__name__)
 
@@ -429,29 +430,8 @@ def filtered_query(criteria: CertificateFilter) -> Select:
     return query.order_by(Certificate.issued_at.desc(), Certificate.id.desc())
 
 
-@dataclass(frozen=True)
-class CertificatePage:
-    items: list[Certificate]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
-def find_certificates(criteria: CertificateFilter, page: int = 1, per_page: int = 50) -> CertificatePage:
-    query = filtered_query(criteria)
-    total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-    page = max(1, min(page, max(1, -(-total // per_page))))
-    items = (
-        db.session.execute(query.options(joinedload(Certificate.user)).limit(per_page).offset((page - 1) * per_page))
-        .unique()
-        .scalars()
-        .all()
-    )
-    return CertificatePage(items=list(items), total=total, page=page, per_page=per_page)
+def find_certificates(criteria: CertificateFilter, page: int = 1, per_page: int = 50) -> Page[Certificate]:
+    return paginate(filtered_query(criteria).options(joinedload(Certificate.user)), page, per_page)
 
 
 def export_certificates(criteria: CertificateFilter) -> list[Certificate]:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from training.auth.access import roles_required
 from training.auth.models import Department
+from training.client import client_ip
 from training.clock import today
 from training.compliance import services
 from training.compliance.forms import AllowanceForm, PeopleFilterForm, RequirementForm
@@ -42,8 +43,8 @@ def people():
             tampering("department filter", department=request.args.get("department", "")[:20])
         return render_template("compliance/people.html", form=form, page=None, filter_args={}), 422
     criteria = services.scoped_filter(current_user, _criteria_of(form))
-    page = services.people_page(criteria, request.args.get("page", 1, type=int), items=items)
-    return render_template("compliance/people.html", form=form, page=page, filter_args=_filter_args(form))
+    page = services.people_page(criteria, items, request.args.get("page", 1, type=int))
+    return render_template("compliance/people.html", form=form, page=page, items=items, filter_args=_filter_args(form))
 
 
 @bp.route("/people/<int:user_id>")
@@ -89,7 +90,7 @@ def allowances(user_id: int):
         form.course.data,
         form.extra_attempts.data,
         form.reason.data.strip(),
-        request.remote_addr or "",
+        client_ip(),
         key=form.idempotency_key.data,
     )
     flash(f"{person.name} may make {granted.extra_attempts} more attempt(s).", "success")
@@ -108,7 +109,7 @@ def requirements():
             due_within_days=form.due_within_days.data,
             recertify_months=form.recertify_months.data,
         )
-        services.create_requirement(current_user, data, ip_address=request.remote_addr or "")
+        services.create_requirement(current_user, data, ip_address=client_ip())
         flash("Requirement added. Everyone's obligations were updated.", "success")
         return redirect(url_for("compliance.requirements"))
     status = 422 if form.is_submitted() else 200
@@ -120,7 +121,7 @@ def requirements():
 @roles_required(*RULE_MAKERS)
 def retire(requirement_id: int):
     """CSRF is checked for every POST by the app-wide CSRFProtect."""
-    services.retire_requirement(current_user, requirement_id, ip_address=request.remote_addr or "")
+    services.retire_requirement(current_user, requirement_id, ip_address=client_ip())
     flash("Requirement retired. Obligations that came only from it were removed.", "success")
     return redirect(url_for("compliance.requirements"))
 

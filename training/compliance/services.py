@@ -28,6 +28,7 @@ from training.content.models import Course, TrainingModule
 from training.db import utcnow
 from training.errors import Forbidden, HiddenRecord, NotFound
 from training.extensions import db
+from training.paging import Page, paginate
 from training.policies.models import Attestation, Policy, PolicyReading, PolicyVersion
 from training.policies.services import material_changes_by_course
 from training.quizzes.models import QuizAttempt
@@ -422,39 +423,21 @@ class PersonRow:
         return rules.worst(cell.status for cell in self.cells.values())
 
 
-@dataclass(frozen=True)
-class PeoplePage:
-    rows: list[PersonRow]
-    items: list[Item]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
 def people_page(
     criteria: ComplianceFilter,
+    items: list[Item],
     page: int = 1,
     per_page: int = 50,
     now: datetime | None = None,
-    items: list[Item] | None = None,
-):
-    """One page of the people list with every required item's status: four queries at any size.
+) -> Page[PersonRow]:
+    """One page of the people list with each person's status for each of `items`: three queries at any size.
 
-    `items` (the columns) may be passed in by a caller that already loaded them for its filter form.
+    `items` are the columns (`required_items()`), loaded by the caller, which shows them too.
     """
     on = today(now)
-    query = filtered_people(criteria, on)
-    total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-    page = max(1, min(page, max(1, -(-total // per_page))))
-    users = list(db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).scalars())
-    items = required_items() if items is None else items
-    cells = cells_for([u.id for u in users], items, on)
-    rows = [PersonRow(user=u, cells=cells.get(u.id, {})) for u in users]
-    return PeoplePage(rows=rows, items=items, total=total, page=page, per_page=per_page)
+    users = paginate(filtered_people(criteria, on), page, per_page)
+    cells = cells_for([u.id for u in users.items], items, on)
+    return users.map(lambda user: PersonRow(user=user, cells=cells.get(user.id, {})))
 
 
 def cells_for(user_ids: list[int], items: list[Item], on: date) -> dict[int, dict[str, Cell]]:

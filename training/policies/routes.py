@@ -2,6 +2,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from training.auth.access import roles_required
+from training.client import client_ip
 from training.compliance import policy_status
 from training.markdown import render_markdown
 from training.policies import rules, services
@@ -11,10 +12,6 @@ bp = Blueprint("policies", __name__)
 bp.add_app_template_filter(rules.reading_time, "reading_time")
 
 HR_ROLES = ("hr", "admin")
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
 
 
 # --- Staff ---------------------------------------------------------------------------------------
@@ -48,7 +45,7 @@ def attest(slug: str):
         cell = policy_status.policy_cell(current_user.id, view.policy.id)
         return render_template("policies/show.html", view=view, cell=cell, form=form), 422
     try:
-        attestation, created = services.attest(current_user, slug, int(form.version_id.data), ip_address=_ip())
+        attestation, created = services.attest(current_user, slug, int(form.version_id.data), ip_address=client_ip())
     except services.AttestationRefused as refusal:
         policy = services.live_policy(slug)
         return render_template("policies/refused.html", policy=policy, message=refusal.message), 409
@@ -80,7 +77,7 @@ def new():
         return render_template("policies/new.html", form=form, preview=_preview(form.body.data))
     try:
         policy = services.create_policy(
-            current_user, form.title.data, form.slug.data or "", form.version_input(), ip_address=_ip()
+            current_user, form.title.data, form.slug.data or "", form.version_input(), ip_address=client_ip()
         )
     except services.FieldError as error:
         form[error.field].errors.append(error.message)
@@ -117,7 +114,7 @@ def publish(slug: str):
         return _publish_page(policy, current, form, preview=_preview(form.body.data))
     try:
         version = services.publish_version(
-            current_user, slug, form.version_input(), based_on=form.based_on_version(), ip_address=_ip()
+            current_user, slug, form.version_input(), based_on=form.based_on_version(), ip_address=client_ip()
         )
     except services.FieldError as error:
         form[error.field].errors.append(error.message)
@@ -155,7 +152,7 @@ def link_course(slug: str):
     if not form.validate_on_submit():
         page = render_template("policies/detail.html", detail=detail, link_form=form)
         return page, 422
-    if services.link_course(current_user, slug, form.course.data, ip_address=_ip()):
+    if services.link_course(current_user, slug, form.course.data, ip_address=client_ip()):
         flash("The course is linked: a material change to this policy now asks people to take it again.", "success")
     else:
         flash("That course was already linked to this policy.", "info")
@@ -165,7 +162,7 @@ def link_course(slug: str):
 @bp.route("/policies/manage/<slug>/courses/<int:course_id>/unlink", methods=["POST"])
 @roles_required(*HR_ROLES)
 def unlink_course(slug: str, course_id: int):
-    course = services.unlink_course(current_user, slug, course_id, ip_address=_ip())
+    course = services.unlink_course(current_user, slug, course_id, ip_address=client_ip())
     flash(f"{course.title} is no longer linked to this policy.", "success")
     return redirect(url_for("policies.detail", slug=slug))
 
@@ -173,6 +170,6 @@ def unlink_course(slug: str, course_id: int):
 @bp.route("/policies/manage/<slug>/retire", methods=["POST"])
 @roles_required(*HR_ROLES)
 def retire(slug: str):
-    policy = services.retire_policy(current_user, slug, ip_address=_ip())
+    policy = services.retire_policy(current_user, slug, ip_address=client_ip())
     flash(f"{policy.title} is retired. Its versions and attestations are kept.", "success")
     return redirect(url_for("policies.detail", slug=slug))

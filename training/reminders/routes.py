@@ -19,6 +19,7 @@ def index():
     criteria = services.ReminderFilter(
         days=form.days.data or DEFAULT_DAYS, kind=form.kind.data or "", q=(form.q.data or "").strip()
     )
-    page = services.reminders_page(criteria, page=request.args.get("page", 1, type=int))
+    since = services.reminders_since(criteria)
+    page = services.reminders_page(criteria, since, page=request.args.get("page", 1, type=int))
     filter_args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("reminders/index.html", form=form, page=page, filter_args=filter_args)
+    return render_template("reminders/index.html", form=form, page=page, since=since, filter_args=filter_args)

@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from training.auth.models import Department, User
@@ -33,6 +33,7 @@ from training.db import utcnow
 from training.errors import DomainError
 from training.extensions import db
 from training.mail import MailError, MailUnavailable, build_message, stable_message_id
+from training.paging import Page, paginate_rows
 from training.policies.models import Policy
 from training.reminders import schedule
 from training.reminders.models import Reminder
@@ -541,33 +542,18 @@ class SentReminder:
     email: str
 
 
-@dataclass(frozen=True)
-class ReminderPage:
-    rows: list[SentReminder]
-    total: int
-    page: int
-    per_page: int
-    since: date
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+def reminders_since(criteria: ReminderFilter) -> date:
+    """The first day the filter shows: `days` days back, today included."""
+    return compliance_today() - timedelta(days=criteria.days - 1)
 
 
-def reminders_page(criteria: ReminderFilter, page: int = 1, per_page: int = 50) -> ReminderPage:
-    """One page of recent reminders, newest first, in two queries."""
-    since = compliance_today() - timedelta(days=criteria.days - 1)
+def reminders_page(criteria: ReminderFilter, since: date, page: int = 1, per_page: int = 50) -> Page[SentReminder]:
+    """One page of the reminders sent from `since` on, newest first, in two queries."""
     query = select(Reminder, User.name, User.email).join(User, User.id == Reminder.user_id)
     query = query.where(Reminder.sent_on >= since)
     if criteria.kind in KIND_NAMES:
         query = query.where(Reminder.kind == criteria.kind)
     if criteria.q:
         query = query.where(person_matches(criteria.q))
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    page = max(1, min(page, max(1, -(-total // per_page))))
     ordered = query.order_by(Reminder.sent_on.desc(), Reminder.sent_at.desc(), Reminder.id.desc())
-    rows = [
-        SentReminder(reminder, name, email)
-        for reminder, name, email in db.session.execute(ordered.limit(per_page).offset((page - 1) * per_page))
-    ]
-    return ReminderPage(rows=rows, total=total, page=page, per_page=per_page, since=since)
+    return paginate_rows(ordered, page, per_page).map(lambda row: SentReminder(*row))

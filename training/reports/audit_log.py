@@ -19,6 +19,7 @@ from training.auth.models import User
 from training.auth.search import person_matches
 from training.clock import organisation_zone, today
 from training.extensions import db
+from training.paging import Page, paginate_rows
 from training.spreadsheets import safe_cell
 
 PER_PAGE = 50
@@ -67,14 +68,6 @@ class AuditRow:
     actor_email: str | None
 
 
-@dataclass(frozen=True)
-class AuditPage:
-    rows: list[AuditRow]
-    page: int
-    pages: int
-    total: int
-
-
 def _starts_with(column, text: str):
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.like(escaped + "%", escape="\\")
@@ -114,22 +107,24 @@ def _events(criteria: AuditFilter) -> Select:
     )
 
 
-def _count(criteria: AuditFilter, until_id: int | None = None) -> int:
+def _count_query(criteria: AuditFilter, until_id: int | None = None) -> Select[tuple[int]]:
+    """How many events match, joining the actor only when the filter needs them."""
     query = select(func.count()).select_from(AuditEvent).where(*_conditions(criteria))
     if criteria.q.strip():
         query = query.join(User, User.id == AuditEvent.actor_id)
     if until_id is not None:
         query = query.where(AuditEvent.id <= until_id)
-    return db.session.execute(query).scalar_one()
+    return query
 
 
-def audit_page(criteria: AuditFilter, page: int = 1, per_page: int = PER_PAGE) -> AuditPage:
+def _count(criteria: AuditFilter, until_id: int | None = None) -> int:
+    return db.session.execute(_count_query(criteria, until_id)).scalar_one()
+
+
+def audit_page(criteria: AuditFilter, page: int = 1, per_page: int = PER_PAGE) -> Page[AuditRow]:
     """One page of matching events, newest first: two queries (the count, then the page), whatever the rows."""
-    total = _count(criteria)
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
-    result = db.session.execute(_events(criteria).limit(per_page).offset((page - 1) * per_page)).all()
-    return AuditPage([AuditRow(event, name, email) for event, name, email in result], page, pages, total)
+    rows = paginate_rows(_events(criteria), page, per_page, count=_count_query(criteria))
+    return rows.map(lambda row: AuditRow(*row))
 
 
 # --- CSV export -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from training.auth.access import roles_required
+from training.client import client_ip
 from training.clock import today
 from training.compliance.services import ComplianceFilter, person_for_viewer, scoped_filter
 from training.errors import DomainError
@@ -20,10 +21,6 @@ from training.security_log import tampering
 bp = Blueprint("reports", __name__)
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _address() -> str:
-    return request.remote_addr or ""
 
 
 def _export_filter() -> ComplianceFilter:
@@ -52,7 +49,7 @@ def _export_filter() -> ComplianceFilter:
 @heavy_download
 def export_csv():
     criteria, on = _export_filter(), today()
-    matrix.record_export(current_user, criteria, "csv", matrix.count_rows(criteria, on), _address())
+    matrix.record_export(current_user, criteria, "csv", matrix.count_rows(criteria, on), client_ip())
     response = current_app.response_class(stream_with_context(matrix.csv_chunks(criteria, on)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f"attachment; filename={matrix.file_name(on, 'csv')}"
     return response
@@ -67,7 +64,7 @@ def export_xlsx():
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed (and so deleted) when the response closes
     try:
         rows = matrix.write_xlsx(criteria, on, handle)
-        matrix.record_export(current_user, criteria, "xlsx", rows, _address())
+        matrix.record_export(current_user, criteria, "xlsx", rows, client_ip())
         handle.seek(0)
         response = send_file(
             handle, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=matrix.file_name(on, "xlsx"), max_age=0
@@ -86,7 +83,7 @@ def transcript(user_id: int):
     person = person_for_viewer(current_user, user_id)
     data = transcript_pdf.transcript_pdf(person)
     name = f"transcript-{transcript_pdf.file_stem(person)}-{today().isoformat()}.pdf"
-    transcript_pdf.record_download(current_user, person, _address())
+    transcript_pdf.record_download(current_user, person, client_ip())
     response = current_app.response_class(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f"attachment; filename={name}"
     return response
@@ -123,7 +120,7 @@ def audit_packet():
         target = form[refusal.field].errors if refusal.field else form.form_errors
         target.append(refusal.message)
         return render_template("reports/packet.html", form=form), refusal.status
-    packet.record_packet(current_user, prepared, _address())
+    packet.record_packet(current_user, prepared, client_ip())
     response = current_app.response_class(
         stream_with_context(iter(packet.packet_zip(prepared))), mimetype="application/zip"
     )

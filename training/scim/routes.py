@@ -6,6 +6,7 @@ from flask import Blueprint, Response, current_app, g, json, request
 from scim2_models import Context, Error, ListResponse
 from werkzeug.exceptions import HTTPException
 
+from training.client import client_ip
 from training.errors import DomainError
 from training.extensions import csrf, limiter
 from training.https_redirect import plain_http_under
@@ -88,7 +89,7 @@ def scim_endpoint(view):
 
 
 def _caller() -> ScimCaller:
-    return ScimCaller(token_id=g.scim_token_id, ip_address=request.remote_addr or "")
+    return ScimCaller(token_id=g.scim_token_id, ip_address=client_ip())
 
 
 @bp.errorhandler(DomainError)

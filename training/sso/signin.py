@@ -1,10 +1,11 @@
 """Finishing a single sign-on for the protocol routes: our session, or a clear refusal."""
 
-from flask import Response, current_app, render_template, request, url_for
+from flask import Response, current_app, render_template, url_for
 
 from training.audit.services import record_event
 from training.auth import mfa, pending
 from training.auth.signin import complete_sign_in
+from training.client import client_ip
 from training.extensions import db
 from training.security_log import security_event
 from training.sso.identity import IdpIdentity, SsoRefused, person_for_identity
@@ -21,7 +22,7 @@ def finish_sso_sign_in(identity: IdpIdentity, *, next_path: str | None, logout: 
     MFA counts, and the audit event records what the provider says it did (amr/acr, AuthnContext).
     """
     rules = current_app.config["SSO_RULES"]
-    ip_address = request.remote_addr or ""
+    ip_address = client_ip()
     try:
         person = person_for_identity(identity, rules, ip_address=ip_address)
     except SsoRefused as refused:

@@ -8,6 +8,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from training.auth import mfa
 from training.auth.access import roles_required
 from training.auth.services import live_session_count
+from training.client import client_ip
 from training.errors import DomainError
 from training.sso import links as sso_links
 from training.staff import services
@@ -25,10 +26,6 @@ from training.web import TOO_LARGE_MESSAGE, error_response
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 hr_only = roles_required(*services.STAFF_ROLES)
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
 
 
 @bp.context_processor
@@ -106,7 +103,7 @@ def new():
     form = _person_form()
     if form.validate_on_submit():
         try:
-            person = services.create_person(current_user, form.person_input(), ip_address=_ip())
+            person = services.create_person(current_user, form.person_input(), ip_address=client_ip())
         except services.InvalidFields as invalid:
             form.attach(invalid.errors)
         else:
@@ -122,7 +119,7 @@ def edit(user_id: int):
     form = _person_form(person)
     if form.validate_on_submit():
         try:
-            _, changes = services.update_person(current_user, user_id, form.person_input(), ip_address=_ip())
+            _, changes = services.update_person(current_user, user_id, form.person_input(), ip_address=client_ip())
         except services.InvalidFields as invalid:
             form.attach(invalid.errors)
         else:
@@ -138,7 +135,7 @@ def deactivate(user_id: int):
     person = services.managed_person(current_user, user_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        services.deactivate_person(current_user, user_id, ip_address=_ip())
+        services.deactivate_person(current_user, user_id, ip_address=client_ip())
         flash(f"{person.name} is deactivated and signed out everywhere. Their records are kept.", "success")
         return redirect(url_for("staff.edit", user_id=user_id))
     managed = services.people_managed_by(person)
@@ -148,7 +145,7 @@ def deactivate(user_id: int):
 @bp.route("/<int:user_id>/reactivate", methods=["POST"])
 @hr_only
 def reactivate(user_id: int):
-    person = services.reactivate_person(current_user, user_id, ip_address=_ip())
+    person = services.reactivate_person(current_user, user_id, ip_address=client_ip())
     flash(f"{person.name} is active again and appears in compliance figures.", "success")
     return redirect(url_for("staff.edit", user_id=user_id))
 
@@ -157,7 +154,7 @@ def reactivate(user_id: int):
 @roles_required("admin")
 def reset_two_step(user_id: int):
     """A lost phone: an admin turns the person's two-step sign-in off and signs them out everywhere."""
-    person = mfa.reset(current_user, user_id, ip_address=_ip())
+    person = mfa.reset(current_user, user_id, ip_address=client_ip())
     flash(
         f"Two-step sign-in of {person.name} is reset and they are signed out everywhere. "
         "Their next sign-in is with their password alone.",
@@ -171,7 +168,7 @@ def reset_two_step(user_id: int):
 def unlink_identity(user_id: int, link_id: int):
     """No fields: CSRFProtect checks the token. Whoever may edit the person may remove a link."""
     person = services.managed_person(current_user, user_id)
-    link = sso_links.unlink(current_user.id, person.id, link_id, ip_address=_ip())
+    link = sso_links.unlink(current_user.id, person.id, link_id, ip_address=client_ip())
     flash(
         f"The sign-in link of {person.name} at {link.issuer} is removed. Their next single sign-on links again "
         "by employee id (or verified email, if configured).",
@@ -184,7 +181,7 @@ def unlink_identity(user_id: int, link_id: int):
 @hr_only
 def sign_out_everywhere(user_id: int):
     """No fields: CSRFProtect checks the form's token. Only an admin may do this to hr/author/admin accounts."""
-    person, ended = services.sign_out_everywhere(current_user, user_id, ip_address=_ip())
+    person, ended = services.sign_out_everywhere(current_user, user_id, ip_address=client_ip())
     sessions = "no open session" if not ended else f"{ended} open session{'s' if ended > 1 else ''}"
     flash(f"{person.name} is signed out everywhere ({sessions} ended).", "success")
     return redirect(url_for("staff.edit", user_id=user_id))
@@ -210,7 +207,7 @@ def departments():
     form = DepartmentForm()
     if form.validate_on_submit():
         try:
-            department = services.create_department(current_user, form.name.data, ip_address=_ip())
+            department = services.create_department(current_user, form.name.data, ip_address=client_ip())
         except services.InvalidFields as invalid:
             form.attach(invalid.errors)
         else:
@@ -226,7 +223,7 @@ def rename_department(department_id: int):
     form = RenameDepartmentForm(prefix=f"d{department_id}")
     if form.validate_on_submit():
         try:
-            department = services.rename_department(current_user, department_id, form.name.data, ip_address=_ip())
+            department = services.rename_department(current_user, department_id, form.name.data, ip_address=client_ip())
         except services.InvalidFields as invalid:
             form.attach(invalid.errors)
         else:
@@ -267,7 +264,7 @@ def apply_import():
     if not form.validate_on_submit():
         raise DomainError("The import form was incomplete. Upload the file again.", tampered="staged import form")
     try:
-        plan = services.apply_staged_import(current_user, form.token.data, form.sha256.data, ip_address=_ip())
+        plan = services.apply_staged_import(current_user, form.token.data, form.sha256.data, ip_address=client_ip())
     except services.ImportRefused as refused:
         return _import_page(ImportForm(formdata=None), refused.preview)
     flash(f"Imported: {plan.summary()}.", "success")

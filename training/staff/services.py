@@ -29,6 +29,7 @@ from training.db import utcnow
 from training.errors import Conflict, DomainError, Forbidden, NotFound
 from training.extensions import db
 from training.mail import MailSettings, build_message, transport_for
+from training.paging import Page, paginate
 from training.staff import feed, importer
 from training.staging import StagingMessages, StagingStore, sha256_hex
 from training.urls import is_number
@@ -60,27 +61,9 @@ class StaffFilter:
     status: str = "active"
 
 
-@dataclass(frozen=True)
-class StaffPage:
-    people: list[User]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
-def staff_page(criteria: StaffFilter, page: int = 1, per_page: int = PER_PAGE) -> StaffPage:
+def staff_page(criteria: StaffFilter, page: int = 1, per_page: int = PER_PAGE) -> Page[User]:
     """One page of people matching the filter, by name, with department and manager: two queries."""
-    query = _filtered(criteria)
-    total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-    page = max(1, min(page, max(1, -(-total // per_page))))
-    people = db.session.execute(
-        query.options(joinedload(User.manager)).limit(per_page).offset((page - 1) * per_page)
-    ).scalars()
-    return StaffPage(list(people), total, page, per_page)
+    return paginate(_filtered(criteria).options(joinedload(User.manager)), page, per_page)
 
 
 def _filtered(criteria: StaffFilter):
