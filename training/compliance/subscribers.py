@@ -29,7 +29,11 @@ class PendingRebuild:
 
 
 def note_change(sender, *, user_ids, now=None, **_details) -> None:
-    pending = db.session.info.setdefault(PENDING, PendingRebuild())
+    session = db.session()
+    if not session.in_transaction():
+        # An event before any write: begin the transaction now, so that its rollback forgets the rebuild.
+        session.begin()
+    pending = session.info.setdefault(PENDING, PendingRebuild())
     if user_ids is None:
         pending.everyone = True
     else:
