@@ -23,7 +23,7 @@ from training.certificates.serials import display_serial
 from training.certificates.services import stored_pdf
 from training.clock import organisation_zone
 from training.completions.models import Completion
-from training.compliance.services import VIEW_ALL_ROLES, can_view_person
+from training.compliance.people import VIEW_ALL_ROLES, can_view_person
 from training.content.models import Course, Question, QuestionOption, QuestionVersion
 from training.db import utcnow
 from training.errors import DomainError, Forbidden

@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 from training.auth.access import roles_required
 from training.client import client_ip
 from training.clock import today
-from training.compliance.services import ComplianceFilter, person_for_viewer, scoped_filter
+from training.compliance.people import ComplianceFilter, person_for_viewer, scoped_filter
 from training.errors import DomainError
 from training.limits import heavy_download, heavy_download_post
 from training.reports import matrix, packet, transcript_pdf
