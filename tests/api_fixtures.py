@@ -13,7 +13,7 @@ from training.auth.models import User
 from training.certificates.models import Certificate
 from training.certificates.serials import display_serial
 from training.compliance.models import Requirement
-from training.compliance.services import refresh_obligations
+from training.compliance.obligations import refresh_obligations
 from training.content.models import Course
 from training.courses import services as course_services
 from training.courses.services import mark_module_complete

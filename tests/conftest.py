@@ -25,7 +25,7 @@ from sqlalchemy import Engine, create_engine, func, make_url, select, text
 
 from training import create_app
 from training.auth.passwords import TEST_PASSWORD_HASHER, hash_password
-from training.compliance.services import refresh_obligations
+from training.compliance.obligations import refresh_obligations
 from training.config import normalise_database_url
 from training.content.loader import load_content
 from training.content.sync import sync_content
@@ -326,7 +326,7 @@ def make_user(app):
 def make_requirement(app):
     """Require a course (by slug) or a policy (`policy=slug`) as an HR rule would; returns its id."""
     from training.auth.models import Department, User
-    from training.compliance.services import RequirementInput, create_requirement
+    from training.compliance.requirements import RequirementInput, create_requirement
     from training.content.models import Course
     from training.policies.models import Policy
 

@@ -86,7 +86,7 @@ def recorded_statements(app):
 def age_requirement(app, requirement_id: int, days: int) -> None:
     """Make the rule `days` old, as if HR had added it then; the app's own obligations follow."""
     from training.compliance.models import Requirement
-    from training.compliance.services import refresh_obligations
+    from training.compliance.obligations import refresh_obligations
 
     with app.app_context():
         requirement = db.session.get(Requirement, requirement_id)

@@ -25,7 +25,7 @@ from training.content.models import Question, QuestionOption, QuestionVersion
 from training.extensions import db
 from training.policies.models import Attestation, Policy, PolicyVersion
 from training.quizzes.models import AttemptQuestion
-from training.reports import packet as packet_module
+from training.reports import packet_csv
 
 # The packet holds each certificate's PDF with the SHA-256 recorded when it was issued.
 pytestmark = pytest.mark.renders_certificates_at_completion
@@ -214,7 +214,7 @@ def test_a_missing_certificate_file_is_rendered_again_not_left_out(app, client, 
 
 
 def test_a_department_packet_has_a_transcript_for_everyone_in_it(app, client, auth, org, monkeypatch):
-    monkeypatch.setattr(packet_module, "CSV_CHUNK", 1)
+    monkeypatch.setattr(packet_csv, "CSV_CHUNK", 1)
     with app.app_context():
         db.session.get(User, org.people["colleague"].id).active = False
         db.session.commit()

@@ -12,7 +12,8 @@ from training.auth.models import Department, User
 from training.clock import today
 from training.compliance import rules
 from training.compliance.models import Obligation, Requirement
-from training.compliance.services import refresh_obligations, status_case, status_conditions
+from training.compliance.obligations import refresh_obligations
+from training.compliance.status import status_case, status_conditions
 from training.content.models import Course
 from training.extensions import db
 

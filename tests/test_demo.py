@@ -13,7 +13,7 @@ from training.certificates.models import Certificate
 from training.completions.models import Completion, ModuleProgress
 from training.compliance import rules
 from training.compliance.models import Obligation, Requirement
-from training.compliance.services import dashboard
+from training.compliance.overview import dashboard
 from training.content.models import Course
 from training.courses.rules import add_months
 from training.db import utcnow

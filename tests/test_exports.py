@@ -13,7 +13,7 @@ from tests.helpers import complete_course
 from training.audit.models import AuditEvent
 from training.auth.models import Department, User
 from training.clock import today
-from training.compliance.services import refresh_obligations
+from training.compliance.obligations import refresh_obligations
 from training.content.models import Course
 from training.extensions import db
 from training.reports import matrix

@@ -445,7 +445,7 @@ class Seed:
 
     @cached_property
     def requirement(self) -> int:
-        from training.compliance.services import RequirementInput, create_requirement
+        from training.compliance.requirements import RequirementInput, create_requirement
 
         actor = self.user("admin")
 

@@ -12,7 +12,9 @@ from training import clock
 from training.audit.models import AuditEvent
 from training.auth.models import User
 from training.completions.models import Completion
-from training.compliance import services as compliance_services
+from training.compliance import obligations as compliance_obligations
+from training.compliance import requirements as compliance_requirements
+from training.compliance import status as compliance_status
 from training.compliance.models import Obligation
 from training.content.models import Course
 from training.db import utcnow
@@ -33,7 +35,8 @@ def move_clock(monkeypatch, by: timedelta):
     """Move the policies' and compliance's clock: reading times, publication times and 'today'."""
     moved = utcnow() + by
     monkeypatch.setattr(services, "utcnow", lambda: moved)
-    monkeypatch.setattr(compliance_services, "utcnow", lambda: moved)
+    monkeypatch.setattr(compliance_obligations, "utcnow", lambda: moved)
+    monkeypatch.setattr(compliance_requirements, "utcnow", lambda: moved)
     monkeypatch.setattr(clock, "utcnow", lambda: moved)
 
 
@@ -115,7 +118,7 @@ def actions(app) -> list[str]:
 def policy_cell(app, user_id, slug=SLUG, now=None):
     with app.app_context():
         policy_id = db.session.execute(select(Policy.id).where(Policy.slug == slug)).scalar_one()
-        cells = compliance_services.person_cells(user_id, now)
+        cells = compliance_status.person_cells(user_id, now)
         return next((c for c in cells if c.item.key == f"policy:{policy_id}"), None)
 
 

@@ -22,7 +22,7 @@ from training.auth.services import create_user
 from training.clock import today
 from training.completions.models import ModuleProgress
 from training.compliance.models import Requirement
-from training.compliance.services import refresh_obligations
+from training.compliance.obligations import refresh_obligations
 from training.content.models import Course
 from training.courses import services as course_services
 from training.courses.services import mark_module_complete

@@ -31,8 +31,8 @@ from training.certificates.models import Certificate
 from training.certificates.serials import new_serial
 from training.clock import organisation_zone, today
 from training.completions.models import Completion, ModuleProgress
+from training.compliance.obligations import refresh_obligations
 from training.compliance.rules import add_months_to_date
-from training.compliance.services import refresh_obligations
 from training.content.models import Course, TrainingModule
 from training.courses.rules import add_months
 from training.db import utcnow

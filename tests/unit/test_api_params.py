@@ -83,6 +83,6 @@ def test_the_document_allows_exactly_the_status_filters_the_parser_accepts():
 
 
 def test_the_non_compliant_filter_is_the_compliance_services_own():
-    from training.compliance.services import NON_COMPLIANT_FILTER
+    from training.compliance.people import NON_COMPLIANT_FILTER
 
     assert NON_COMPLIANT == NON_COMPLIANT_FILTER

@@ -19,7 +19,9 @@ from training.certificates.serials import display_serial
 from training.certificates.services import certificate_by_serial
 from training.clock import today
 from training.compliance import rules
-from training.compliance import services as compliance
+from training.compliance.people import ComplianceFilter, people_page
+from training.compliance.requirements import Item, required_items
+from training.compliance.status import Cell, due_soon_days, person_cells
 from training.content.models import Course
 from training.courses.services import transcript
 from training.db import utcnow
@@ -69,15 +71,15 @@ def compliance_list(query: ComplianceQuery, caller: ApiCaller) -> dict:
     A page past the last one is empty rather than a repeat of the last page, so a client that
     reads pages until one comes back empty stops.
     """
-    criteria = compliance.ComplianceFilter(
+    criteria = ComplianceFilter(
         q=query.q,
         department_id=_department_id(query.department),
         job_title=query.job_title,
         item=_item_key(query.item_kind, query.item_slug),
         status=query.status,
     )
-    items = compliance.required_items()
-    page = compliance.people_page(criteria, items, query.page, query.per_page)
+    items = required_items()
+    page = people_page(criteria, items, query.page, query.per_page)
     slugs = item_slugs(items)
     rows = page.items if page.page == query.page else []
     body = {
@@ -88,7 +90,7 @@ def compliance_list(query: ComplianceQuery, caller: ApiCaller) -> dict:
             "total": page.total,
             "pages": page.pages,
             "as_of": day(today()),
-            "due_soon_days": compliance.due_soon_days(),
+            "due_soon_days": due_soon_days(),
         },
     }
     # Recorded last: the commit expires what the response is built from.
@@ -128,7 +130,7 @@ def _item_key(kind: str, slug: str) -> str:
     return f"{kind}:{item_id}"
 
 
-def item_slugs(items: list[compliance.Item]) -> dict[str, str]:
+def item_slugs(items: list[Item]) -> dict[str, str]:
     """Slugs by item key ("course:3" -> "patient-confidentiality"): one query per kind at most."""
     slugs: dict[str, str] = {}
     for kind, model in (("course", Course), ("policy", Policy)):
@@ -139,7 +141,7 @@ def item_slugs(items: list[compliance.Item]) -> dict[str, str]:
     return slugs
 
 
-def _person_row(user: User, cells: dict[str, compliance.Cell], items, slugs: dict[str, str]) -> dict:
+def _person_row(user: User, cells: dict[str, Cell], items, slugs: dict[str, str]) -> dict:
     ordered = [cells[item.key] for item in items if item.key in cells]
     return _person(user) | {
         "status": rules.worst(cell.status for cell in ordered),
@@ -157,7 +159,7 @@ def _person(user: User) -> dict:
     }
 
 
-def _cell(cell: compliance.Cell, slugs: dict[str, str]) -> dict:
+def _cell(cell: Cell, slugs: dict[str, str]) -> dict:
     return {
         "type": cell.item.kind,
         "slug": slugs.get(cell.item.key, ""),
@@ -176,7 +178,7 @@ def _cell(cell: compliance.Cell, slugs: dict[str, str]) -> dict:
 def person_transcript(employee_id: str, caller: ApiCaller) -> dict:
     """Everything one person must do and has done, found by employee id (deactivated people too)."""
     person = _person_by_employee_id(employee_id)
-    cells = compliance.person_cells(person.id)
+    cells = person_cells(person.id)
     slugs = item_slugs([cell.item for cell in cells])
     now = utcnow()
     record = transcript(person.id, now)

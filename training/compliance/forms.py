@@ -6,7 +6,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from training.compliance import rules
-from training.compliance.services import NON_COMPLIANT_FILTER
+from training.compliance.people import NON_COMPLIANT_FILTER
 
 STATUS_CHOICES = [
     SelectChoice("", "Any status"),

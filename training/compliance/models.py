@@ -4,7 +4,7 @@ A `Requirement` is a rule HR writes ("everyone in Pharmacy completes Patient con
 30 days of hire, again every 12 months"). An `Obligation` is what the rules mean for one person and
 one course or policy: a due date, the date the counting completion is valid until, and whether they
 have started. Obligations are derived data, rebuilt from the rules and the records whenever either
-changes (`compliance.services.refresh_obligations`); the status itself is never stored, because it
+changes (`compliance.obligations.refresh_obligations`); the status itself is never stored, because it
 depends on today's date (see `compliance.rules`).
 """
 

@@ -1,6 +1,6 @@
 """Where people stand with the policies they must attest to: HR's attestation counts, a person's policy list.
 
-These read the obligations compliance derives (training/compliance/services.py) together with the policies' own
+These read the obligations compliance derives (training/compliance/obligations.py) together with the policies' own
 records, so they live here, above both.
 """
 
@@ -11,7 +11,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from training.clock import today
 from training.compliance.models import Obligation
-from training.compliance.services import Cell, person_cells
+from training.compliance.status import Cell, person_cells
 from training.extensions import db
 from training.policies.models import Attestation, Policy, PolicyVersion
 from training.policies.services import with_current_versions

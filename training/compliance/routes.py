@@ -8,8 +8,19 @@ from training.auth.access import roles_required
 from training.auth.models import Department
 from training.client import client_ip
 from training.clock import today
-from training.compliance import services
+from training.compliance import overview, rules
 from training.compliance.forms import AllowanceForm, PeopleFilterForm, RequirementForm
+from training.compliance.people import ComplianceFilter, attestations_of, people_page, person_for_viewer, scoped_filter
+from training.compliance.requirements import (
+    Item,
+    RequirementInput,
+    active_requirements,
+    create_requirement,
+    requirable_items,
+    required_items,
+    retire_requirement,
+)
+from training.compliance.status import due_soon_days, person_cells
 from training.courses.services import transcript
 from training.extensions import db
 from training.quizzes import services as quiz_services
@@ -24,33 +35,33 @@ RULE_MAKERS = ("hr", "admin")
 @bp.route("")
 @roles_required(*VIEWERS)
 def dashboard():
-    department_id = services.scoped_filter(current_user, services.ComplianceFilter()).department_id
+    department_id = scoped_filter(current_user, ComplianceFilter()).department_id
     return render_template(
         "compliance/dashboard.html",
-        figures=services.dashboard(department_id),
-        due_soon_days=services.due_soon_days(),
-        statuses=services.rules.STATUSES,
+        figures=overview.dashboard(department_id),
+        due_soon_days=due_soon_days(),
+        statuses=rules.STATUSES,
     )
 
 
 @bp.route("/people")
 @roles_required(*VIEWERS)
 def people():
-    items = services.required_items()
+    items = required_items()
     form = _filter_form(items)
     if not form.validate():
         if form.department.errors:  # the list offers only the departments this person may see
             tampering("department filter", department=request.args.get("department", "")[:20])
         return render_template("compliance/people.html", form=form, page=None, filter_args={}), 422
-    criteria = services.scoped_filter(current_user, _criteria_of(form))
-    page = services.people_page(criteria, items, request.args.get("page", 1, type=int))
+    criteria = scoped_filter(current_user, _criteria_of(form))
+    page = people_page(criteria, items, request.args.get("page", 1, type=int))
     return render_template("compliance/people.html", form=form, page=page, items=items, filter_args=_filter_args(form))
 
 
 @bp.route("/people/<int:user_id>")
 @roles_required(*VIEWERS)
 def person(user_id: int):
-    return _person_page(services.person_for_viewer(current_user, user_id))
+    return _person_page(person_for_viewer(current_user, user_id))
 
 
 def _allowance_form() -> AllowanceForm | None:
@@ -67,9 +78,9 @@ def _person_page(person, form=None, status=200):
     page = render_template(
         "compliance/person.html",
         person=person,
-        cells=services.person_cells(person.id),
+        cells=person_cells(person.id),
         record=transcript(person.id),
-        attestations=services.attestations_of(person.id),
+        attestations=attestations_of(person.id),
         allowances=quiz_services.allowances_of(person.id),
         allowance_form=form or _allowance_form(),
         as_of=today(),
@@ -80,7 +91,7 @@ def _person_page(person, form=None, status=200):
 @bp.route("/people/<int:user_id>/allowances", methods=["POST"])
 @roles_required(*RULE_MAKERS)
 def allowances(user_id: int):
-    person = services.person_for_viewer(current_user, user_id)
+    person = person_for_viewer(current_user, user_id)
     form = _allowance_form()
     if not form.validate_on_submit():
         return _person_page(person, form, 422)
@@ -102,18 +113,18 @@ def allowances(user_id: int):
 def requirements():
     form = _requirement_form()
     if form.validate_on_submit():
-        data = services.RequirementInput(
+        data = RequirementInput(
             item=form.item.data,
             department_id=form.department.data,
             job_title=form.job_title.data or "",
             due_within_days=form.due_within_days.data,
             recertify_months=form.recertify_months.data,
         )
-        services.create_requirement(current_user, data, ip_address=client_ip())
+        create_requirement(current_user, data, ip_address=client_ip())
         flash("Requirement added. Everyone's obligations were updated.", "success")
         return redirect(url_for("compliance.requirements"))
     status = 422 if form.is_submitted() else 200
-    page = render_template("compliance/requirements.html", form=form, rules=services.active_requirements())
+    page = render_template("compliance/requirements.html", form=form, rules=active_requirements())
     return page, status
 
 
@@ -121,7 +132,7 @@ def requirements():
 @roles_required(*RULE_MAKERS)
 def retire(requirement_id: int):
     """CSRF is checked for every POST by the app-wide CSRFProtect."""
-    services.retire_requirement(current_user, requirement_id, ip_address=client_ip())
+    retire_requirement(current_user, requirement_id, ip_address=client_ip())
     flash("Requirement retired. Obligations that came only from it were removed.", "success")
     return redirect(url_for("compliance.requirements"))
 
@@ -133,7 +144,7 @@ def _departments() -> list[tuple[int, str]]:
     return [tuple(row) for row in db.session.execute(query)]
 
 
-def _filter_form(items: list[services.Item]) -> PeopleFilterForm:
+def _filter_form(items: list[Item]) -> PeopleFilterForm:
     form = PeopleFilterForm(request.args)
     everyone = [] if current_user.role == "manager" else [("", "All departments")]
     form.department.choices = everyone + _departments()
@@ -143,8 +154,8 @@ def _filter_form(items: list[services.Item]) -> PeopleFilterForm:
     return form
 
 
-def _criteria_of(form: PeopleFilterForm) -> services.ComplianceFilter:
-    return services.ComplianceFilter(
+def _criteria_of(form: PeopleFilterForm) -> ComplianceFilter:
+    return ComplianceFilter(
         q=form.q.data or "",
         department_id=form.department.data,
         job_title=form.job_title.data or "",
@@ -163,7 +174,7 @@ def _filter_args(form: PeopleFilterForm) -> dict:
 def _requirement_form() -> RequirementForm:
     form = RequirementForm()
     form.item.choices = [("", "Choose…")] + [
-        (i.key, f"{'Course' if i.kind == 'course' else 'Policy'}: {i.title}") for i in services.requirable_items()
+        (i.key, f"{'Course' if i.kind == 'course' else 'Policy'}: {i.title}") for i in requirable_items()
     ]
     form.department.choices = [("", "Everyone"), *_departments()]
     return form

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import event
 
 from training import events
-from training.compliance.services import refresh_obligations
+from training.compliance.obligations import refresh_obligations
 from training.extensions import db
 
 PENDING = "compliance.pending_obligations"

@@ -2,7 +2,7 @@
 
 Versions are append-only: a new text is a new row, never an edit. A material change asks everyone
 required to attest again and to retake the courses linked to the policy (45 CFR 164.530(b)(2)(i)(C));
-`compliance.services` derives both from the versions when obligations are refreshed, so every write
+`compliance.obligations` derives both from the versions when obligations are refreshed, so every write
 here that changes what someone must do sends a domain event (training/events.py) before the commit.
 """
 

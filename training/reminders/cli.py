@@ -8,7 +8,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from training.clock import today
-from training.compliance.services import due_soon_days
+from training.compliance.status import due_soon_days
 from training.errors import domain_errors_as_click
 from training.mail import MailSettings, transport_for
 from training.reminders import services

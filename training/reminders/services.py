@@ -27,7 +27,7 @@ from training.clock import format_day
 from training.clock import today as compliance_today
 from training.compliance import rules
 from training.compliance.models import Obligation
-from training.compliance.services import status_case
+from training.compliance.status import status_case
 from training.content.models import Course
 from training.db import utcnow
 from training.errors import DomainError

@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from training.clock import SupportedDate
 from training.compliance import rules
-from training.compliance.services import NON_COMPLIANT_FILTER
+from training.compliance.people import NON_COMPLIANT_FILTER
 from training.reports.period import period_problem
 
 ITEM_KEY = re.compile(r"^(course|policy):\d{1,9}$")

@@ -1,6 +1,6 @@
 """The compliance matrix as CSV or XLSX: one row per person and required item (long format).
 
-People come from `compliance.services.filtered_people`, the people list's own query, read in chunks
+People come from `compliance.people.filtered_people`, the people list's own query, read in chunks
 of `CHUNK_SIZE` by keyset pagination; each chunk's obligations are loaded with `cells_for`. So an
 export of 50,000 people never holds more than one chunk of people and their cells in memory.
 
@@ -23,17 +23,9 @@ from training.audit.services import record_event
 from training.auth.models import User
 from training.compliance import rules
 from training.compliance.models import Obligation
-from training.compliance.services import (
-    NON_COMPLIANT_FILTER,
-    ComplianceFilter,
-    Item,
-    cells_for,
-    due_soon_days,
-    filtered_people,
-    non_compliant_condition,
-    required_items,
-    status_case,
-)
+from training.compliance.people import NON_COMPLIANT_FILTER, ComplianceFilter, filtered_people
+from training.compliance.requirements import Item, required_items
+from training.compliance.status import cells_for, due_soon_days, non_compliant_condition, status_case
 from training.extensions import db
 from training.spreadsheets import safe_cell
 

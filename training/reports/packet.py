@@ -1,20 +1,15 @@
-"""The audit packet: one ZIP answering an auditor's request for one person or one department.
+"""The audit packet prepared: the request checked against the viewer's access, its counts and certificate files.
 
-`prepare_packet` checks the request and the viewer's access, counts what will go in, and makes sure
-every certificate file on disk is the recorded one (re-rendering a missing or altered file first);
-`packet_zip` streams the archive. Transcript PDFs and the CSVs are produced while the ZIP is read,
-a chunk of people at a time, so a large department never sits in memory.
+A packet is one ZIP answering an auditor's request for one person or one department. `prepare_packet`
+checks the request and the viewer's access, counts what will go in, and makes sure every certificate
+file on disk is the recorded one (re-rendering a missing or altered file first);
+`packet_archive.packet_zip` streams the archive, with the CSV files of `packet_csv`.
 """
 
-import csv
-import io
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import Select, func, select
-from zipstream import ZIP_DEFLATED, ZIP_STORED, ZipStream
 
 from training.audit.services import record_event
 from training.auth.models import Department, User
@@ -23,39 +18,16 @@ from training.certificates.serials import display_serial
 from training.certificates.services import stored_pdf
 from training.clock import organisation_zone
 from training.completions.models import Completion
-from training.compliance.services import VIEW_ALL_ROLES, can_view_person
-from training.content.models import Course, Question, QuestionOption, QuestionVersion
+from training.compliance.people import VIEW_ALL_ROLES, can_view_person
 from training.db import utcnow
 from training.errors import DomainError, Forbidden
 from training.extensions import db
-from training.policies.models import Attestation, Policy, PolicyVersion
+from training.policies.models import Attestation
 from training.quizzes.models import AttemptAnswer, AttemptQuestion, QuizAttempt
 from training.reports.period import Period, period_problem
-from training.reports.transcript_pdf import file_stem, transcript_pdf
-from training.spreadsheets import safe_cell
+from training.reports.transcript_pdf import file_stem
 
 PACKET_ROLES = (*VIEW_ALL_ROLES, "manager")
-CSV_CHUNK = 500
-OPTION_SEPARATOR = " | "
-
-ATTESTATION_COLUMNS = ("person", "employee_id", "email", "policy", "version", "attested_at", "statement", "ip_address")
-ATTEMPT_COLUMNS = (
-    "person",
-    "employee_id",
-    "course",
-    "course_version",
-    "attempt_id",
-    "started_at",
-    "submitted_at",
-    "score",
-    "passed",
-    "question_key",
-    "question_version",
-    "prompt",
-    "options_shown",
-    "selected_options",
-    "correct",
-)
 
 
 class PacketRefused(DomainError):
@@ -116,9 +88,6 @@ class Packet:
     @property
     def file_name(self) -> str:
         return f"audit-packet-{self.generated_at.astimezone(organisation_zone()).date().isoformat()}.zip"
-
-
-# --- preparing ------------------------------------------------------------------------------------------
 
 
 def prepare_packet(viewer: User, request: PacketRequest, now: datetime | None = None) -> Packet:
@@ -183,9 +152,14 @@ def _packet_person(user: User) -> PacketPerson:
     return PacketPerson(user.id, user.name, user.email, user.employee_id or "", file_stem(user))
 
 
-def _counts(ids: Select, bounds: tuple[datetime, datetime], people: int) -> PacketCounts:
+def in_period(user_id, moment, ids, bounds: tuple[datetime, datetime]) -> tuple:
+    """Conditions for the records of these people (`ids`: a list or a SELECT of ids) whose `moment` is in the
+    period: from the first bound up to, not including, the second."""
     first, after = bounds
+    return user_id.in_(ids), moment >= first, moment < after
 
+
+def _counts(ids: Select, bounds: tuple[datetime, datetime], people: int) -> PacketCounts:
     def count(query) -> int:
         return db.session.execute(query).scalar_one()
 
@@ -193,15 +167,15 @@ def _counts(ids: Select, bounds: tuple[datetime, datetime], people: int) -> Pack
         select(func.count())
         .select_from(Certificate)
         .outerjoin(CertificateRevocation, CertificateRevocation.certificate_id == Certificate.id)
-        .where(Certificate.user_id.in_(ids), Certificate.issued_at >= first, Certificate.issued_at < after)
+        .where(*in_period(Certificate.user_id, Certificate.issued_at, ids, bounds))
     )
-    attempts = QuizAttempt.user_id.in_(ids), QuizAttempt.started_at >= first, QuizAttempt.started_at < after
+    attempts = in_period(QuizAttempt.user_id, QuizAttempt.started_at, ids, bounds)
     return PacketCounts(
         people=people,
         completions=count(
             select(func.count())
             .select_from(Completion)
-            .where(Completion.user_id.in_(ids), Completion.completed_at >= first, Completion.completed_at < after)
+            .where(*in_period(Completion.user_id, Completion.completed_at, ids, bounds))
         ),
         attempts=count(select(func.count()).select_from(QuizAttempt).where(*attempts)),
         answers=count(
@@ -214,7 +188,7 @@ def _counts(ids: Select, bounds: tuple[datetime, datetime], people: int) -> Pack
         attestations=count(
             select(func.count())
             .select_from(Attestation)
-            .where(Attestation.user_id.in_(ids), Attestation.attested_at >= first, Attestation.attested_at < after)
+            .where(*in_period(Attestation.user_id, Attestation.attested_at, ids, bounds))
         ),
         certificates=count(certificates.where(CertificateRevocation.id.is_(None))),
         revoked_certificates=count(certificates.where(CertificateRevocation.id.is_not(None))),
@@ -228,11 +202,10 @@ def _certificate_files(ids: Select, bounds: tuple[datetime, datetime]) -> tuple[
     one, so the packet never carries a stale file. Revoked certificates are left out (the
     transcripts list them as revoked), as in every other download.
     """
-    first, after = bounds
     certificates = db.session.execute(
         select(Certificate)
         .outerjoin(CertificateRevocation, CertificateRevocation.certificate_id == Certificate.id)
-        .where(Certificate.user_id.in_(ids), Certificate.issued_at >= first, Certificate.issued_at < after)
+        .where(*in_period(Certificate.user_id, Certificate.issued_at, ids, bounds))
         .where(CertificateRevocation.id.is_(None))
         .order_by(Certificate.issued_at, Certificate.id)
     ).scalars()
@@ -269,205 +242,3 @@ def record_packet(viewer: User, packet: Packet, ip_address: str = "") -> None:
         ip_address=ip_address,
     )
     db.session.commit()
-
-
-# --- the archive ------------------------------------------------------------------------------------------
-
-
-def packet_zip(packet: Packet) -> ZipStream:
-    """README, the two CSVs, a transcript per person and the certificate files, produced as it is read."""
-    archive = ZipStream(compress_type=ZIP_STORED)
-    archive.add(readme_text(packet).encode("utf-8"), "README.txt", compress_type=ZIP_DEFLATED)
-    archive.add(attestations_csv(packet), "attestations.csv", compress_type=ZIP_DEFLATED)
-    archive.add(attempts_csv(packet), "attempts.csv", compress_type=ZIP_DEFLATED)
-    for name, person in _transcript_names(packet.people):
-        archive.add(_transcript_bytes(person.id, packet), name)
-    for path, name in packet.certificate_files:
-        archive.add_path(path, name)
-    return archive
-
-
-def _transcript_names(people: Iterable[PacketPerson]) -> Iterator[tuple[str, PacketPerson]]:
-    used: set[str] = set()
-    for person in people:
-        stem = person.stem if person.stem not in used else f"{person.stem}-{person.id}"
-        used.add(stem)
-        yield f"transcripts/{stem}.pdf", person
-
-
-def _transcript_bytes(user_id: int, packet: Packet) -> Iterator[bytes]:
-    """Rendered when the ZIP reaches this file, so one transcript at a time is in memory."""
-    yield transcript_pdf(db.session.get(User, user_id), packet.period, packet.generated_at)
-
-
-def readme_text(packet: Packet) -> str:
-    config = current_app.config
-    zone = organisation_zone()
-    generated = packet.generated_at.astimezone(zone)
-    counts = packet.counts
-    lines = [
-        "Training records audit packet",
-        "=============================",
-        "",
-        f"Organisation:  {config['ORGANISATION_NAME']}",
-        f"Covers:        {packet.scope}",
-        f"Period:        {packet.period.describe()} (both days included, timezone {zone.key})",
-        f"Generated:     {generated.isoformat(timespec='seconds')} by {packet.generated_by}",
-        "",
-        "Contents",
-        "--------",
-        f"transcripts/       {counts.people} PDF(s), one per person: the training required of them and its status",
-        "                   on the day generated, then every completion, quiz attempt and policy attestation",
-        "                   in the period.",
-        f"certificates/      {counts.certificates} certificate PDF(s) issued in the period. Each can be checked at",
-        f"                   {config['PUBLIC_BASE_URL'].rstrip('/')}/verify/<serial>.",
-        f"                   Revoked certificates ({counts.revoked_certificates}) are not included; the",
-        "                   transcripts list them as revoked.",
-        f"attestations.csv   {counts.attestations} policy attestation(s): who, which policy version, when, the",
-        "                   statement agreed to and the network address it came from.",
-        f"attempts.csv       {counts.answers} answered question(s) from {counts.attempts} quiz attempt(s), each with",
-        "                   the question version that was asked, the options in the order they were shown,",
-        "                   the options selected and whether the answer was correct.",
-        "",
-        f"Completions in the period: {counts.completions}.",
-        "",
-        "About these records",
-        "-------------------",
-        "Completions, quiz attempts and answers, certificates, attestations and the audit trail are",
-        "append-only: they are never edited in place, and a correction is a new record. Questions are",
-        "versioned, so an attempt always shows the exact wording that was asked, even after the question",
-        "bank changed. The organisation keeps this documentation for at least six years from the date it",
-        "was created or last in effect, whichever is later (45 CFR 164.530(j)(2)).",
-        "",
-        "Times in the CSV files are ISO 8601 in the organisation's timezone. The CSV files are UTF-8;",
-        "text that a spreadsheet would run as a formula starts with an apostrophe.",
-        "",
-    ]
-    return "\r\n".join(lines)
-
-
-def _iso(moment: datetime | None) -> str:
-    return moment.astimezone(organisation_zone()).isoformat(timespec="seconds") if moment else ""
-
-
-def _person_chunks(packet: Packet) -> Iterator[list[int]]:
-    ids = [person.id for person in packet.people]
-    for start in range(0, len(ids), CSV_CHUNK):
-        yield ids[start : start + CSV_CHUNK]
-
-
-def _csv_stream(columns: tuple[str, ...], chunks: Iterator[list[tuple]]) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
-    yield b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
-    for rows in chunks:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerows([safe_cell(value) for value in row] for row in rows)
-        yield buffer.getvalue().encode("utf-8")
-
-
-def attestations_csv(packet: Packet) -> Iterator[bytes]:
-    return _csv_stream(ATTESTATION_COLUMNS, _attestation_rows(packet))
-
-
-def _attestation_rows(packet: Packet) -> Iterator[list[tuple]]:
-    first, after = packet.period.bounds(organisation_zone())
-    for ids in _person_chunks(packet):
-        rows = db.session.execute(
-            select(
-                User.name,
-                User.employee_id,
-                User.email,
-                Policy.title,
-                PolicyVersion.version,
-                Attestation.attested_at,
-                Attestation.statement,
-                Attestation.ip_address,
-            )
-            .select_from(Attestation)
-            .join(User, User.id == Attestation.user_id)
-            .join(PolicyVersion, PolicyVersion.id == Attestation.policy_version_id)
-            .join(Policy, Policy.id == PolicyVersion.policy_id)
-            .where(Attestation.user_id.in_(ids), Attestation.attested_at >= first, Attestation.attested_at < after)
-            .order_by(func.lower(User.name), User.id, Attestation.attested_at, Attestation.id)
-        ).all()
-        yield [
-            (name, employee_id or "", email, policy, version, _iso(attested_at), statement, ip)
-            for name, employee_id, email, policy, version, attested_at, statement, ip in rows
-        ]
-
-
-def attempts_csv(packet: Packet) -> Iterator[bytes]:
-    return _csv_stream(ATTEMPT_COLUMNS, _attempt_rows(packet))
-
-
-def _attempt_rows(packet: Packet) -> Iterator[list[tuple]]:
-    """One row per answered question, with the question version asked (never today's version)."""
-    first, after = packet.period.bounds(organisation_zone())
-    for ids in _person_chunks(packet):
-        rows = db.session.execute(
-            select(
-                User.name,
-                User.employee_id,
-                Course.title,
-                QuizAttempt.course_version,
-                QuizAttempt.id,
-                QuizAttempt.started_at,
-                QuizAttempt.submitted_at,
-                QuizAttempt.score,
-                QuizAttempt.passed,
-                Question.key,
-                QuestionVersion.version,
-                QuestionVersion.prompt,
-                QuestionVersion.id,
-                AttemptQuestion.option_order,
-                AttemptAnswer.selected_option_ids,
-                AttemptAnswer.correct,
-            )
-            .select_from(AttemptAnswer)
-            .join(AttemptQuestion, AttemptQuestion.id == AttemptAnswer.attempt_question_id)
-            .join(QuizAttempt, QuizAttempt.id == AttemptQuestion.attempt_id)
-            .join(User, User.id == QuizAttempt.user_id)
-            .join(Course, Course.id == QuizAttempt.course_id)
-            .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
-            .join(Question, Question.id == QuestionVersion.question_id)
-            .where(QuizAttempt.user_id.in_(ids), QuizAttempt.started_at >= first, QuizAttempt.started_at < after)
-            .order_by(func.lower(User.name), User.id, QuizAttempt.started_at, QuizAttempt.id, AttemptQuestion.position)
-        ).all()
-        options = _option_texts({row[12] for row in rows})
-        yield [_attempt_row(row, options) for row in rows]
-
-
-def _option_texts(version_ids: set[int]) -> dict[int, str]:
-    if not version_ids:
-        return {}
-    return dict(
-        db.session.execute(
-            select(QuestionOption.id, QuestionOption.text).where(QuestionOption.question_version_id.in_(version_ids))
-        ).all()
-    )
-
-
-def _attempt_row(row, options: dict[int, str]) -> tuple:
-    (name, employee_id, course, course_version, attempt_id, started, submitted, score, passed) = row[:9]
-    key, version, prompt, _, shown, selected, correct = row[9:]
-    chosen = set(selected)
-    return (
-        name,
-        employee_id or "",
-        course,
-        course_version,
-        attempt_id,
-        _iso(started),
-        _iso(submitted),
-        "" if score is None else score,
-        "" if passed is None else ("yes" if passed else "no"),
-        key,
-        version,
-        prompt,
-        OPTION_SEPARATOR.join(options.get(option_id, "") for option_id in shown),
-        OPTION_SEPARATOR.join(options.get(option_id, "") for option_id in shown if option_id in chosen),
-        "yes" if correct else "no",
-    )

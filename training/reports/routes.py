@@ -10,10 +10,10 @@ from werkzeug.datastructures import MultiDict
 from training.auth.access import roles_required
 from training.client import client_ip
 from training.clock import today
-from training.compliance.services import ComplianceFilter, person_for_viewer, scoped_filter
+from training.compliance.people import ComplianceFilter, person_for_viewer, scoped_filter
 from training.errors import DomainError
 from training.limits import heavy_download, heavy_download_post
-from training.reports import matrix, packet, transcript_pdf
+from training.reports import matrix, packet, packet_archive, transcript_pdf
 from training.reports.forms import ComplianceFilterForm, PacketForm
 from training.reports.period import Period, last_twelve_months
 from training.security_log import tampering
@@ -122,7 +122,7 @@ def audit_packet():
         return render_template("reports/packet.html", form=form), refusal.status
     packet.record_packet(current_user, prepared, client_ip())
     response = current_app.response_class(
-        stream_with_context(iter(packet.packet_zip(prepared))), mimetype="application/zip"
+        stream_with_context(iter(packet_archive.packet_zip(prepared))), mimetype="application/zip"
     )
     response.headers["Content-Disposition"] = f"attachment; filename={prepared.file_name}"
     return response

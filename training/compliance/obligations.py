@@ -1,0 +1,263 @@
+"""Obligations: rebuilt from HR's rules and people's records, one row per person and required item.
+
+`refresh_obligations(user_ids)` is called (before the commit) by every service that changes what
+a person must do or has done: a completion, a quiz attempt, a module marked, an attestation, a
+revocation, a staff record edit or import, a rule change, a policy publication.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, func, insert, or_, select
+
+from training.auth.models import User
+from training.certificates.models import Certificate, CertificateRevocation
+from training.clock import organisation_zone
+from training.completions.models import Completion, ModuleProgress
+from training.compliance import rules
+from training.compliance.models import Obligation, Requirement
+from training.content.models import Course, TrainingModule
+from training.db import utcnow
+from training.extensions import db
+from training.policies.models import Attestation, Policy, PolicyReading, PolicyVersion
+from training.policies.services import material_changes_by_course
+from training.quizzes.models import QuizAttempt
+
+REFRESH_BATCH = 2000
+
+
+def refresh_obligations(user_ids: Iterable[int] | None = None, now: datetime | None = None) -> int:
+    """Rebuild the obligations of these people (everyone when None); returns the rows written.
+
+    Runs in the caller's transaction and does not commit. Deactivated people get no rows, which is
+    how they drop out of every compliance figure while their history stays untouched.
+
+    Two requests rebuilding one person's rows at once would each delete only the rows they saw and
+    then insert theirs twice over (a unique violation), or write rows computed from what the other
+    was about to change. So each batch first takes the people's locks (their rows on PostgreSQL,
+    the database write lock on SQLite, taken by the delete), then reads: the rebuilds of one person
+    run one after another, each seeing what the one before committed.
+    """
+    now = now or utcnow()
+    if user_ids is None:
+        ids = list(db.session.execute(select(User.id).order_by(User.id)).scalars())
+    else:
+        ids = sorted(set(user_ids))
+    written = 0
+    for start in range(0, len(ids), REFRESH_BATCH):
+        batch = ids[start : start + REFRESH_BATCH]
+        _lock_people(batch)
+        db.session.execute(delete(Obligation).where(Obligation.user_id.in_(batch)))
+        rows = _obligation_rows(batch, _active_rules(), now)
+        if rows:
+            db.session.execute(insert(Obligation), rows)
+        written += len(rows)
+    return written
+
+
+def _lock_people(user_ids: list[int]) -> None:
+    """Lock these people's rows until the commit, in id order (SELECT ... FOR NO KEY UPDATE on
+    PostgreSQL, which still lets other rows reference them; SQLite has no row locks: nothing)."""
+    db.session.execute(
+        select(User.id).where(User.id.in_(user_ids)).order_by(User.id).with_for_update(key_share=True)
+    ).all()
+
+
+@dataclass(frozen=True)
+class _ItemRule:
+    kind: str
+    item_id: int
+    rule: rules.Rule
+
+
+def _active_rules() -> list[_ItemRule]:
+    zone = organisation_zone()
+    result = []
+    for requirement in db.session.execute(
+        select(Requirement)
+        .outerjoin(Course, Course.id == Requirement.course_id)
+        .outerjoin(Policy, Policy.id == Requirement.policy_id)
+        .where(Requirement.retired_at.is_(None))
+        .where(or_(Course.published.is_(True), and_(Policy.id.is_not(None), Policy.retired_at.is_(None))))
+    ).scalars():
+        kind = "course" if requirement.course_id else "policy"
+        item_id = requirement.course_id or requirement.policy_id
+        rule = rules.Rule(
+            due_within_days=requirement.due_within_days,
+            created_on=rules.local_day(requirement.created_at, zone),
+            department_id=requirement.department_id,
+            job_title=requirement.job_title,
+            recertify_months=requirement.recertify_months,
+        )
+        result.append(_ItemRule(kind, item_id, rule))
+    return result
+
+
+def _obligation_rows(user_ids: list[int], active_rules: list[_ItemRule], now: datetime) -> list[dict]:
+    if not active_rules:
+        return []
+    people = {
+        row.id: row
+        for row in db.session.execute(
+            select(User.id, User.department_id, User.job_title, User.hire_date).where(
+                User.id.in_(user_ids), User.active.is_(True)
+            )
+        )
+    }
+    if not people:
+        return []
+    ids = list(people)
+    course_ids = sorted({r.item_id for r in active_rules if r.kind == "course"})
+    policy_ids = sorted({r.item_id for r in active_rules if r.kind == "policy"})
+    records = _course_records(ids, course_ids) | _policy_records(ids, policy_ids)
+    rows = []
+    for user_id, row in people.items():
+        person = rules.Person(row.department_id, row.job_title or "", row.hire_date)
+        applicable: dict[tuple[str, int], list[rules.Rule]] = defaultdict(list)
+        for item_rule in active_rules:
+            if rules.applies_to(item_rule.rule, person):
+                applicable[(item_rule.kind, item_rule.item_id)].append(item_rule.rule)
+        for (kind, item_id), item_rules in applicable.items():
+            record = records.get((user_id, kind, item_id), rules.ItemRecord())
+            dates = rules.obligation_dates(item_rules, person, record)
+            rows.append(
+                {
+                    "user_id": user_id,
+                    "department_id": row.department_id,
+                    "course_id": item_id if kind == "course" else None,
+                    "policy_id": item_id if kind == "policy" else None,
+                    "due_on": dates.due_on,
+                    "completed_on": dates.completed_on,
+                    "valid_until": dates.valid_until,
+                    "started": dates.started,
+                    "refreshed_at": now,
+                }
+            )
+    return rows
+
+
+def _course_records(user_ids: list[int], course_ids: list[int]) -> dict[tuple, rules.ItemRecord]:
+    """Latest completion (with certificate revocation), current-cycle activity and material changes."""
+    if not course_ids:
+        return {}
+    zone = organisation_zone()
+    latest: dict[tuple[int, int], tuple] = {}
+    for user_id, course_id, cycle, completed_at, expires_at, revoked_at in db.session.execute(
+        select(
+            Completion.user_id,
+            Completion.course_id,
+            Completion.cycle,
+            Completion.completed_at,
+            Completion.expires_at,
+            CertificateRevocation.revoked_at,
+        )
+        .outerjoin(Certificate, Certificate.completion_id == Completion.id)
+        .outerjoin(CertificateRevocation, CertificateRevocation.certificate_id == Certificate.id)
+        .where(Completion.user_id.in_(user_ids), Completion.course_id.in_(course_ids))
+        .order_by(Completion.cycle)
+    ):
+        latest[(user_id, course_id)] = (cycle, completed_at, expires_at, revoked_at)
+    activity = _course_activity_cycles(user_ids, course_ids)
+    changes = material_changes_by_course(course_ids)
+    keys = set(latest) | set(activity)
+    records = {}
+    for user_id, course_id in keys:
+        cycle, completed_at, expires_at, revoked_at = latest.get((user_id, course_id), (-1, None, None, None))
+        started = activity.get((user_id, course_id), -1) > cycle
+        if completed_at is None:
+            records[(user_id, "course", course_id)] = rules.ItemRecord(started=started)
+            continue
+        until = rules.local_last_valid_day(expires_at, zone)
+        if revoked_at is not None:
+            until = min(until, rules.local_day(revoked_at, zone) - timedelta(days=1))
+        superseded = next((d for d in changes.get(course_id, []) if d > completed_at), None)
+        records[(user_id, "course", course_id)] = rules.ItemRecord(
+            done_on=rules.local_day(completed_at, zone),
+            natural_until=until,
+            started=started,
+            superseded_on=rules.local_day(superseded, zone),
+        )
+    return records
+
+
+def _course_activity_cycles(user_ids: list[int], course_ids: list[int]) -> dict[tuple[int, int], int]:
+    """The latest cycle in which each person marked a module or took a quiz, per course."""
+    activity: dict[tuple[int, int], int] = {}
+    module_cycles = (
+        select(ModuleProgress.user_id, TrainingModule.course_id, func.max(ModuleProgress.cycle))
+        .join(TrainingModule, TrainingModule.id == ModuleProgress.module_id)
+        .where(ModuleProgress.user_id.in_(user_ids), TrainingModule.course_id.in_(course_ids))
+        .group_by(ModuleProgress.user_id, TrainingModule.course_id)
+    )
+    attempt_cycles = (
+        select(QuizAttempt.user_id, QuizAttempt.course_id, func.max(QuizAttempt.cycle))
+        .where(QuizAttempt.user_id.in_(user_ids), QuizAttempt.course_id.in_(course_ids))
+        .group_by(QuizAttempt.user_id, QuizAttempt.course_id)
+    )
+    for query in (module_cycles, attempt_cycles):
+        for user_id, course_id, cycle in db.session.execute(query):
+            activity[(user_id, course_id)] = max(activity.get((user_id, course_id), -1), cycle)
+    return activity
+
+
+def material_change_after(course_id: int, moment: datetime) -> datetime | None:
+    """The first material change of a policy linked to this course published after `moment`, if any."""
+    return next((d for d in material_changes_by_course([course_id]).get(course_id, []) if d > moment), None)
+
+
+def _policy_records(user_ids: list[int], policy_ids: list[int]) -> dict[tuple, rules.ItemRecord]:
+    """Latest attestation per policy, superseded when a later material version exists; current-version reads."""
+    if not policy_ids:
+        return {}
+    zone = organisation_zone()
+    baseline = _policy_baselines(policy_ids)
+    records = {}
+    for user_id, policy_id, version, attested_at in db.session.execute(
+        select(Attestation.user_id, PolicyVersion.policy_id, PolicyVersion.version, Attestation.attested_at)
+        .join(PolicyVersion, PolicyVersion.id == Attestation.policy_version_id)
+        .where(Attestation.user_id.in_(user_ids), PolicyVersion.policy_id.in_(policy_ids))
+        .order_by(Attestation.attested_at)
+    ):
+        needed_version, changed_at = baseline[policy_id]
+        superseded = changed_at if version < needed_version else None
+        records[(user_id, "policy", policy_id)] = rules.ItemRecord(
+            done_on=rules.local_day(attested_at, zone),
+            superseded_on=rules.local_day(superseded, zone),
+        )
+    for user_id, policy_id in db.session.execute(
+        select(PolicyReading.user_id, PolicyVersion.policy_id)
+        .join(PolicyVersion, PolicyVersion.id == PolicyReading.policy_version_id)
+        .where(PolicyReading.user_id.in_(user_ids), PolicyVersion.policy_id.in_(policy_ids))
+        .where(PolicyVersion.version >= _baseline_version_subquery())
+        .distinct()
+    ):
+        key = (user_id, "policy", policy_id)
+        existing = records.get(key, rules.ItemRecord())
+        records[key] = rules.ItemRecord(existing.done_on, existing.natural_until, True, existing.superseded_on)
+    return records
+
+
+def _baseline_version_subquery():
+    """Per policy (correlated), the version from which attestations count: the latest material one."""
+    inner = PolicyVersion.__table__.alias("baseline")
+    return (
+        select(func.coalesce(func.max(inner.c.version), 1))
+        .where(inner.c.policy_id == PolicyVersion.policy_id)
+        .where(or_(inner.c.material_change.is_(True), inner.c.version == 1))
+        .scalar_subquery()
+    )
+
+
+def _policy_baselines(policy_ids: list[int]) -> dict[int, tuple[int, datetime | None]]:
+    """Per policy: the version attestations must be of (latest material change) and when it was published."""
+    result: dict[int, tuple[int, datetime | None]] = {pid: (1, None) for pid in policy_ids}
+    for policy_id, version, published_at in db.session.execute(
+        select(PolicyVersion.policy_id, PolicyVersion.version, PolicyVersion.published_at)
+        .where(PolicyVersion.policy_id.in_(policy_ids))
+        .where(or_(PolicyVersion.material_change.is_(True), PolicyVersion.version == 1))
+        .order_by(PolicyVersion.version)
+    ):
+        result[policy_id] = (version, published_at if version > 1 else None)
+    return result

@@ -1,0 +1,130 @@
+"""The people list and one person's record: the filter, a manager's scope, who may see whom, the page of people."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from training.auth.models import User
+from training.auth.search import person_matches
+from training.clock import today
+from training.compliance import rules
+from training.compliance.models import Obligation
+from training.compliance.requirements import Item
+from training.compliance.status import Cell, cells_for, due_soon_days, non_compliant_condition, status_conditions
+from training.errors import Forbidden, HiddenRecord, NotFound
+from training.extensions import db
+from training.paging import Page, paginate
+from training.policies.models import Attestation, PolicyVersion
+from training.urls import is_number
+
+VIEW_ALL_ROLES = ("hr", "admin")
+NON_COMPLIANT_FILTER = "non_compliant"
+
+
+@dataclass(frozen=True)
+class ComplianceFilter:
+    """The people list, exports and the API share this filter. `item` is an `Item.key`."""
+
+    q: str = ""
+    department_id: int | None = None
+    job_title: str = ""
+    item: str = ""
+    status: str = ""
+
+    def item_column(self):
+        kind, _, raw = self.item.partition(":")
+        if kind not in ("course", "policy") or not is_number(raw):
+            return None, None
+        return (Obligation.course_id if kind == "course" else Obligation.policy_id), int(raw)
+
+
+def scoped_filter(viewer: User, criteria: ComplianceFilter) -> ComplianceFilter:
+    """Managers see their own department only, whatever the request asked for."""
+    if viewer.role in VIEW_ALL_ROLES:
+        return criteria
+    if viewer.role == "manager" and viewer.department_id is not None:
+        return ComplianceFilter(criteria.q, viewer.department_id, criteria.job_title, criteria.item, criteria.status)
+    raise Forbidden("Your account does not have access to compliance records.")
+
+
+def filtered_people(criteria: ComplianceFilter, on: date):
+    """Active people matching the filter, by name: a SELECT of `User` the callers page or stream."""
+    query = select(User).where(User.active.is_(True))
+    if criteria.q.strip():
+        query = query.where(person_matches(criteria.q))
+    if criteria.department_id is not None:
+        query = query.where(User.department_id == criteria.department_id)
+    if criteria.job_title.strip():
+        query = query.where(func.lower(User.job_title) == criteria.job_title.strip().lower())
+    column, item_id = criteria.item_column()
+    status = criteria.status
+    if column is not None or status:
+        matching = select(Obligation.user_id).where(Obligation.user_id == User.id)
+        if column is not None:
+            matching = matching.where(column == item_id)
+        if status == NON_COMPLIANT_FILTER:
+            matching = matching.where(non_compliant_condition(on))
+        elif status in rules.LABELS:
+            matching = matching.where(status_conditions(on, due_soon_days())[status])
+        query = query.where(matching.exists())
+    return query.order_by(func.lower(User.name), User.id)
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    user: User
+    cells: dict[str, Cell]
+
+    @property
+    def overall(self) -> str | None:
+        return rules.worst(cell.status for cell in self.cells.values())
+
+
+def people_page(
+    criteria: ComplianceFilter,
+    items: list[Item],
+    page: int = 1,
+    per_page: int = 50,
+    now: datetime | None = None,
+) -> Page[PersonRow]:
+    """One page of the people list with each person's status for each of `items`: three queries at any size.
+
+    `items` are the columns (`required_items()`), loaded by the caller, which shows them too.
+    """
+    on = today(now)
+    users = paginate(filtered_people(criteria, on), page, per_page)
+    cells = cells_for([u.id for u in users.items], items, on)
+    return users.map(lambda user: PersonRow(user=user, cells=cells.get(user.id, {})))
+
+
+def person_for_viewer(viewer: User, user_id: int) -> User:
+    """The person, if the viewer may see their records (themselves, HR, admin, their department's manager)."""
+    person = db.session.get(User, user_id)
+    message = "There is no such person, or you cannot see their records."
+    if person is None:
+        raise NotFound(message)
+    if not can_view_person(viewer, person):
+        raise HiddenRecord(message, subject_type="user", subject_id=person.id)
+    return person
+
+
+def can_view_person(viewer: User, person: User) -> bool:
+    if viewer.id == person.id or viewer.role in VIEW_ALL_ROLES:
+        return True
+    return (
+        viewer.role == "manager" and viewer.department_id is not None and viewer.department_id == person.department_id
+    )
+
+
+def attestations_of(user_id: int) -> list[Attestation]:
+    """Every attestation one person made, newest first, with its policy version and policy loaded."""
+    return list(
+        db.session.execute(
+            select(Attestation)
+            .options(joinedload(Attestation.policy_version).joinedload(PolicyVersion.policy))
+            .where(Attestation.user_id == user_id)
+            .order_by(Attestation.attested_at.desc())
+        ).scalars()
+    )
