@@ -24,7 +24,7 @@ from training.audit.services import record_event
 from training.auth.models import ROLES, Department, User
 from training.auth.passwords import hash_password
 from training.auth.search import person_matches
-from training.auth.services import end_all_sessions
+from training.auth.services import end_all_sessions, revoke_all_sessions
 from training.db import utcnow
 from training.errors import Conflict, DomainError, Forbidden, NotFound
 from training.extensions import db
@@ -323,15 +323,7 @@ def sign_out_everywhere(actor: User | SystemActor, user_id: int, *, ip_address: 
         person = managed_person(actor, user_id)
         if person.id == actor.id:
             raise Forbidden("To end your own sessions, use Your account, Where you are signed in.")
-        ended = end_all_sessions(person.id, reason="revoked")
-        record_event(
-            "session.revoked_all",
-            actor_id=actor.id,
-            subject_type="user",
-            subject_id=str(person.id),
-            details={"sessions_ended": ended},
-            ip_address=ip_address,
-        )
+        ended = revoke_all_sessions(person.id, actor_id=actor.id, ip_address=ip_address)
         return person, ended
 
 
