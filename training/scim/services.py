@@ -16,6 +16,7 @@ from scim2_models.path import CompareOperator, Comparison
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from training.auth.departments import department_named
 from training.auth.models import User
 from training.errors import Conflict, DomainError, Forbidden, NotFound
 from training.extensions import db
@@ -362,8 +363,7 @@ def _department(name: str | None) -> tuple[int | None, str]:
     """A department by name (ignoring case); an unknown one is created only with SCIM_CREATE_DEPARTMENTS."""
     if not name or not name.strip():
         return None, ""
-    wanted = " ".join(name.split()).casefold()
-    found = next((d for d in staff.departments() if d.name.casefold() == wanted), None)
+    found = department_named(name)
     if found is not None:
         return found.id, ""
     if not current_app.config["SCIM_CREATE_DEPARTMENTS"]:

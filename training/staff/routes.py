@@ -7,6 +7,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from training.auth import mfa
 from training.auth.access import roles_required
+from training.auth.departments import all_departments
 from training.auth.services import live_session_count
 from training.client import client_ip
 from training.errors import DomainError
@@ -61,7 +62,7 @@ def _too_large(error):
 def index():
     form = StaffFilterForm(formdata=MultiDict(request.args))
     form.department.choices = [("", "All departments"), (services.NO_DEPARTMENT, "No department")] + [
-        (str(d.id), d.name) for d in services.departments()
+        (str(d.id), d.name) for d in all_departments()
     ]
     if not form.validate():
         return render_template("staff/index.html", form=form, page=None, args={}), 400
@@ -84,7 +85,7 @@ def _person_form(person=None) -> PersonForm:
             "role": person.role,
         }
     form = PersonForm(data=data)
-    form.set_choices(services.departments(), services.assignable_roles(current_user, person))
+    form.set_choices(all_departments(), services.assignable_roles(current_user, person))
     return form
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from training import events
 from training.audit.services import record_event
+from training.auth.departments import add_department, department_named, tidy_name
 from training.auth.models import ROLES, Department, User
 from training.auth.passwords import hash_password
 from training.auth.search import person_matches
@@ -92,10 +93,6 @@ class DepartmentRow:
     deactivated: int
 
 
-def departments() -> list[Department]:
-    return list(db.session.execute(select(Department).order_by(func.lower(Department.name))).scalars())
-
-
 def department_rows() -> list[DepartmentRow]:
     """Every department with its number of active and deactivated people, in one query."""
     active = func.count(User.id).filter(User.active.is_(True))
@@ -140,9 +137,7 @@ def rename_department(actor: User, department_id: int, name: str, *, ip_address:
 
 
 def _new_department(actor_id: int | None, name: str, ip_address: str) -> Department:
-    department = Department(name=_department_name(name))
-    db.session.add(department)
-    db.session.flush()
+    department = add_department(_department_name(name))
     record_event(
         "department.created",
         actor_id=actor_id,
@@ -156,19 +151,13 @@ def _new_department(actor_id: int | None, name: str, ip_address: str) -> Departm
 
 def _department_name(name: str, department_id: int | None = None, field: str = "name") -> str:
     """A name (spaces tidied) that no other department has, ignoring case; InvalidFields otherwise."""
-    name = " ".join(name.split())
+    name = tidy_name(name)
     if not name or len(name) > importer.MAX_LENGTHS["department"]:
         raise InvalidFields({field: "A department name is 1 to 120 characters."})
-    clash = _department_named(name)
+    clash = department_named(name)
     if clash is not None and clash.id != department_id:
         raise InvalidFields({field: f'There is already a department called "{clash.name}".'})
     return name
-
-
-def _department_named(name: str) -> Department | None:
-    """The department with this name ignoring case (compared in Python: SQLite's lower() is ASCII only)."""
-    wanted = " ".join(name.split()).casefold()
-    return next((d for d in departments() if d.name.casefold() == wanted), None)
 
 
 # --- One person ----------------------------------------------------------------------------------
@@ -383,7 +372,7 @@ def _checked(actor: User, person: User | None, data: PersonInput) -> _Values:
         errors["role"] = "Only an admin can give the hr or admin role, and nobody can change their own role."
     department = None
     if data.new_department.strip():
-        if len(" ".join(data.new_department.split())) > importer.MAX_LENGTHS["department"]:
+        if len(tidy_name(data.new_department)) > importer.MAX_LENGTHS["department"]:
             errors["new_department"] = "A department name is at most 120 characters."
     elif data.department_id is not None:
         department = db.session.get(Department, data.department_id)
@@ -437,7 +426,7 @@ def _manager(value: str, own_email: str, own_id: int | None, errors: dict[str, s
 def _assign(person: User, values: _Values, actor_id: int, ip_address: str) -> None:
     department = values.department
     if values.new_department:
-        existing = _department_named(values.new_department)
+        existing = department_named(values.new_department)
         department = existing or _new_department(actor_id, values.new_department, ip_address)
     person.employee_id = values.employee_id
     person.name = values.name
