@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 from training.errors import domain_errors_as_click
 from training.mail import MailError
 from training.staff import feed, services
-from training.staff.importer import ImportPlan
+from training.staff.import_plan import ImportPlan
 
 staff_cli = AppGroup("staff", help="Staff records: import and update people from a CSV file, or sync the HR feed.")
 

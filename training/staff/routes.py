@@ -13,6 +13,7 @@ from training.client import client_ip
 from training.errors import DomainError
 from training.sso import links as sso_links
 from training.staff import services
+from training.staff.csv_file import COLUMNS, EXAMPLE
 from training.staff.forms import (
     ApplyImportForm,
     ConfirmForm,
@@ -22,7 +23,6 @@ from training.staff.forms import (
     RenameDepartmentForm,
     StaffFilterForm,
 )
-from training.staff.importer import COLUMNS, EXAMPLE
 from training.web import TOO_LARGE_MESSAGE, error_response
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")

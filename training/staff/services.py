@@ -31,7 +31,9 @@ from training.errors import Conflict, DomainError, Forbidden, NotFound
 from training.extensions import db
 from training.mail import MailSettings, build_message, transport_for
 from training.paging import Page, paginate
-from training.staff import feed, importer
+from training.staff import feed, import_planner
+from training.staff.import_plan import Directory, ExistingPerson, ImportPlan, PlannedRow, Record, display
+from training.staff.rules import MAX_LENGTHS, PRIVILEGED_ROLES
 from training.staging import StagingMessages, StagingStore, sha256_hex
 from training.urls import is_number
 
@@ -152,7 +154,7 @@ def _new_department(actor_id: int | None, name: str, ip_address: str) -> Departm
 def _department_name(name: str, department_id: int | None = None, field: str = "name") -> str:
     """A name (spaces tidied) that no other department has, ignoring case; InvalidFields otherwise."""
     name = tidy_name(name)
-    if not name or len(name) > importer.MAX_LENGTHS["department"]:
+    if not name or len(name) > MAX_LENGTHS["department"]:
         raise InvalidFields({field: "A department name is 1 to 120 characters."})
     clash = department_named(name)
     if clash is not None and clash.id != department_id:
@@ -206,7 +208,7 @@ def managed_person(actor: User | SystemActor, user_id: int) -> User:
     person = db.session.get(User, user_id)
     if person is None:
         raise NotFound("There is no such person.")
-    if person.role in importer.PRIVILEGED_ROLES and actor.role != "admin" and person.id != actor.id:
+    if person.role in PRIVILEGED_ROLES and actor.role != "admin" and person.id != actor.id:
         raise Forbidden(f"Only an admin can change an account with the {person.role} role.")
     return person
 
@@ -372,7 +374,7 @@ def _checked(actor: User, person: User | None, data: PersonInput) -> _Values:
         errors["role"] = "Only an admin can give the hr or admin role, and nobody can change their own role."
     department = None
     if data.new_department.strip():
-        if len(tidy_name(data.new_department)) > importer.MAX_LENGTHS["department"]:
+        if len(tidy_name(data.new_department)) > MAX_LENGTHS["department"]:
             errors["new_department"] = "A department name is at most 120 characters."
     elif data.department_id is not None:
         department = db.session.get(Department, data.department_id)
@@ -440,12 +442,12 @@ def _assign(person: User, values: _Values, actor_id: int, ip_address: str) -> No
 
 def _snapshot(person: User) -> dict[str, str]:
     return {
-        "employee_id": importer.display(person.employee_id),
+        "employee_id": display(person.employee_id),
         "name": person.name or "",
         "email": person.email or "",
         "department": person.department.name if person.department else "",
         "job_title": person.job_title or "",
-        "hire_date": importer.display(person.hire_date),
+        "hire_date": display(person.hire_date),
         "manager_email": person.manager.email if person.manager else "",
         "role": person.role or "",
     }
@@ -503,14 +505,14 @@ class ImportRefused(DomainError):
 class Preview:
     """A dry run as shown: the plan, which file, and the token to apply it (None when it cannot be)."""
 
-    plan: importer.ImportPlan
+    plan: ImportPlan
     filename: str
     sha256: str
     token: str | None = None
     create_departments: bool = False
 
 
-def directory() -> importer.Directory:
+def directory() -> Directory:
     """The staff records as the importer sees them, in two queries."""
     manager = aliased(User)
     rows = db.session.execute(
@@ -529,14 +531,14 @@ def directory() -> importer.Directory:
         .outerjoin(Department, Department.id == User.department_id)
         .outerjoin(manager, manager.id == User.manager_id)
     ).all()
-    people = tuple(importer.ExistingPerson(*row) for row in rows)
+    people = tuple(ExistingPerson(*row) for row in rows)
     names = tuple(db.session.execute(select(Department.name)).scalars())
-    return importer.Directory(people, names)
+    return Directory(people, names)
 
 
-def plan_import(actor: User | None, data: bytes, *, create_departments: bool = False) -> importer.ImportPlan:
+def plan_import(actor: User | None, data: bytes, *, create_departments: bool = False) -> ImportPlan:
     """The dry run. `actor` None is the server's operator (the CLI), who may change any account."""
-    return importer.plan_import(
+    return import_planner.plan_import(
         data,
         directory(),
         create_departments=create_departments,
@@ -552,7 +554,7 @@ def apply_import(
     create_departments: bool = False,
     filename: str = "",
     ip_address: str = "",
-) -> importer.ImportPlan:
+) -> ImportPlan:
     """Validate the file again against the records as they are now and apply it: all of it or nothing."""
     plan = plan_import(actor, data, create_departments=create_departments)
     if not plan.ok:
@@ -565,7 +567,7 @@ def apply_import(
     return plan
 
 
-def _write_rows(plan: importer.ImportPlan, actor_id: int | None, ip_address: str, *, source: str):
+def _write_rows(plan: ImportPlan, actor_id: int | None, ip_address: str, *, source: str):
     """The plan's new departments, new people and changed fields, each audited; returns (created, updated) as
     lists of (row, user id). The caller rebuilds their obligations and commits."""
     for name in plan.new_departments:
@@ -579,7 +581,7 @@ def _write_rows(plan: importer.ImportPlan, actor_id: int | None, ip_address: str
     return created, updated
 
 
-def _create_imported(rows: Iterable[importer.PlannedRow], department_ids: dict[str, int]) -> list[tuple]:
+def _create_imported(rows: Iterable[PlannedRow], department_ids: dict[str, int]) -> list[tuple]:
     """Insert the new people in bulk (one statement per batch, not one per person); returns (row, id)."""
     rows = list(rows)
     if not rows:
@@ -601,7 +603,7 @@ def _update_imported(updated: list[tuple], department_ids: dict[str, int]) -> No
         )
 
 
-def _record_values(record: importer.Record, department_ids: dict[str, int]) -> dict:
+def _record_values(record: Record, department_ids: dict[str, int]) -> dict:
     return {
         "employee_id": record.employee_id,
         "name": record.name,
@@ -686,7 +688,7 @@ def stage_import(actor: User, data: bytes, filename: str, *, create_departments:
     return Preview(plan, meta["filename"], staged.sha256, staged.token, create_departments)
 
 
-def apply_staged_import(actor: User, token: str, sha256: str, *, ip_address: str = "") -> importer.ImportPlan:
+def apply_staged_import(actor: User, token: str, sha256: str, *, ip_address: str = "") -> ImportPlan:
     """Apply a staged dry run once: the file is discarded whether it is imported or refused.
 
     Claiming the file first makes a double submit (or twenty) import it once: every other request
@@ -726,7 +728,7 @@ class SyncBusy(DomainError):
 class SyncRun:
     """One run of the feed: its plan and counts, and why it was refused ("" when it was, or would be, applied)."""
 
-    plan: importer.ImportPlan
+    plan: ImportPlan
     counts: feed.FeedCounts
     filename: str
     sha256: str
@@ -764,8 +766,8 @@ def sync_staff(
     return run
 
 
-def _plan_feed(data: bytes, create_departments: bool) -> importer.ImportPlan:
-    return importer.plan_import(
+def _plan_feed(data: bytes, create_departments: bool) -> ImportPlan:
+    return import_planner.plan_import(
         data, directory(), create_departments=create_departments, may_change_privileged=True, full_file=True
     )
 
@@ -799,7 +801,7 @@ def _sqlite_write_lock_now(connection) -> bool:
     return True
 
 
-def _apply_feed(plan: importer.ImportPlan) -> None:
+def _apply_feed(plan: ImportPlan) -> None:
     """Write the plan: rows as the import does, then reactivations and deactivations, each audited."""
     created, updated = _write_rows(plan, None, "", source="sync")
     back = [row for row in plan.rows if feed.row_kind(row) == "reactivated"]
