@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import false, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -33,7 +32,7 @@ from training.mail import MailSettings, build_message, transport_for
 from training.paging import Page, paginate
 from training.staff import feed, import_planner
 from training.staff.import_plan import Directory, ExistingPerson, ImportPlan, PlannedRow, Record, display
-from training.staff.rules import MAX_LENGTHS, PRIVILEGED_ROLES
+from training.staff.rules import MAX_LENGTHS, PRIVILEGED_ROLES, checked_email
 from training.staging import StagingMessages, StagingStore, sha256_hex
 from training.urls import is_number
 
@@ -397,11 +396,10 @@ def _checked(actor: User, person: User | None, data: PersonInput) -> _Values:
 
 
 def _normal_email(value: str, field: str, errors: dict[str, str]) -> str:
-    try:
-        return validate_email(value.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as error:
-        errors[field] = f"Enter a valid email address ({error})."
-        return ""
+    address, problem = checked_email(value.strip())
+    if problem:
+        errors[field] = f"Enter a valid email address ({problem})."
+    return address or ""
 
 
 def _taken(column, value: str, own_id: int | None) -> bool:
