@@ -17,7 +17,7 @@ manager from the first rows; the second file is the same list with 5% of the row
 people, 1% left out (leavers), 1.5% moved to another department and 1.5% with a new job title.
 Both commands run through the Flask CLI in this process: the import (the baseline, measured in the
 same run) applies the first file to an empty database and then the second; the sync does the same
-on a database of its own. Each command starts with the importer's cache of checked email addresses
+on a database of its own. Each command starts with the cache of checked email addresses (training/staff/rules.py)
 empty, as in the new process that cron starts. The import does not deactivate the leavers; the sync does. SQLite uses a
 file in a new temporary folder; PostgreSQL a database named by --pg-url, which must not exist: the
 script creates it and drops it at the end.
@@ -44,7 +44,8 @@ from training.compliance.requirements import RequirementInput, create_requiremen
 from training.content.models import Course  # noqa: E402
 from training.content.service import sync_configured_content  # noqa: E402
 from training.extensions import db  # noqa: E402
-from training.staff import importer  # noqa: E402
+from training.staff import rules  # noqa: E402
+from training.staff.csv_file import EXAMPLE  # noqa: E402
 
 DEPARTMENTS = [f"Department {n}" for n in range(1, 9)]
 JOB_TITLES = ["Registered Nurse", "Healthcare Assistant", "Porter", "Receptionist", "Physician"]
@@ -82,7 +83,7 @@ def staff_files(rows: int, seed: int) -> tuple[bytes, bytes, dict[str, int]]:
 
 
 def _csv(rows: list[list[str]]) -> bytes:
-    return ("\n".join([importer.EXAMPLE, *(",".join(row) for row in rows)]) + "\n").encode()
+    return ("\n".join([EXAMPLE, *(",".join(row) for row in rows)]) + "\n").encode()
 
 
 def prepare(app) -> None:
@@ -104,7 +105,7 @@ def prepare(app) -> None:
 def timed(app, arguments: list[str], expect: str) -> float:
     """Seconds for one `flask ...` command, which must exit 0 and print `expect`."""
     runner = app.test_cli_runner()
-    importer.forget_checked_emails()  # each command starts cold, as in the process cron starts
+    rules.forget_checked_emails()  # each command starts cold, as in the process cron starts
     started = time.perf_counter()
     result = runner.invoke(args=arguments)
     elapsed = time.perf_counter() - started

@@ -5,7 +5,8 @@ from datetime import date
 import pytest
 
 from training.staff import feed
-from training.staff.importer import Directory, ExistingPerson, in_feed_scope, plan_import
+from training.staff.import_plan import Directory, ExistingPerson
+from training.staff.import_planner import in_feed_scope, plan_import
 
 HEADER = "employee_id,name,email,department,job_title,hire_date,manager_email"
 

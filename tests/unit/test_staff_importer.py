@@ -4,15 +4,9 @@ from datetime import date
 
 import pytest
 
-from training.staff.importer import (
-    MAX_ROWS,
-    Directory,
-    ExistingPerson,
-    FileProblem,
-    decode,
-    header_columns,
-    plan_import,
-)
+from training.staff.csv_file import FileProblem, decode, header_columns
+from training.staff.import_plan import Directory, ExistingPerson
+from training.staff.import_planner import MAX_ROWS, plan_import
 
 HEADER = "employee_id,name,email,department,job_title,hire_date,manager_email"
 

@@ -162,11 +162,25 @@ def live_session_count(user_id: int, now: datetime | None = None) -> int:
 
 def sign_out_everywhere(email: str) -> int:
     """End every open session of one account (reason "revoked"), audited; returns how many were live."""
-    user = user_by_email(email)
-    ended = end_all_sessions(user.id, reason="revoked")
-    details = {"sessions_ended": ended}
-    record_event("session.revoked_all", actor_id=None, subject_type="user", subject_id=str(user.id), details=details)
+    ended = revoke_all_sessions(user_by_email(email).id, actor_id=None)
     db.session.commit()
+    return ended
+
+
+def revoke_all_sessions(user_id: int, *, actor_id: int | None, ip_address: str = "") -> int:
+    """End every open session of an account (reason "revoked") and audit it; the caller commits.
+
+    Returns how many live sessions were ended.
+    """
+    ended = end_all_sessions(user_id, reason="revoked")
+    record_event(
+        "session.revoked_all",
+        actor_id=actor_id,
+        subject_type="user",
+        subject_id=str(user_id),
+        details={"sessions_ended": ended},
+        ip_address=ip_address,
+    )
     return ended
 
 

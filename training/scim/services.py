@@ -1,6 +1,6 @@
 """SCIM provisioning: Users created, read, replaced, patched and deprovisioned through the staff services.
 
-Every write goes through training.staff.services (the same functions as /staff/new and the CSV import) with
+Every write goes through training.staff.people (the same functions as /staff/new and the CSV import) with
 a SystemActor that has HR's reach and names the SCIM token, so obligations are rebuilt and audit events
 written in the same transaction. One request is one transaction: a PATCH that edits and deactivates a
 person lands whole or not at all.
@@ -16,6 +16,7 @@ from scim2_models.path import CompareOperator, Comparison
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from training.auth.departments import department_named
 from training.auth.models import User
 from training.errors import Conflict, DomainError, Forbidden, NotFound
 from training.extensions import db
@@ -29,7 +30,9 @@ from training.scim.resources import (
     ScimUser,
     user_resource,
 )
-from training.staff import services as staff
+from training.staff.changes import InvalidFields, SystemActor, transaction
+from training.staff.people import create_person, deactivate_person, deprovision_person, reactivate_person, update_person
+from training.staff.person_input import PersonInput
 
 NOT_FOUND = "There is no such User."
 FILTER_ATTRIBUTES = {"username": User.email, "externalid": User.external_id, "emails": User.email}
@@ -52,8 +55,8 @@ class ScimCaller:
     ip_address: str
 
     @property
-    def actor(self) -> staff.SystemActor:
-        return staff.SystemActor(source={"channel": "scim", "scim_token_id": self.token_id})
+    def actor(self) -> SystemActor:
+        return SystemActor(source={"channel": "scim", "scim_token_id": self.token_id})
 
 
 # --- Reading ---------------------------------------------------------------------------------------
@@ -194,7 +197,7 @@ def patch_user(caller: ScimCaller, user_id: str, payload: dict, base_url: str) -
 def delete_user(caller: ScimCaller, user_id: str) -> None:
     """DELETE deprovisions: the person is deactivated (sessions ended) and hidden from SCIM, never deleted."""
     person = _person(user_id)
-    _staff_call(staff.deprovision_person, caller.actor, person.id, ip_address=caller.ip_address)
+    _staff_call(deprovision_person, caller.actor, person.id, ip_address=caller.ip_address)
 
 
 def _validated(model, payload: dict, context: Context, policy: ScimPolicy = POLICY):
@@ -260,16 +263,16 @@ def _save(caller: ScimCaller, person: User | None, user) -> User:
     """Write a SCIM User onto a person (new when None) through the staff services, in one transaction."""
     data = _person_input(user, person)
     actor = caller.actor
-    with staff.transaction():
+    with transaction():
         if person is None:
-            person = _staff_call(staff.create_person, actor, data, ip_address=caller.ip_address)
+            person = _staff_call(create_person, actor, data, ip_address=caller.ip_address)
         elif person.deprovisioned_at is not None or (not person.active and user.active is not False):
-            _staff_call(staff.reactivate_person, actor, person.id, ip_address=caller.ip_address)
+            _staff_call(reactivate_person, actor, person.id, ip_address=caller.ip_address)
         if data != _current_input(person):
-            _staff_call(staff.update_person, actor, person.id, data, ip_address=caller.ip_address)
+            _staff_call(update_person, actor, person.id, data, ip_address=caller.ip_address)
         person.external_id = user.external_id
         if user.active is False and person.active:
-            _staff_call(staff.deactivate_person, actor, person.id, ip_address=caller.ip_address)
+            _staff_call(deactivate_person, actor, person.id, ip_address=caller.ip_address)
     return person
 
 
@@ -277,7 +280,7 @@ def _staff_call(function, *args, **kwargs):
     """A staff service call, its refusals turned into SCIM errors (the transaction rolls back)."""
     try:
         return function(*args, **kwargs)
-    except staff.InvalidFields as error:
+    except InvalidFields as error:
         raise _field_error(error.errors) from None
     except Forbidden as error:
         raise ScimError(error.message, status=403) from None
@@ -292,14 +295,14 @@ def _field_error(errors: dict[str, str]) -> ScimError:
     return ScimError(message, scim_type="invalidValue")
 
 
-def _person_input(user, person: User | None) -> staff.PersonInput:
+def _person_input(user, person: User | None) -> PersonInput:
     """The staff record a SCIM User asks for; what SCIM does not carry (hire date, role) is kept."""
     enterprise = user[EnterpriseUser] or EnterpriseUser()
     manager_email = ""
     if enterprise.manager is not None and enterprise.manager.value:
         manager_email = _manager_email(enterprise.manager.value)
     department_id, new_department = _department(enterprise.department)
-    return staff.PersonInput(
+    return PersonInput(
         employee_id=enterprise.employee_number or "",
         name=_name(user, person.name if person else ""),
         email=user.user_name or "",
@@ -312,8 +315,8 @@ def _person_input(user, person: User | None) -> staff.PersonInput:
     )
 
 
-def _current_input(person: User) -> staff.PersonInput:
-    return staff.PersonInput(
+def _current_input(person: User) -> PersonInput:
+    return PersonInput(
         employee_id=person.employee_id or "",
         name=person.name,
         email=person.email,
@@ -362,8 +365,7 @@ def _department(name: str | None) -> tuple[int | None, str]:
     """A department by name (ignoring case); an unknown one is created only with SCIM_CREATE_DEPARTMENTS."""
     if not name or not name.strip():
         return None, ""
-    wanted = " ".join(name.split()).casefold()
-    found = next((d for d in staff.departments() if d.name.casefold() == wanted), None)
+    found = department_named(name)
     if found is not None:
         return found.id, ""
     if not current_app.config["SCIM_CREATE_DEPARTMENTS"]:

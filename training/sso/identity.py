@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 
 from training import events
 from training.audit.services import record_event
-from training.auth.models import ROLES, Department, User
+from training.auth.departments import add_department, department_named
+from training.auth.models import ROLES, User
 from training.auth.passwords import hash_password
 from training.db import utcnow
 from training.errors import DomainError
@@ -155,7 +156,7 @@ def _create_person(identity: IdpIdentity, rules: SsoRules, ip_address: str) -> U
         password_hash=hash_password(secrets.token_urlsafe(32)),  # no password: SSO signs them in
         role="staff",
         job_title=_checked_value(identity, "job_title", rules.job_title_attributes),
-        department=_department(department_name) if department_name else None,
+        department=(department_named(department_name) or add_department(department_name)) if department_name else None,
         employee_id=employee_id,
         active=True,
     )
@@ -171,17 +172,6 @@ def _create_person(identity: IdpIdentity, rules: SsoRules, ip_address: str) -> U
     )
     events.publish(events.person_changed, "sso", user_ids=[person.id])
     return person
-
-
-def _department(name: str) -> Department:
-    wanted = " ".join(name.split())
-    existing = db.session.execute(select(Department).where(func.lower(Department.name) == wanted.lower())).scalar()
-    if existing is not None:
-        return existing
-    department = Department(name=wanted)
-    db.session.add(department)
-    db.session.flush()
-    return department
 
 
 def role_from_groups(groups: set[str], role_groups: Mapping[str, tuple[str, ...]]) -> str | None:

@@ -11,8 +11,8 @@ from flask.cli import AppGroup
 
 from training.errors import domain_errors_as_click
 from training.mail import MailError
-from training.staff import feed, services
-from training.staff.importer import ImportPlan
+from training.staff import csv_import, feed, sync
+from training.staff.import_plan import ImportPlan
 
 staff_cli = AppGroup("staff", help="Staff records: import and update people from a CSV file, or sync the HR feed.")
 
@@ -28,7 +28,7 @@ def import_command(file: Path, apply_changes: bool, create_departments: bool):
     managers). Audit events have no actor and no address.
     """
     data = file.read_bytes()
-    plan = services.plan_import(None, data, create_departments=create_departments)
+    plan = csv_import.plan_import(None, data, create_departments=create_departments)
     _print_plan(file.name, plan)
     if not plan.ok:
         click.echo("Nothing was changed.", err=True)
@@ -38,8 +38,8 @@ def import_command(file: Path, apply_changes: bool, create_departments: bool):
         return
     with domain_errors_as_click():
         try:
-            plan = services.apply_import(None, data, create_departments=create_departments, filename=file.name)
-        except services.ImportRefused as refused:
+            plan = csv_import.apply_import(None, data, create_departments=create_departments, filename=file.name)
+        except csv_import.ImportRefused as refused:
             _print_errors(refused.preview.plan)
             click.echo("The records changed since the check. Nothing was changed.", err=True)
             sys.exit(1)
@@ -91,8 +91,8 @@ def sync_command(file: Path, dry_run: bool, max_percent: int | None, force: bool
     address = _mail_address(mail_to)
     with domain_errors_as_click():
         if address:
-            services.mail_settings()
-        run = services.sync_staff(
+            sync.mail_settings()
+        run = sync.sync_staff(
             file.read_bytes(),
             filename=file.name,
             max_percent=max_percent,
@@ -121,7 +121,7 @@ def _mail_address(value: str | None) -> str:
         raise click.BadParameter(f"{value!r} is not an email address ({error})", param_hint="--mail-summary") from None
 
 
-def _print_feed_changes(run: services.SyncRun) -> None:
+def _print_feed_changes(run: sync.SyncRun) -> None:
     for row in run.plan.rows:
         if feed.row_kind(row) == "reactivated":
             click.echo(f"line {row.line}: reactivate {row.record.email}")
@@ -129,13 +129,13 @@ def _print_feed_changes(run: services.SyncRun) -> None:
         click.echo(f"deactivate {leaver.name} <{leaver.email}> (employee_id {leaver.employee_id}): not in the file")
 
 
-def _outcome(run: services.SyncRun, dry_run: bool) -> str:
+def _outcome(run: sync.SyncRun, dry_run: bool) -> str:
     if run.refused:
         return "REFUSED, nothing was changed" if not dry_run else "dry run, would be REFUSED"
     return "applied" if run.applied else "dry run, nothing was changed"
 
 
-def _sync_summary(run: services.SyncRun, dry_run: bool) -> str:
+def _sync_summary(run: sync.SyncRun, dry_run: bool) -> str:
     """The summary printed and mailed: outcome, why refused, and the counts (no one's name)."""
     lines = [f"Staff sync of {run.filename} (SHA-256 {run.sha256}): {_outcome(run, dry_run)}."]
     if run.refused:
@@ -144,11 +144,11 @@ def _sync_summary(run: services.SyncRun, dry_run: bool) -> str:
     return "\n".join(lines)
 
 
-def _mail_summary(address: str, run: services.SyncRun, summary: str, dry_run: bool) -> bool:
+def _mail_summary(address: str, run: sync.SyncRun, summary: str, dry_run: bool) -> bool:
     errors = "".join(f"\nerror: {error}" for error in run.plan.errors[:100])
     subject = f"Staff sync of {run.filename}: {_outcome(run, dry_run)}"
     try:
-        services.mail_sync_summary(address, subject, summary + "\n" + errors, click.echo)
+        sync.mail_sync_summary(address, subject, summary + "\n" + errors, click.echo)
     except MailError as error:
         click.echo(f"error: the summary was not mailed to {address}: {error.message}", err=True)
         return False

@@ -1,6 +1,6 @@
 """The HR feed's decisions on a full-file plan: what each row does, the counts, and the safety limit.
 
-Pure: no Flask and no database. `flask staff sync` plans the file with `importer.plan_import(...,
+Pure: no Flask and no database. `flask staff sync` plans the file with `import_planner.plan_import(...,
 full_file=True)`, then asks `refusal()` whether the run may go ahead. A feed that would deactivate
 more than the limit's share of the people it manages is refused unless forced (an HR export cut
 short, or a file of another site, looks like that); one that would deactivate every one of them is
@@ -9,7 +9,7 @@ refused even when forced.
 
 from dataclasses import asdict, dataclass
 
-from training.staff.importer import ImportPlan, PlannedRow
+from training.staff.import_plan import ImportPlan, PlannedRow
 
 KINDS = ("created", "updated", "moved", "reactivated", "unchanged")
 

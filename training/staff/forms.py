@@ -5,7 +5,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from training.clock import SupportedDate
-from training.staff import services
+from training.staff.listing import StaffFilter
+from training.staff.person_input import PersonInput
 from training.urls import is_number
 from training.visible_text import VisibleText, tidy_field
 
@@ -29,8 +30,8 @@ class StaffFilterForm(FlaskForm):
         validators=[Optional()],
     )
 
-    def criteria(self) -> services.StaffFilter:
-        return services.StaffFilter(
+    def criteria(self) -> StaffFilter:
+        return StaffFilter(
             q=self.q.data or "", department=self.department.data or "", status=self.status.data or "active"
         )
 
@@ -78,8 +79,8 @@ class PersonForm(FlaskForm):
         self.department.choices = [("", "No department")] + [(str(d.id), d.name) for d in departments]
         self.role.choices = [(role, role.title() if role != "hr" else "HR") for role in roles]
 
-    def person_input(self) -> services.PersonInput:
-        return services.PersonInput(
+    def person_input(self) -> PersonInput:
+        return PersonInput(
             employee_id=self.employee_id.data or "",
             name=self.name.data or "",
             email=self.email.data or "",

@@ -7,11 +7,15 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from training.auth import mfa
 from training.auth.access import roles_required
+from training.auth.departments import all_departments
 from training.auth.services import live_session_count
 from training.client import client_ip
 from training.errors import DomainError
 from training.sso import links as sso_links
-from training.staff import services
+from training.staff import csv_import, listing, people, person_input
+from training.staff import departments as staff_departments
+from training.staff.changes import InvalidFields
+from training.staff.csv_file import COLUMNS, EXAMPLE
 from training.staff.forms import (
     ApplyImportForm,
     ConfirmForm,
@@ -21,11 +25,10 @@ from training.staff.forms import (
     RenameDepartmentForm,
     StaffFilterForm,
 )
-from training.staff.importer import COLUMNS, EXAMPLE
 from training.web import TOO_LARGE_MESSAGE, error_response
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
-hr_only = roles_required(*services.STAFF_ROLES)
+hr_only = roles_required(*people.STAFF_ROLES)
 
 
 @bp.context_processor
@@ -60,12 +63,12 @@ def _too_large(error):
 @hr_only
 def index():
     form = StaffFilterForm(formdata=MultiDict(request.args))
-    form.department.choices = [("", "All departments"), (services.NO_DEPARTMENT, "No department")] + [
-        (str(d.id), d.name) for d in services.departments()
+    form.department.choices = [("", "All departments"), (listing.NO_DEPARTMENT, "No department")] + [
+        (str(d.id), d.name) for d in all_departments()
     ]
     if not form.validate():
         return render_template("staff/index.html", form=form, page=None, args={}), 400
-    page = services.staff_page(form.criteria(), request.args.get("page", 1, type=int))
+    page = listing.staff_page(form.criteria(), request.args.get("page", 1, type=int))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("staff/index.html", form=form, page=page, args=args)
 
@@ -84,7 +87,7 @@ def _person_form(person=None) -> PersonForm:
             "role": person.role,
         }
     form = PersonForm(data=data)
-    form.set_choices(services.departments(), services.assignable_roles(current_user, person))
+    form.set_choices(all_departments(), person_input.assignable_roles(current_user, person))
     return form
 
 
@@ -103,8 +106,8 @@ def new():
     form = _person_form()
     if form.validate_on_submit():
         try:
-            person = services.create_person(current_user, form.person_input(), ip_address=client_ip())
-        except services.InvalidFields as invalid:
+            person = people.create_person(current_user, form.person_input(), ip_address=client_ip())
+        except InvalidFields as invalid:
             form.attach(invalid.errors)
         else:
             flash(f"{person.name} was added. They can sign in once they have a password (see below).", "success")
@@ -115,12 +118,12 @@ def new():
 @bp.route("/<int:user_id>/edit", methods=["GET", "POST"])
 @hr_only
 def edit(user_id: int):
-    person = services.managed_person(current_user, user_id)
+    person = people.managed_person(current_user, user_id)
     form = _person_form(person)
     if form.validate_on_submit():
         try:
-            _, changes = services.update_person(current_user, user_id, form.person_input(), ip_address=client_ip())
-        except services.InvalidFields as invalid:
+            _, changes = people.update_person(current_user, user_id, form.person_input(), ip_address=client_ip())
+        except InvalidFields as invalid:
             form.attach(invalid.errors)
         else:
             flash(f"Saved {len(changes)} change(s) to {person.name}." if changes else "Nothing changed.", "success")
@@ -132,20 +135,20 @@ def edit(user_id: int):
 @hr_only
 def deactivate(user_id: int):
     """GET asks for confirmation; the POST (CSRF-checked) deactivates."""
-    person = services.managed_person(current_user, user_id)
+    person = people.managed_person(current_user, user_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        services.deactivate_person(current_user, user_id, ip_address=client_ip())
+        people.deactivate_person(current_user, user_id, ip_address=client_ip())
         flash(f"{person.name} is deactivated and signed out everywhere. Their records are kept.", "success")
         return redirect(url_for("staff.edit", user_id=user_id))
-    managed = services.people_managed_by(person)
+    managed = listing.people_managed_by(person)
     return render_template("staff/deactivate.html", person=person, form=form, managed=managed)
 
 
 @bp.route("/<int:user_id>/reactivate", methods=["POST"])
 @hr_only
 def reactivate(user_id: int):
-    person = services.reactivate_person(current_user, user_id, ip_address=client_ip())
+    person = people.reactivate_person(current_user, user_id, ip_address=client_ip())
     flash(f"{person.name} is active again and appears in compliance figures.", "success")
     return redirect(url_for("staff.edit", user_id=user_id))
 
@@ -167,7 +170,7 @@ def reset_two_step(user_id: int):
 @hr_only
 def unlink_identity(user_id: int, link_id: int):
     """No fields: CSRFProtect checks the token. Whoever may edit the person may remove a link."""
-    person = services.managed_person(current_user, user_id)
+    person = people.managed_person(current_user, user_id)
     link = sso_links.unlink(current_user.id, person.id, link_id, ip_address=client_ip())
     flash(
         f"The sign-in link of {person.name} at {link.issuer} is removed. Their next single sign-on links again "
@@ -181,7 +184,7 @@ def unlink_identity(user_id: int, link_id: int):
 @hr_only
 def sign_out_everywhere(user_id: int):
     """No fields: CSRFProtect checks the form's token. Only an admin may do this to hr/author/admin accounts."""
-    person, ended = services.sign_out_everywhere(current_user, user_id, ip_address=client_ip())
+    person, ended = people.sign_out_everywhere(current_user, user_id, ip_address=client_ip())
     sessions = "no open session" if not ended else f"{ended} open session{'s' if ended > 1 else ''}"
     flash(f"{person.name} is signed out everywhere ({sessions} ended).", "success")
     return redirect(url_for("staff.edit", user_id=user_id))
@@ -191,7 +194,7 @@ def sign_out_everywhere(user_id: int):
 
 
 def _departments_page(add_form: DepartmentForm, failed: tuple[int, RenameDepartmentForm] | None = None):
-    rows = services.department_rows()
+    rows = staff_departments.department_rows()
     rename_forms = {
         row.id: RenameDepartmentForm(formdata=None, prefix=f"d{row.id}", data={"name": row.name}) for row in rows
     }
@@ -207,8 +210,8 @@ def departments():
     form = DepartmentForm()
     if form.validate_on_submit():
         try:
-            department = services.create_department(current_user, form.name.data, ip_address=client_ip())
-        except services.InvalidFields as invalid:
+            department = staff_departments.create_department(current_user, form.name.data, ip_address=client_ip())
+        except InvalidFields as invalid:
             form.attach(invalid.errors)
         else:
             flash(f"Department {department.name} was added.", "success")
@@ -219,12 +222,14 @@ def departments():
 @bp.route("/departments/<int:department_id>/rename", methods=["POST"])
 @hr_only
 def rename_department(department_id: int):
-    services.department(department_id)
+    staff_departments.department(department_id)
     form = RenameDepartmentForm(prefix=f"d{department_id}")
     if form.validate_on_submit():
         try:
-            department = services.rename_department(current_user, department_id, form.name.data, ip_address=client_ip())
-        except services.InvalidFields as invalid:
+            department = staff_departments.rename_department(
+                current_user, department_id, form.name.data, ip_address=client_ip()
+            )
+        except InvalidFields as invalid:
             form.attach(invalid.errors)
         else:
             flash(f"Department renamed to {department.name}.", "success")
@@ -235,7 +240,7 @@ def rename_department(department_id: int):
 # --- CSV import ---------------------------------------------------------------------------------
 
 
-def _import_page(form: ImportForm, preview: services.Preview | None = None):
+def _import_page(form: ImportForm, preview: csv_import.Preview | None = None):
     apply_form = None
     if preview is not None and preview.token:
         apply_form = ApplyImportForm(formdata=None, data={"token": preview.token, "sha256": preview.sha256})
@@ -251,7 +256,7 @@ def import_staff():
     if not form.validate_on_submit():
         return _import_page(form)
     upload = form.file.data
-    preview = services.stage_import(
+    preview = csv_import.stage_import(
         current_user, upload.read(), upload.filename or "upload.csv", create_departments=form.create_departments.data
     )
     return _import_page(ImportForm(formdata=None), preview)
@@ -264,8 +269,8 @@ def apply_import():
     if not form.validate_on_submit():
         raise DomainError("The import form was incomplete. Upload the file again.", tampered="staged import form")
     try:
-        plan = services.apply_staged_import(current_user, form.token.data, form.sha256.data, ip_address=client_ip())
-    except services.ImportRefused as refused:
+        plan = csv_import.apply_staged_import(current_user, form.token.data, form.sha256.data, ip_address=client_ip())
+    except csv_import.ImportRefused as refused:
         return _import_page(ImportForm(formdata=None), refused.preview)
     flash(f"Imported: {plan.summary()}.", "success")
     return redirect(url_for("staff.index", status="all"))

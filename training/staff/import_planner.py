@@ -1,220 +1,24 @@
-"""Reading a staff CSV and working out what it would change: pure, no Flask and no database.
+"""Planning a staff import: every row checked, against the others and the records, into an `ImportPlan`: pure."""
 
-`plan_import(data, directory)` takes the uploaded bytes and a snapshot of the staff records
-(`Directory`) and returns an `ImportPlan`: who would be created, which fields of whom would change
-(old -> new), how many rows change nothing, and every problem with the file line it is on (the
-header is line 1; a quoted value spanning lines counts from the line where its row starts). The
-service applies a plan only when it has no errors, so the dry run and the import agree by
-construction.
-
-With `full_file=True` (the HR feed, `flask staff sync`) the file is the whole staff list: the plan
-also names the leavers, the people the feed manages (`in_feed_scope`) whose employee id is on no
-row, and a person listed who is deactivated is to be reactivated.
-"""
-
-import csv
-import io
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
-from functools import lru_cache
 
-from email_validator import EmailNotValidError, validate_email
-
-from training import clock
-from training.visible_text import text_problem, tidy
-
-COLUMNS = ("employee_id", "name", "email", "department", "job_title", "hire_date", "manager_email")
-REQUIRED = ("employee_id", "name", "email")
-MAX_LENGTHS = {"employee_id": 64, "name": 200, "email": 254, "department": 120, "job_title": 120}
-ONE_LINE_TEXT = ("employee_id", "name", "department", "job_title")
-MAX_ROWS = 50_000
-PRIVILEGED_ROLES = ("hr", "author", "admin")
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-EXAMPLE = "employee_id,name,email,department,job_title,hire_date,manager_email"
-ADD_DEPARTMENT_HINT = 'add it under Staff > Departments first, or choose "Create missing departments"'
-
-
-@dataclass(frozen=True)
-class ExistingPerson:
-    """One person in the staff records as the import sees them (department by name, manager by email)."""
-
-    id: int
-    employee_id: str | None
-    name: str
-    email: str
-    department: str | None
-    job_title: str
-    hire_date: date | None
-    manager_email: str | None
-    active: bool = True
-    role: str = "staff"
-
-
-@dataclass(frozen=True)
-class Directory:
-    people: tuple[ExistingPerson, ...] = ()
-    departments: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class RowError:
-    """A problem on one line of the file; `line` is None for the file as a whole."""
-
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}" if self.line is not None else self.message
-
-
-@dataclass(frozen=True)
-class Record:
-    """What one row says a person's record should be (department by its existing spelling)."""
-
-    employee_id: str
-    name: str
-    email: str
-    department: str | None
-    job_title: str
-    hire_date: date | None
-    manager_email: str | None
-
-
-@dataclass(frozen=True)
-class Change:
-    field: str
-    old: str
-    new: str
-
-
-@dataclass(frozen=True)
-class PlannedRow:
-    line: int
-    record: Record
-    person_id: int | None  # None: a new person
-    changes: tuple[Change, ...] = ()
-    active: bool = True
-
-    @property
-    def action(self) -> str:
-        if self.person_id is None:
-            return "create"
-        return "update" if self.changes else "unchanged"
-
-
-@dataclass(frozen=True)
-class ImportPlan:
-    encoding: str
-    rows: tuple[PlannedRow, ...] = ()
-    errors: tuple[RowError, ...] = ()
-    new_departments: tuple[str, ...] = ()
-    # A full file only: who is absent from it (to deactivate), and how many active people the feed manages.
-    leavers: tuple[ExistingPerson, ...] = ()
-    managed: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def count(self, action: str) -> int:
-        return sum(1 for row in self.rows if row.action == action)
-
-    @property
-    def created(self) -> tuple[PlannedRow, ...]:
-        return tuple(row for row in self.rows if row.action == "create")
-
-    @property
-    def updated(self) -> tuple[PlannedRow, ...]:
-        return tuple(row for row in self.rows if row.action == "update")
-
-    def summary(self) -> str:
-        text = f"{self.count('create')} new, {self.count('update')} updated, {self.count('unchanged')} unchanged"
-        if self.new_departments:
-            text += f"; new departments: {', '.join(self.new_departments)}"
-        if self.errors:
-            text += f"; {len(self.errors)} error(s)"
-        return text
-
-
-class FileProblem(Exception):
-    """The file as a whole cannot be read as a staff CSV."""
-
-
-# --- Reading the file ----------------------------------------------------------------------------
-
-
-def decode(data: bytes) -> tuple[str, str]:
-    """The text and the name of its encoding: UTF-8 (with or without BOM), else Windows-1252.
-
-    Windows-1252 is the superset of Latin-1 that spreadsheet programs on Windows write; bytes it
-    does not define, NUL bytes and control characters mean the file is not text at all.
-    """
-    if b"\x00" in data:
-        raise FileProblem(_NOT_CSV)
-    try:
-        text = data.decode("utf-8-sig")
-        encoding = "UTF-8 with BOM" if data.startswith(b"\xef\xbb\xbf") else "UTF-8"
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError:
-            raise FileProblem(_NOT_CSV) from None
-        encoding = "Windows-1252 (Latin-1)"
-    if not text.strip():
-        raise FileProblem(f"The file is empty. The first line must be the header: {EXAMPLE}")
-    if CONTROL_CHARACTERS.search(text):
-        raise FileProblem(_NOT_CSV)
-    return text, encoding
-
-
-_NOT_CSV = (
-    "This file is not a CSV text file (it contains binary data). Save the spreadsheet as "
-    '"CSV UTF-8 (comma delimited)" and upload that file.'
+from training.staff import rules
+from training.staff.csv_file import COLUMNS, FileProblem, csv_rows, decode, header_columns
+from training.staff.import_plan import (
+    Change,
+    Directory,
+    ExistingPerson,
+    ImportPlan,
+    PlannedRow,
+    Record,
+    RowError,
+    display,
 )
+from training.visible_text import tidy
 
-
-def csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
-    """Each row with the file line it starts on (the header is line 1); FileProblem for broken CSV."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    line = 1
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            raise FileProblem(f"Line {line}: the file cannot be read as CSV ({error}); check the quotes.") from None
-        yield line, fields
-        line = reader.line_num + 1
-
-
-def header_columns(fields: list[str]) -> dict[str, int]:
-    """Column name -> position; raises FileProblem naming what is missing, unknown or repeated."""
-    names = [name.strip().lower() for name in fields]
-    problems = []
-    if len(names) == 1 and ";" in names[0]:
-        problems.append("the columns are separated by semicolons; save the file with commas between columns")
-    else:
-        unknown = [name or f"(column {i} has no name)" for i, name in enumerate(names, 1) if name not in COLUMNS]
-        repeated = sorted({name for name in names if name in COLUMNS and names.count(name) > 1})
-        missing = [name for name in COLUMNS if name not in names]
-        if unknown:
-            problems.append(f"unknown column(s) {', '.join(unknown)} (extra columns are not accepted)")
-        if repeated:
-            problems.append(f"repeated column(s) {', '.join(repeated)}")
-        if missing:
-            problems.append(f"missing column(s) {', '.join(missing)}")
-    if problems:
-        raise FileProblem(
-            f"Line 1 (the header): {'; '.join(problems)}. The header must name these columns, in any order: {EXAMPLE}"
-        )
-    return {name: names.index(name) for name in COLUMNS}
-
-
-# --- Planning ------------------------------------------------------------------------------------
+REQUIRED = ("employee_id", "name", "email")
+MAX_ROWS = 50_000
+ADD_DEPARTMENT_HINT = 'add it under Staff > Departments first, or choose "Create missing departments"'
 
 
 @dataclass
@@ -251,12 +55,19 @@ def plan_import(
     importer_id: int | None = None,
     full_file: bool = False,
 ) -> ImportPlan:
-    """What importing this file would do to these records (see the module docstring).
+    """What importing this file would do to these records: an `ImportPlan`.
+
+    The plan says who would be created, which fields of whom would change (old -> new), how many rows
+    change nothing, and every problem with the file line it is on (the header is line 1; a quoted value
+    spanning lines counts from the line where its row starts). `csv_import` and `sync` apply a plan only
+    when it has no errors, so the dry run and the import agree by construction.
 
     `create_departments`: unknown departments are listed to be created instead of being errors.
     `may_change_privileged`: whether the importer may change hr and admin accounts (admins may);
     `importer_id`: the person importing, who may update their own record like on the form.
-    `full_file`: the file lists everyone (the HR feed): plan the leavers and the reactivations too.
+    `full_file`: the file lists everyone (the HR feed, `flask staff sync`): the plan also names the leavers,
+    the people the feed manages (`in_feed_scope`) whose employee id is on no row, and a person listed who
+    is deactivated is to be reactivated.
     """
     try:
         text, encoding = decode(data)
@@ -347,14 +158,18 @@ class _Planner:
         for name in REQUIRED:
             if not values[name]:
                 row.errors.append(f"{name} is empty; every row needs {', '.join(REQUIRED)}")
-        for name, limit in MAX_LENGTHS.items():
+        for name, limit in rules.MAX_LENGTHS.items():
             if len(values[name]) > limit:
                 row.errors.append(f"{name} is longer than {limit} characters")
-        hidden = _hidden_characters(values, row.errors)
+        hidden = rules.hidden_characters(values, row.errors)
         row.employee_id = values["employee_id"]
-        row.email = (_email(values["email"], "email", row.errors) or "") if values["email"] else ""
-        row.manager = _email(values["manager_email"], "manager_email", row.errors) if values["manager_email"] else None
-        hire_date = _hire_date(values["hire_date"], row.errors)
+        row.email = (rules.email_address(values["email"], "email", row.errors) or "") if values["email"] else ""
+        row.manager = (
+            rules.email_address(values["manager_email"], "manager_email", row.errors)
+            if values["manager_email"]
+            else None
+        )
+        hire_date = rules.hire_date(values["hire_date"], row.errors)
         department = None if "department" in hidden else self._department(values["department"], row.errors)
         if not row.errors:
             row.record = Record(
@@ -374,7 +189,7 @@ class _Planner:
         known = self.departments.get(name.casefold()) or self.new_departments.get(name.casefold())
         if known:
             return known
-        if self.create_departments and len(name) <= MAX_LENGTHS["department"]:
+        if self.create_departments and len(name) <= rules.MAX_LENGTHS["department"]:
             self.new_departments[name.casefold()] = name
             return name
         errors.append(f'department "{name}" does not exist; {ADD_DEPARTMENT_HINT}')
@@ -421,7 +236,7 @@ class _Planner:
 
     def _out_of_reach(self, person: ExistingPerson | None, record: Record | None) -> bool:
         """A change to an hr or admin account by someone who is not an admin."""
-        if person is None or record is None or person.role not in PRIVILEGED_ROLES or self.may_change_privileged:
+        if person is None or record is None or person.role not in rules.PRIVILEGED_ROLES or self.may_change_privileged:
             return False
         if person.id == self.importer_id:
             return False
@@ -464,65 +279,8 @@ class _Planner:
         return PlannedRow(row.line, row.record, row.person.id, changes, row.person.active)
 
 
-def _hidden_characters(values: dict[str, str], errors: list[str]) -> set[str]:
-    """The one-line columns holding a character they refuse (training/visible_text.py), each with an error."""
-    refused = set()
-    for column in ONE_LINE_TEXT:
-        problem = text_problem(values[column])
-        if problem is not None:
-            errors.append(f"{column} contains {problem}; remove it")
-            refused.add(column)
-    return refused
-
-
-def _email(value: str, column: str, errors: list[str]) -> str | None:
-    """The normalised address, or None (with an error) when it is not one."""
-    address, problem = _checked_email(value)
-    if problem:
-        errors.append(f"{column} {value!r} is not a valid email address ({problem})")
-    return address
-
-
-@lru_cache(maxsize=65536)
-def _checked_email(value: str) -> tuple[str | None, str]:
-    """Cached: a manager's address repeats on many rows, and checking one is the slowest step per row."""
-    try:
-        return validate_email(value, check_deliverability=False).normalized.lower(), ""
-    except EmailNotValidError as error:
-        return None, str(error)
-
-
-def forget_checked_emails() -> None:
-    """Empty the cache of checked addresses (a benchmark's runs each start cold, as a new process does)."""
-    _checked_email.cache_clear()
-
-
-def _hire_date(value: str, errors: list[str]) -> date | None:
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value) if ISO_DATE.match(value) else None
-    except ValueError:
-        day = None
-    if day is not None and not clock.in_range(day):
-        errors.append(f"hire_date {value!r}: {clock.OUT_OF_RANGE}")
-        return None
-    if day is not None:
-        return day
-    errors.append(f"hire_date {value!r} is not a date in the format YYYY-MM-DD (for example 2024-03-31)")
-    return None
-
-
 def _who(person: ExistingPerson) -> str:
     return f"{person.name}, employee_id {person.employee_id}" if person.employee_id else person.name
-
-
-def display(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
 
 
 def _changes(person: ExistingPerson | None, record: Record) -> list[Change]:
