@@ -29,8 +29,8 @@ from training.db import utcnow
 from training.errors import Forbidden, HiddenRecord, NotFound
 from training.extensions import db
 from training.paging import Page, paginate
+from training.policies.lookups import material_changes_by_course
 from training.policies.models import Attestation, Policy, PolicyReading, PolicyVersion
-from training.policies.services import material_changes_by_course
 from training.quizzes.models import QuizAttempt
 from training.urls import is_number
 
