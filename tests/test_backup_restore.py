@@ -42,8 +42,8 @@ from training.auth import mfa, totp
 from training.auth.models import User
 from training.auth.reset import request_reset
 from training.certificates.models import Certificate
+from training.certificates.revocation import revoke_certificate
 from training.certificates.serials import display_serial
-from training.certificates.services import revoke_certificate
 from training.certificates.storage import CertificateStore
 from training.config import normalise_database_url
 from training.db import utcnow

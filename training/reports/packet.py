@@ -18,9 +18,9 @@ from zipstream import ZIP_DEFLATED, ZIP_STORED, ZipStream
 
 from training.audit.services import record_event
 from training.auth.models import Department, User
+from training.certificates.files import stored_pdf
 from training.certificates.models import Certificate, CertificateRevocation
 from training.certificates.serials import display_serial
-from training.certificates.services import stored_pdf
 from training.clock import organisation_zone
 from training.completions.models import Completion
 from training.compliance.services import VIEW_ALL_ROLES, can_view_person
