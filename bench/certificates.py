@@ -35,7 +35,7 @@ Memory
 
 Bulk ZIP
     A throwaway app (temporary SQLite file and certificate store) gets 1,000 certificates, each
-    rendered and stored with `services.write_certificate_file` (render + fsync + database commit:
+    rendered and stored with `write_certificate_file` (render + fsync + database commit:
     the "render speed" figure). Then, all warm-cache (the files were just written and the page
     cache cannot be dropped without root): reading every stored PDF from disk (the "disk speed"
     baseline), building and fully consuming the export ZIP exactly as the route does
@@ -74,8 +74,10 @@ from bench.common import ZIP_FILE, app_settings, check_response, signed_in_clien
 from training import create_app  # noqa: E402
 from training.auth.passwords import hash_password  # noqa: E402
 from training.auth.services import create_user  # noqa: E402
-from training.certificates import services  # noqa: E402
 from training.certificates.export import certificate_zip  # noqa: E402
+from training.certificates.files import certificate_store, write_certificate_file  # noqa: E402
+from training.certificates.issuing import issue_certificate  # noqa: E402
+from training.certificates.listing import CertificateFilter, export_certificates  # noqa: E402
 from training.certificates.models import Certificate  # noqa: E402
 from training.certificates.render import (  # noqa: E402
     CertificateView,
@@ -84,6 +86,7 @@ from training.certificates.render import (  # noqa: E402
     renderer_for,
 )
 from training.certificates.serials import display_serial, new_serial  # noqa: E402
+from training.clock import organisation_zone  # noqa: E402
 from training.completions.models import Completion  # noqa: E402
 from training.config import PROJECT_ROOT  # noqa: E402
 from training.content.models import Course  # noqa: E402
@@ -329,7 +332,7 @@ def seed_certificates(app, how_many: int) -> list[int]:
         ]
         db.session.add_all(completions)
         db.session.flush()
-        ids = [services.issue_certificate(completion).id for completion in completions]
+        ids = [issue_certificate(completion).id for completion in completions]
         db.session.commit()
         return ids
 
@@ -341,7 +344,7 @@ def write_all_files(app, certificate_ids: list[int]) -> tuple[list[float], list[
         for certificate_id in certificate_ids:
             certificate = db.session.get(Certificate, certificate_id)
             start = time.perf_counter()
-            path = services.write_certificate_file(certificate)
+            path = write_certificate_file(certificate)
             times.append(time.perf_counter() - start)
             paths.append(path)
         db.session.remove()
@@ -362,9 +365,9 @@ def export_zip_once(app) -> tuple[float, float, int]:
     """The route's work without HTTP: (seconds to load and check, seconds in all, ZIP bytes)."""
     with app.app_context():
         start = time.perf_counter()
-        certificates = services.export_certificates(services.CertificateFilter())
+        certificates = export_certificates(CertificateFilter())
         loaded = time.perf_counter()
-        archive = certificate_zip(certificates, services.certificate_store(), services.organisation_zone())
+        archive = certificate_zip(certificates, certificate_store(), organisation_zone())
         declared = len(archive)
         streamed = sum(len(chunk) for chunk in archive)
         finished = time.perf_counter()

@@ -23,7 +23,7 @@ from training.compliance.models import Requirement
 from training.content.models import Course, Question
 from training.db import utcnow
 from training.extensions import db
-from training.policies import services as policies
+from training.policies.management import VersionInput, create_policy, link_course
 from training.quizzes.models import QuizAttempt
 from training.sso.models import SsoIdentity
 
@@ -135,8 +135,8 @@ def build_world(app, make_user, make_requirement, saved: dict | None = None) -> 
     with app.app_context():
         hr = db.session.get(User, users["hr"].id)
         course = db.session.execute(select(Course).where(Course.slug == "test-course")).scalar_one()
-        policies.create_policy(hr, "Social media", POLICY, policies.VersionInput(body="Do not post about patients."))
-        policies.link_course(hr, POLICY, course.id)
+        create_policy(hr, "Social media", POLICY, VersionInput(body="Do not post about patients."))
+        link_course(hr, POLICY, course.id)
         start_session(db.session.get(User, owner.id), user_agent="Olive's phone")
         owner_session_id = db.session.execute(select(UserSession.id).where(UserSession.user_id == owner.id)).scalar()
         link = SsoIdentity(user_id=owner.id, protocol="oidc", issuer="https://idp.example", subject="olive")

@@ -16,7 +16,7 @@ from tests.helpers import answer_key, complete_modules, start_quiz, submit
 from tests.saved_worlds import built_once
 from training.audit.models import AuditEvent
 from training.auth.models import Department, User
-from training.certificates import services as certificate_services
+from training.certificates.files import certificate_store
 from training.certificates.models import Certificate
 from training.certificates.serials import display_serial
 from training.clock import today
@@ -205,7 +205,7 @@ def test_the_question_version_asked_is_recorded_after_the_bank_changes(app, clie
 def test_a_missing_certificate_file_is_rendered_again_not_left_out(app, client, auth, org):
     with app.app_context():
         certificate = db.session.execute(select(Certificate)).scalar_one()
-        path = certificate_services.certificate_store().path_for(certificate.serial)
+        path = certificate_store().path_for(certificate.serial)
     path.unlink()
     auth.login(org.people["hr"])
     archive = open_zip(post_packet(auth, org, person="E1001"))

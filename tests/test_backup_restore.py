@@ -42,13 +42,14 @@ from training.auth import mfa, totp
 from training.auth.models import User
 from training.auth.reset import request_reset
 from training.certificates.models import Certificate
+from training.certificates.revocation import revoke_certificate
 from training.certificates.serials import display_serial
-from training.certificates.services import revoke_certificate
 from training.certificates.storage import CertificateStore
 from training.config import normalise_database_url
 from training.db import utcnow
 from training.extensions import db
-from training.policies import services as policies
+from training.policies.management import VersionInput, create_policy, link_course
+from training.policies.reading import attest, open_policy
 from training.quizzes.services import grant_allowance, new_idempotency_key
 from training.scim.tokens import create_token as create_scim_token
 from training.sso.identity import IdpIdentity, person_for_identity
@@ -223,18 +224,18 @@ def _add_what_people_do(made: Drill) -> str:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(mfa, "clock", lambda: enrolled_at)
         mfa.enable(hr, secret, pyotp.TOTP(secret).at(enrolled_at), made.hr_password)
-    policy = policies.create_policy(
+    policy = create_policy(
         hr,
         "Social media and patient privacy",
         "",
-        policies.VersionInput(body="Never post about patients, even without their names.", min_reading_seconds=0),
+        VersionInput(body="Never post about patients, even without their names.", min_reading_seconds=0),
     )
     course = db.session.execute(
         select(Certificate.course_id).where(Certificate.serial == made.valid_serial)
     ).scalar_one()
-    policies.link_course(hr, policy.slug, course)
-    version = policies.open_policy(learner.id, policy.slug).version
-    policies.attest(learner, policy.slug, version.id)
+    link_course(hr, policy.slug, course)
+    version = open_policy(learner.id, policy.slug).version
+    attest(learner, policy.slug, version.id)
     revoke_certificate(hr, made.revoked_serial, "Issued in error (restore drill)")
     create_token(hr, "HR information system")
     create_scim_token(hr, "Entra ID provisioning")

@@ -22,8 +22,11 @@ from tests.conftest import csrf_token
 from tests.helpers import comparable_page, complete_course
 from training.audit.models import AuditEvent
 from training.auth.models import Department
-from training.certificates import services as certificate_services
+from training.certificates import files, issuing, revocation, verification
+from training.certificates.files import certificate_store
+from training.certificates.listing import CertificateFilter, find_certificates
 from training.certificates.models import Certificate, CertificateFile
+from training.certificates.render import renderer_for
 from training.certificates.serials import display_serial
 from training.completions.models import Completion
 from training.content.models import Course
@@ -48,7 +51,7 @@ def issued_certificates(app, user_id: int) -> list[Issued]:
         rows = db.session.execute(
             select(Certificate).where(Certificate.user_id == user_id).order_by(Certificate.id)
         ).scalars()
-        store = certificate_services.certificate_store()
+        store = certificate_store()
         return [
             Issued(
                 display_serial(c.serial),
@@ -97,7 +100,8 @@ def download(client, serial):
 
 def move_clock(monkeypatch, by: timedelta):
     moved = utcnow() + by
-    monkeypatch.setattr(certificate_services, "utcnow", lambda: moved)
+    for module in (files, issuing, revocation, verification):
+        monkeypatch.setattr(module, "utcnow", lambda: moved)
 
 
 # --- issue on completion -----------------------------------------------------------------------
@@ -230,7 +234,7 @@ def test_a_crash_while_writing_leaves_no_partial_file(app, certified, monkeypatc
 
     monkeypatch.setattr("training.certificates.storage.os.replace", crash)
     with app.app_context(), pytest.raises(OSError, match="disk full"):
-        certificate_services.certificate_store().write(certificate.serial.replace("-", ""), b"%PDF-partial")
+        certificate_store().write(certificate.serial.replace("-", ""), b"%PDF-partial")
     assert certificate.path.read_bytes() == before
     assert not list(certificate.path.parent.glob(".tmp-*"))
 
@@ -300,7 +304,7 @@ def test_a_design_change_records_a_second_file_and_both_verify(app, client, auth
     shutil.copytree(Path(app.config["CERTIFICATE_DESIGN_DIR"]), design)
     (design / "certificate.css").write_text((design / "certificate.css").read_text() + "\nh1 { color: #333; }\n")
     app.config["CERTIFICATE_DESIGN_DIR"] = str(design)
-    certificate_services.renderer_for.cache_clear()
+    renderer_for.cache_clear()
     certificate.path.unlink()
     auth.login(user)
     _, new_data = download(client, certificate.serial)
@@ -680,7 +684,7 @@ def test_hr_lists_certificates_with_filters_and_pages(app, client, auth, make_us
     page = client.get("/certificates").get_data(as_text=True)
     assert "3 certificates" in page and all(c.serial in page for c in issued)
     with app.app_context():
-        page_of_two = certificate_services.find_certificates(certificate_services.CertificateFilter(), 2, per_page=2)
+        page_of_two = find_certificates(CertificateFilter(), 2, per_page=2)
     assert page_of_two.total == 3 and page_of_two.pages == 2 and len(page_of_two.items) == 1
 
 

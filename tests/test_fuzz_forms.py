@@ -460,7 +460,7 @@ class Seed:
 
     def _policy(self, slug: str, linked: bool) -> str:
         from training.auth.models import User
-        from training.policies.services import VersionInput, create_policy, link_course
+        from training.policies.management import VersionInput, create_policy, link_course
 
         actor = self.user("admin")
 

@@ -19,9 +19,9 @@ from training.compliance.models import Obligation
 from training.content.models import Course
 from training.db import utcnow
 from training.extensions import db
-from training.policies import services
+from training.policies import management, reading
+from training.policies.management import VersionInput
 from training.policies.models import Attestation, Policy, PolicyCourse, PolicyReading, PolicyVersion
-from training.policies.services import VersionInput
 
 BODY = """## Posting about work
 
@@ -34,9 +34,10 @@ SLUG = "social-media-policy"
 def move_clock(monkeypatch, by: timedelta):
     """Move the policies' and compliance's clock: reading times, publication times and 'today'."""
     moved = utcnow() + by
-    monkeypatch.setattr(services, "utcnow", lambda: moved)
     monkeypatch.setattr(compliance_obligations, "utcnow", lambda: moved)
     monkeypatch.setattr(compliance_requirements, "utcnow", lambda: moved)
+    monkeypatch.setattr(management, "utcnow", lambda: moved)
+    monkeypatch.setattr(reading, "utcnow", lambda: moved)
     monkeypatch.setattr(clock, "utcnow", lambda: moved)
 
 
@@ -61,7 +62,7 @@ def make_policy(app, hr):
         with app.app_context():
             actor = db.session.get(User, hr.id)
             data = VersionInput(body=body, min_reading_seconds=min_reading_seconds)
-            return services.create_policy(actor, title, slug, data).slug
+            return management.create_policy(actor, title, slug, data).slug
 
     return make
 

@@ -23,7 +23,7 @@ from tests.conftest import Auth, csrf_token, question_yaml
 from tests.helpers import answer_key, complete_course, complete_modules, start_quiz, submit
 from training.audit.models import AuditEvent
 from training.auth.models import User
-from training.certificates import services as certificate_services
+from training.certificates.issuing import issue_missing
 from training.certificates.models import Certificate, CertificateFile, CertificateRevocation
 from training.certificates.serials import display_serial
 from training.completions.models import Completion, ModuleProgress
@@ -268,7 +268,7 @@ def test_hr_revoking_one_certificate_twenty_times_revokes_it_once(app, backend, 
 def issue_missing_in_own_context(app: Flask) -> int:
     """What `flask certificates issue-missing` runs, in an app context (and session) of its own."""
     with app.app_context():
-        return len(certificate_services.issue_missing())
+        return len(issue_missing())
 
 
 def test_twenty_issue_missing_runs_at_once_issue_one_certificate_per_completion(app, backend, make_user, required):

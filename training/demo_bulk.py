@@ -546,7 +546,7 @@ def _completion(person: Person, course: CourseInfo, cycle: int, attempt: dict) -
 
 
 def _certificate(plan: Plan, recipient: str, completion: dict, completion_id: int) -> dict:
-    """The snapshot `certificates.services.issue_certificate` takes, issued at the moment of completion."""
+    """The snapshot `certificates.issuing.issue_certificate` takes, issued at the moment of completion."""
     course = next(c for c in plan.courses if c.id == completion["course_id"])
     return {
         "serial": new_serial(),

@@ -1,8 +1,14 @@
-"""Checks for URLs and values that come from the request."""
+"""URLs: the public address of a page, and checks for URLs and values that come from the request."""
 
 from urllib.parse import urlsplit
 
+from flask import current_app
 from werkzeug.routing import IntegerConverter
+
+
+def public_url(path: str) -> str:
+    """The full address of `path` as people outside reach it (PUBLIC_BASE_URL): for emails and QR codes."""
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
 
 
 def is_safe_next(target: str | None) -> bool:

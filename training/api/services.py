@@ -14,9 +14,9 @@ from training.api.params import ComplianceQuery, InvalidParameter
 from training.audit.services import record_event
 from training.auth.models import Department, User
 from training.certificates import rules as certificate_rules
+from training.certificates.access import certificate_by_serial
 from training.certificates.models import Certificate
 from training.certificates.serials import display_serial
-from training.certificates.services import certificate_by_serial
 from training.clock import today
 from training.compliance import rules
 from training.compliance.people import ComplianceFilter, people_page

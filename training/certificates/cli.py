@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from training.auth.models import Department
-from training.certificates import services
+from training.certificates import files, issuing, listing
 from training.certificates.export import certificate_zip
 from training.clock import organisation_zone
 from training.content.models import Course
@@ -39,17 +39,17 @@ def export_command(output: Path, department, course, issued_from: datetime | Non
     """Write a ZIP of the filtered certificates' PDFs with a CSV manifest of serials and SHA-256s."""
     if issued_from and issued_to and issued_to < issued_from:
         raise click.BadParameter("--to is before --from")
-    criteria = services.CertificateFilter(
+    criteria = listing.CertificateFilter(
         department_id=_lookup(Department, Department.name, department, "department"),
         course_id=_lookup(Course, Course.slug, course, "course"),
         issued_from=issued_from.date() if issued_from else None,
         issued_to=issued_to.date() if issued_to else None,
     )
     with domain_errors_as_click():
-        certificates = services.export_certificates(criteria)
-    archive = certificate_zip(certificates, services.certificate_store(), organisation_zone())
+        certificates = listing.export_certificates(criteria)
+    archive = certificate_zip(certificates, files.certificate_store(), organisation_zone())
     _write_atomically(output, archive)
-    services.record_export(None, criteria, len(certificates), channel="cli")
+    listing.record_export(None, criteria, len(certificates), channel="cli")
     click.echo(f"Wrote {len(certificates)} certificate(s) to {output} ({len(archive):,} bytes).")
 
 
@@ -70,7 +70,7 @@ def _write_atomically(output: Path, chunks) -> None:
 def render_missing_command():
     """Render every certificate whose stored PDF is missing or is not the recorded file."""
     with domain_errors_as_click():
-        checked, rendered = services.render_missing()
+        checked, rendered = files.render_missing()
     click.echo(f"Checked {checked} certificate(s); rendered {rendered}.")
 
 
@@ -78,7 +78,7 @@ def render_missing_command():
 def issue_missing_command():
     """Issue certificates for completions that have none (recorded before certificates existed)."""
     with domain_errors_as_click():
-        issued = services.issue_missing()
+        issued = issuing.issue_missing()
         for certificate in issued:
-            services.write_certificate_file(certificate)
+            files.write_certificate_file(certificate)
     click.echo(f"Issued {len(issued)} certificate(s).")

@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from training.auth.access import roles_required
-from training.certificates import services
+from training.certificates import access, files, listing, revocation, verification
 from training.certificates.export import certificate_zip
 from training.certificates.forms import CertificateFilterForm, FileCheckForm, RevokeForm, SerialLookupForm
 from training.certificates.serials import InvalidSerial, display_serial, parse_serial
@@ -50,8 +50,8 @@ def _public_headers(response):
 @bp.route("/certificates/<serial>.pdf")
 @login_required
 def download(serial: str):
-    certificate, data = services.downloadable_pdf(current_user, serial)
-    services.record_download(current_user, certificate, ip_address=client_ip())
+    certificate, data = access.downloadable_pdf(current_user, serial)
+    access.record_download(current_user, certificate, ip_address=client_ip())
     return send_file(
         io.BytesIO(data),
         mimetype="application/pdf",
@@ -64,40 +64,40 @@ def download(serial: str):
 @bp.route("/certificates/<serial>")
 @login_required
 def detail(serial: str):
-    certificate = services.certificate_for_viewer(current_user, serial)
+    certificate = access.certificate_for_viewer(current_user, serial)
     return render_template(
         "certificates/detail.html",
         certificate=certificate,
-        verification=services.verify(certificate.serial),
-        revoke_form=RevokeForm() if current_user.role in services.VIEW_ANY_ROLES else None,
+        verification=verification.verify(certificate.serial),
+        revoke_form=RevokeForm() if current_user.role in access.VIEW_ANY_ROLES else None,
     )
 
 
 @bp.route("/certificates/<serial>/revoke", methods=["POST"])
-@roles_required(*services.VIEW_ANY_ROLES)
+@roles_required(*access.VIEW_ANY_ROLES)
 def revoke(serial: str):
-    certificate = services.certificate_for_viewer(current_user, serial)
+    certificate = access.certificate_for_viewer(current_user, serial)
     form = RevokeForm()
     if not form.validate_on_submit():
-        verification = services.verify(certificate.serial)
+        found = verification.verify(certificate.serial)
         page = render_template(
-            "certificates/detail.html", certificate=certificate, verification=verification, revoke_form=form
+            "certificates/detail.html", certificate=certificate, verification=found, revoke_form=form
         )
         return page, 422
-    services.revoke_certificate(current_user, serial, form.reason.data.strip(), ip_address=client_ip())
+    revocation.revoke_certificate(current_user, serial, form.reason.data.strip(), ip_address=client_ip())
     flash(f"Certificate {display_serial(certificate.serial)} is revoked.", "success")
     return redirect(url_for("certificates.detail", serial=display_serial(certificate.serial)))
 
 
-def _filter_form() -> tuple[CertificateFilterForm, services.CertificateFilter | None]:
+def _filter_form() -> tuple[CertificateFilterForm, listing.CertificateFilter | None]:
     form = CertificateFilterForm(formdata=MultiDict(request.args))
     form.department.choices = [("", "All departments")] + [
-        (str(d.id), d.name) for d in services.departments_for_filter()
+        (str(d.id), d.name) for d in listing.departments_for_filter()
     ]
-    form.course.choices = [("", "All courses")] + [(str(c.id), c.title) for c in services.courses_for_filter()]
+    form.course.choices = [("", "All courses")] + [(str(c.id), c.title) for c in listing.courses_for_filter()]
     if not form.validate():
         return form, None
-    return form, services.CertificateFilter(
+    return form, listing.CertificateFilter(
         department_id=int(form.department.data) if form.department.data else None,
         course_id=int(form.course.data) if form.course.data else None,
         issued_from=form.issued_from.data,
@@ -106,29 +106,29 @@ def _filter_form() -> tuple[CertificateFilterForm, services.CertificateFilter | 
 
 
 @bp.route("/certificates")
-@roles_required(*services.VIEW_ANY_ROLES)
+@roles_required(*access.VIEW_ANY_ROLES)
 def index():
     form, criteria = _filter_form()
     if criteria is None:
         return render_template("certificates/index.html", form=form, page=None, export_args={}), 400
-    page = services.find_certificates(criteria, page=request.args.get("page", 1, type=int))
+    page = listing.find_certificates(criteria, page=request.args.get("page", 1, type=int))
     export_args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
-        "certificates/index.html", form=form, page=page, export_args=export_args, status_of=services.status_now
+        "certificates/index.html", form=form, page=page, export_args=export_args, status_of=verification.status_now
     )
 
 
 @bp.route("/certificates/export.zip")
-@roles_required(*services.VIEW_ANY_ROLES)
+@roles_required(*access.VIEW_ANY_ROLES)
 @heavy_download
 def export():
     form, criteria = _filter_form()
     if criteria is None:
         errors = "; ".join(f"{form[name].label.text}: {' '.join(msgs)}" for name, msgs in form.errors.items())
         raise DomainError(f"The export filter is not valid. {errors}")
-    certificates = services.export_certificates(criteria)
-    archive = certificate_zip(certificates, services.certificate_store(), organisation_zone())
-    services.record_export(current_user, criteria, len(certificates), channel="web", ip_address=client_ip())
+    certificates = listing.export_certificates(criteria)
+    archive = certificate_zip(certificates, files.certificate_store(), organisation_zone())
+    listing.record_export(current_user, criteria, len(certificates), channel="web", ip_address=client_ip())
     response = current_app.response_class(stream_with_context(iter(archive)), mimetype="application/zip")
     response.headers["Content-Length"] = str(len(archive))
     response.headers["Content-Disposition"] = "attachment; filename=certificates.zip"
@@ -152,16 +152,16 @@ def lookup():
 @bp.route("/verify/<serial>", methods=["GET", "POST"])
 @verify_rate
 def verify(serial: str):
-    verification = services.verify(serial)
+    found = verification.verify(serial)
     form = FileCheckForm()
     match = None
     status = 200
     if request.method == "POST":
         if form.validate_on_submit() and (digest := _submitted_digest(form)):
-            match = services.file_matches(serial, digest)
+            match = verification.file_matches(serial, digest)
         else:
             status = 400
-    page = render_template("certificates/verify.html", verification=verification, form=form, match=match)
+    page = render_template("certificates/verify.html", verification=found, form=form, match=match)
     return _public_headers(current_app.make_response((page, status)))
 
 
@@ -180,7 +180,7 @@ def _submitted_digest(form: FileCheckForm) -> str | None:
 @verify_rate
 def verify_json(serial: str):
     try:
-        body = services.verify(serial).as_json()
+        body = verification.verify(serial).as_json()
     except DomainError as error:
         return _public_headers(jsonify(error={"code": error.code, "message": error.message})), error.status
     return _public_headers(jsonify(body))

@@ -21,8 +21,8 @@ from training.compliance.models import Obligation, Requirement
 from training.content.models import Course, TrainingModule
 from training.db import utcnow
 from training.extensions import db
+from training.policies.lookups import material_changes_by_course
 from training.policies.models import Attestation, Policy, PolicyReading, PolicyVersion
-from training.policies.services import material_changes_by_course
 from training.quizzes.models import QuizAttempt
 
 REFRESH_BATCH = 2000

@@ -13,8 +13,8 @@ from training.clock import today
 from training.compliance.models import Obligation
 from training.compliance.status import Cell, person_cells
 from training.extensions import db
+from training.policies.lookups import with_current_versions
 from training.policies.models import Attestation, Policy, PolicyVersion
-from training.policies.services import with_current_versions
 
 
 @dataclass(frozen=True)

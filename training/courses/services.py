@@ -16,15 +16,16 @@ from sqlalchemy.orm import joinedload
 
 from training import events
 from training.certificates import rules as certificate_rules
+from training.certificates.files import store_file_of_completion
+from training.certificates.issuing import issue_certificate
 from training.certificates.models import Certificate, CertificateRevocation
-from training.certificates.services import issue_certificate, store_file_of_completion
 from training.completions.models import Completion, ModuleProgress
 from training.content.models import Course, TrainingModule
 from training.courses import rules
 from training.db import utcnow
 from training.errors import NotFound
 from training.extensions import db
-from training.policies.services import material_changes_by_course
+from training.policies.lookups import material_changes_by_course
 from training.quizzes import services as quizzes
 from training.quizzes.models import QuizAttempt
 

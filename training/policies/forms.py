@@ -5,7 +5,7 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectField, String
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from training.policies import rules
-from training.policies.services import MIN_READING_RANGE, VersionInput
+from training.policies.management import MIN_READING_RANGE, VersionInput
 from training.urls import is_number
 
 BODY_MAX = 100_000

@@ -4,8 +4,9 @@ from flask_login import current_user, login_required
 from training.auth.access import roles_required
 from training.client import client_ip
 from training.compliance import policy_status
+from training.errors import FieldRefused
 from training.markdown import render_markdown
-from training.policies import rules, services
+from training.policies import lookups, management, reading, rules
 from training.policies.forms import MATERIAL_HELP, AttestForm, LinkCourseForm, NewPolicyForm, PublishForm
 
 bp = Blueprint("policies", __name__)
@@ -27,7 +28,7 @@ def index():
 @login_required
 def show(slug: str):
     # A GET that writes on purpose: only the first opening of a version, which starts its reading time.
-    view = services.open_policy(current_user.id, slug)
+    view = reading.open_policy(current_user.id, slug)
     return render_template(
         "policies/show.html",
         view=view,
@@ -41,13 +42,13 @@ def show(slug: str):
 def attest(slug: str):
     form = AttestForm()
     if not form.validate_on_submit():
-        view = services.open_policy(current_user.id, slug, record_reading=False)
+        view = reading.open_policy(current_user.id, slug, record_reading=False)
         cell = policy_status.policy_cell(current_user.id, view.policy.id)
         return render_template("policies/show.html", view=view, cell=cell, form=form), 422
     try:
-        attestation, created = services.attest(current_user, slug, int(form.version_id.data), ip_address=client_ip())
-    except services.AttestationRefused as refusal:
-        policy = services.live_policy(slug)
+        attestation, created = reading.attest(current_user, slug, int(form.version_id.data), ip_address=client_ip())
+    except reading.AttestationRefused as refusal:
+        policy = lookups.live_policy(slug)
         return render_template("policies/refused.html", policy=policy, message=refusal.message), 409
     version = attestation.policy_version.version
     if created:
@@ -69,18 +70,18 @@ def manage():
 @bp.route("/policies/manage/new", methods=["GET", "POST"])
 @roles_required(*HR_ROLES)
 def new():
-    defaults = {"min_reading_seconds": services.default_reading_seconds()}
+    defaults = {"min_reading_seconds": management.default_reading_seconds()}
     form = NewPolicyForm(data=defaults) if request.method == "GET" else NewPolicyForm()
     if not form.validate_on_submit():
         return render_template("policies/new.html", form=form), 422 if request.method == "POST" else 200
     if form.preview.data:
         return render_template("policies/new.html", form=form, preview=_preview(form.body.data))
     try:
-        policy = services.create_policy(
+        policy = management.create_policy(
             current_user, form.title.data, form.slug.data or "", form.version_input(), ip_address=client_ip()
         )
-    except services.FieldError as error:
-        form[error.field].errors.append(error.message)
+    except FieldRefused as error:
+        error.attach_to(form)
         return render_template("policies/new.html", form=form), error.status
     flash(f"{policy.title} is published as version 1.", "success")
     return redirect(url_for("policies.detail", slug=policy.slug))
@@ -89,7 +90,7 @@ def new():
 @bp.route("/policies/manage/<slug>")
 @roles_required(*HR_ROLES)
 def detail(slug: str):
-    detail = services.policy_detail(slug)
+    detail = management.policy_detail(slug)
     link_form = LinkCourseForm()
     link_form.course.choices = [(c.id, c.title) for c in detail.linkable]
     return render_template("policies/detail.html", detail=detail, link_form=link_form)
@@ -98,26 +99,26 @@ def detail(slug: str):
 @bp.route("/policies/manage/<slug>/versions/<int:number>")
 @roles_required(*HR_ROLES)
 def version(slug: str, number: int):
-    policy = services.policy_by_slug(slug)
-    return render_template("policies/version.html", policy=policy, version=services.policy_version(policy, number))
+    policy = lookups.policy_by_slug(slug)
+    return render_template("policies/version.html", policy=policy, version=lookups.policy_version(policy, number))
 
 
 @bp.route("/policies/manage/<slug>/publish", methods=["GET", "POST"])
 @roles_required(*HR_ROLES)
 def publish(slug: str):
-    policy = services.policy_by_slug(slug)
-    current = services.current_version(policy.id)
+    policy = lookups.policy_by_slug(slug)
+    current = lookups.current_version(policy.id)
     form = PublishForm(data=_publish_defaults(policy, current)) if request.method == "GET" else PublishForm()
     if not form.validate_on_submit():
         return _publish_page(policy, current, form), 422 if request.method == "POST" else 200
     if form.preview.data:
         return _publish_page(policy, current, form, preview=_preview(form.body.data))
     try:
-        version = services.publish_version(
+        version = management.publish_version(
             current_user, slug, form.version_input(), based_on=form.based_on_version(), ip_address=client_ip()
         )
-    except services.FieldError as error:
-        form[error.field].errors.append(error.message)
+    except FieldRefused as error:
+        error.attach_to(form)
         return _publish_page(policy, current, form), error.status
     kind = "a material change" if version.material_change else "a minor change"
     flash(f"Version {version.version} of {policy.title} is published as {kind}.", "success")
@@ -128,7 +129,7 @@ def _publish_defaults(policy, current) -> dict:
     return {
         "based_on": str(current.version),
         "body": current.body,
-        "min_reading_seconds": services.default_reading_seconds(),
+        "min_reading_seconds": management.default_reading_seconds(),
         "statement": rules.default_statement(policy.title, current.version + 1),
     }
 
@@ -146,13 +147,13 @@ def _preview(body: str):
 @bp.route("/policies/manage/<slug>/courses", methods=["POST"])
 @roles_required(*HR_ROLES)
 def link_course(slug: str):
-    detail = services.policy_detail(slug)
+    detail = management.policy_detail(slug)
     form = LinkCourseForm()
     form.course.choices = [(c.id, c.title) for c in detail.linkable]
     if not form.validate_on_submit():
         page = render_template("policies/detail.html", detail=detail, link_form=form)
         return page, 422
-    if services.link_course(current_user, slug, form.course.data, ip_address=client_ip()):
+    if management.link_course(current_user, slug, form.course.data, ip_address=client_ip()):
         flash("The course is linked: a material change to this policy now asks people to take it again.", "success")
     else:
         flash("That course was already linked to this policy.", "info")
@@ -162,7 +163,7 @@ def link_course(slug: str):
 @bp.route("/policies/manage/<slug>/courses/<int:course_id>/unlink", methods=["POST"])
 @roles_required(*HR_ROLES)
 def unlink_course(slug: str, course_id: int):
-    course = services.unlink_course(current_user, slug, course_id, ip_address=client_ip())
+    course = management.unlink_course(current_user, slug, course_id, ip_address=client_ip())
     flash(f"{course.title} is no longer linked to this policy.", "success")
     return redirect(url_for("policies.detail", slug=slug))
 
@@ -170,6 +171,6 @@ def unlink_course(slug: str, course_id: int):
 @bp.route("/policies/manage/<slug>/retire", methods=["POST"])
 @roles_required(*HR_ROLES)
 def retire(slug: str):
-    policy = services.retire_policy(current_user, slug, ip_address=client_ip())
+    policy = management.retire_policy(current_user, slug, ip_address=client_ip())
     flash(f"{policy.title} is retired. Its versions and attestations are kept.", "success")
     return redirect(url_for("policies.detail", slug=slug))

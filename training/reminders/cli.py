@@ -11,7 +11,9 @@ from training.clock import today
 from training.compliance.status import due_soon_days
 from training.errors import domain_errors_as_click
 from training.mail import MailSettings, transport_for
-from training.reminders import services
+from training.reminders.history import recent_reminders
+from training.reminders.run import interval_days
+from training.reminders.sending import send_reminders
 
 reminders_cli = AppGroup("reminders", help="Email staff and managers about training due soon, overdue or expired.")
 
@@ -47,9 +49,9 @@ run stops. The summary counts what was sent and what failed; the exit status is
 def send_command(dry_run: bool, on: datetime | None):
     with domain_errors_as_click():
         settings = MailSettings.from_config(current_app.config)
-        interval = services.interval_days()
+        interval = interval_days()
     with transport_for(settings, click.echo) as transport:
-        run = services.send_reminders(
+        run = send_reminders(
             transport,
             on=on.date() if on else today(),
             interval=interval,
@@ -72,7 +74,7 @@ def list_command(days: int):
     """Print the reminders sent recently: when, to whom, which kind and the items they listed."""
     since = today() - timedelta(days=days - 1)
     count = 0
-    for reminder, name, email in services.recent_reminders(since):
+    for reminder, name, email in recent_reminders(since):
         count += 1
         click.echo(f"{reminder.sent_on}  {reminder.kind:<8} {reminder.transport:<8} {name} <{email}>")
         click.echo(f"    {reminder.subject}")

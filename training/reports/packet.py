@@ -13,9 +13,9 @@ from sqlalchemy import Select, func, select
 
 from training.audit.services import record_event
 from training.auth.models import Department, User
+from training.certificates.files import stored_pdf
 from training.certificates.models import Certificate, CertificateRevocation
 from training.certificates.serials import display_serial
-from training.certificates.services import stored_pdf
 from training.clock import organisation_zone
 from training.completions.models import Completion
 from training.compliance.people import VIEW_ALL_ROLES, can_view_person

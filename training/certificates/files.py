@@ -1,0 +1,189 @@
+"""A certificate's PDF file: rendering it, storing and reading it, recording its SHA-256, re-rendering lost files."""
+
+import logging
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from training.audit.services import record_event
+from training.certificates.models import Certificate, CertificateFile
+from training.certificates.render import CertificateView, DesignSettings, renderer_for
+from training.certificates.serials import display_serial
+from training.certificates.storage import CertificateStore, sha256_hex
+from training.clock import local_date_text
+from training.completions.models import Completion
+from training.db import utcnow
+from training.extensions import db
+from training.urls import public_url
+
+log = logging.getLogger(__name__)
+
+
+def design_settings() -> DesignSettings:
+    config = current_app.config
+    return DesignSettings(
+        folder=Path(config["CERTIFICATE_DESIGN_DIR"]),
+        page_size=config["CERTIFICATE_PAGE_SIZE"],
+        pdf_variant=config["CERTIFICATE_PDF_VARIANT"],
+        logo=config["CERTIFICATE_LOGO"],
+    )
+
+
+def certificate_store() -> CertificateStore:
+    return CertificateStore(Path(current_app.config["CERTIFICATE_STORAGE_DIR"]))
+
+
+def verify_url(serial: str) -> str:
+    """The address in the QR code: the compact serial keeps the code small and the URL unbroken."""
+    return public_url(f"/verify/{serial}")
+
+
+def certificate_view(certificate: Certificate) -> CertificateView:
+    return CertificateView(
+        serial=display_serial(certificate.serial),
+        recipient_name=certificate.recipient_name,
+        course_title=certificate.course_title,
+        course_version=certificate.course_version,
+        score_percent=certificate.score,
+        completed_on=local_date_text(certificate.completed_at),
+        expires_on=local_date_text(certificate.expires_at),
+        organisation_name=certificate.organisation_name,
+        verify_url=verify_url(certificate.serial),
+        issued_at=certificate.issued_at,
+    )
+
+
+def render_certificate(certificate: Certificate) -> bytes:
+    return renderer_for(design_settings()).render(certificate_view(certificate))
+
+
+def stored_pdf(certificate: Certificate) -> Path:
+    """The certificate's file on disk, re-rendered first if it is missing or not the recorded file."""
+    store = certificate_store()
+    if _stored_file_intact(certificate, store):
+        return store.path_for(certificate.serial)
+    return write_certificate_file(certificate, store)
+
+
+def _stored_file_intact(certificate: Certificate, store: CertificateStore) -> bool:
+    """The stored file exists and is byte for byte the latest file recorded for the certificate."""
+    latest = certificate.latest_file
+    path = store.path_for(certificate.serial)
+    return latest is not None and path.is_file() and sha256_hex(path.read_bytes()) == latest.sha256
+
+
+def pdf_for_download(certificate: Certificate) -> bytes:
+    """The certificate's PDF: the stored file when it is byte for byte the recorded one, else rendered again.
+
+    The bytes served are the bytes checked (read once, not opened again by name after the check).
+    Unlike `stored_pdf`, a storage that cannot be read or written does not stop the download.
+    """
+    store = certificate_store()
+    data = _intact_stored_bytes(certificate, store)
+    return data if data is not None else _render_for_download(certificate, store)
+
+
+def _intact_stored_bytes(certificate: Certificate, store: CertificateStore) -> bytes | None:
+    """The stored file's bytes if they are the latest file recorded for the certificate; else None."""
+    latest = certificate.latest_file
+    if latest is None:
+        return None
+    try:
+        data = store.read(certificate.serial)
+    except OSError:
+        log.warning("Could not read certificate %s from storage; rendering it again", certificate.serial, exc_info=True)
+        return None
+    return data if data is not None and sha256_hex(data) == latest.sha256 else None
+
+
+def _render_for_download(certificate: Certificate, store: CertificateStore) -> bytes:
+    """Render the PDF for a download and store it; if storing fails (disk full, read-only), log it and serve it anyway.
+
+    The store leaves no partial file behind, so a later download renders and stores it again. The
+    file's SHA-256 is recorded either way: the person now holds this PDF, and it must verify.
+    """
+    data = render_certificate(certificate)
+    try:
+        store.write(certificate.serial, data)
+    except OSError:
+        log.exception("Certificate %s could not be stored; the rendered PDF is served without it", certificate.serial)
+    record_certificate_file(certificate, data)
+    return data
+
+
+def write_certificate_file(certificate: Certificate, store: CertificateStore | None = None) -> Path:
+    """Render, store atomically and record the file's SHA-256 (a new record only for new bytes)."""
+    store = store or certificate_store()
+    data = render_certificate(certificate)
+    path = store.write(certificate.serial, data)
+    record_certificate_file(certificate, data)
+    return path
+
+
+def record_certificate_file(certificate: Certificate, data: bytes) -> None:
+    """Record the SHA-256 of a rendered file, and commit; nothing new if these bytes are already recorded.
+
+    Rendering is deterministic, so re-rendering a lost file normally reproduces the recorded hash.
+    If the design changed since, the new file gets its own record and an audit event; files with
+    either hash still verify.
+    """
+    digest = sha256_hex(data)
+    if all(existing.sha256 != digest for existing in certificate.files):
+        try:
+            with db.session.begin_nested():
+                db.session.add(
+                    CertificateFile(certificate=certificate, sha256=digest, size=len(data), rendered_at=utcnow())
+                )
+                if certificate.files[:-1]:
+                    record_event(
+                        "certificate.rerendered",
+                        actor_id=None,
+                        subject_type="certificate",
+                        subject_id=certificate.serial,
+                        details={"sha256": digest, "previous_sha256": certificate.files[-2].sha256},
+                    )
+        except IntegrityError:
+            db.session.refresh(certificate)  # another request recorded the same bytes first
+        db.session.commit()
+
+
+def store_file_of_completion(completion: Completion | None) -> None:
+    """After a completion is committed: write its new certificate's file.
+
+    A rendering failure must not undo a learner's completion, so it is logged and the file is
+    rendered on first download (or by `flask certificates render-missing`) instead. With
+    CERTIFICATE_RENDER_AT_COMPLETION off (the test suite's default: only the tests that look at
+    certificates render them) every file is rendered that way, on first use.
+    """
+    if completion is None or not current_app.config["CERTIFICATE_RENDER_AT_COMPLETION"]:
+        return
+    certificate = db.session.execute(select(Certificate).where(Certificate.completion_id == completion.id)).scalar_one()
+    try:
+        write_certificate_file(certificate)
+    except Exception:
+        db.session.rollback()
+        log.exception("Could not render certificate %s; it will be rendered on first use", certificate.serial)
+
+
+def render_missing() -> tuple[int, int]:
+    """Render every certificate whose stored file is missing or differs from its record.
+
+    Returns (checked, rendered).
+    """
+    store = certificate_store()
+    checked = rendered = 0
+    for certificate in db.session.execute(select(Certificate).order_by(Certificate.id)).scalars():
+        checked += 1
+        if not _stored_file_intact(certificate, store):
+            write_certificate_file(certificate, store)
+            rendered += 1
+    return checked, rendered
+
+
+def stored_in_full(certificate: Certificate, store: CertificateStore) -> bool:
+    """The stored file exists with the size recorded: a check at disk speed, for exports."""
+    latest = certificate.latest_file
+    path = store.path_for(certificate.serial)
+    return latest is not None and path.is_file() and path.stat().st_size == latest.size
