@@ -73,7 +73,7 @@ import weasyprint  # noqa: E402
 from bench.common import ZIP_FILE, app_settings, check_response, signed_in_client, stop_on_wrong_page  # noqa: E402
 from training import create_app  # noqa: E402
 from training.auth.passwords import hash_password  # noqa: E402
-from training.auth.services import create_user  # noqa: E402
+from training.auth.users import create_user  # noqa: E402
 from training.certificates import services  # noqa: E402
 from training.certificates.export import certificate_zip  # noqa: E402
 from training.certificates.models import Certificate  # noqa: E402

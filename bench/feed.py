@@ -39,7 +39,7 @@ from sqlalchemy import select  # noqa: E402
 from bench.common import ScratchDatabase, Unavailable, app_settings  # noqa: E402
 from training import create_app  # noqa: E402
 from training.auth.models import Department  # noqa: E402
-from training.auth.services import create_user  # noqa: E402
+from training.auth.users import create_user  # noqa: E402
 from training.compliance.services import RequirementInput, create_requirement  # noqa: E402
 from training.content.models import Course  # noqa: E402
 from training.content.service import sync_configured_content  # noqa: E402

@@ -58,7 +58,7 @@ from bench.common import (  # noqa: E402
 )
 from training.auth.models import Department, User  # noqa: E402
 from training.auth.passwords import hash_password  # noqa: E402
-from training.auth.services import create_user  # noqa: E402
+from training.auth.users import create_user  # noqa: E402
 from training.content.models import Course, Question, QuestionVersion  # noqa: E402
 from training.content.service import sync_configured_content  # noqa: E402
 from training.db import utcnow  # noqa: E402

@@ -107,7 +107,7 @@ from bench.common import CSRF_FIELD, ScratchDatabase, Unavailable, html_page, wh
 from bench.load_app import HELLO_BODY, HELLO_PATH  # noqa: E402
 from training import create_app  # noqa: E402
 from training.auth.passwords import hash_password  # noqa: E402
-from training.auth.services import create_user  # noqa: E402
+from training.auth.users import create_user  # noqa: E402
 from training.content.models import Course  # noqa: E402
 from training.extensions import db  # noqa: E402
 

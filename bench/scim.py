@@ -29,7 +29,7 @@ if str(_REPOSITORY) not in sys.path:
 
 from bench.common import NotThePage, app_settings, stop_on_wrong_page  # noqa: E402
 from training import create_app  # noqa: E402
-from training.auth.services import create_user  # noqa: E402
+from training.auth.users import create_user  # noqa: E402
 from training.extensions import db  # noqa: E402
 from training.scim import tokens  # noqa: E402
 

@@ -40,7 +40,7 @@ from bench.common import (  # noqa: E402
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, OidcProvider, ProviderBrowser, path_and_query  # noqa: E402
 from training import create_app  # noqa: E402
 from training.auth.passwords import hash_password  # noqa: E402
-from training.auth.services import create_user  # noqa: E402
+from training.auth.users import create_user  # noqa: E402
 from training.extensions import db  # noqa: E402
 
 BASE_URL = "http://127.0.0.1:5000"

@@ -28,7 +28,7 @@ if str(_REPOSITORY) not in sys.path:
 from bench.common import NotThePage, app_settings, check_response, html_page, stop_on_wrong_page  # noqa: E402
 from tests.simplesamlphp import SimpleSamlPhp, make_key_pair, sign_in_at_idp  # noqa: E402
 from training import create_app  # noqa: E402
-from training.auth.services import create_user  # noqa: E402
+from training.auth.users import create_user  # noqa: E402
 from training.extensions import db  # noqa: E402
 
 LEGS = ("GET /sso/saml/login", "IdP (SimpleSAMLphp)", "POST /sso/saml/acs")

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from training.audit.services import record_event
 from training.auth.models import User
 from training.auth.passwords import hash_password
-from training.auth.services import create_user
+from training.auth.users import create_user
 from training.clock import today
 from training.completions.models import ModuleProgress
 from training.compliance.models import Requirement

@@ -1,7 +1,7 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, logout_user
 
-from training.auth import mfa, pending, services, throttle
+from training.auth import authentication, mfa, pending, sessions, throttle
 from training.auth.forms import LoginForm
 from training.auth.signin import complete_sign_in, destination
 from training.sso.logout import idp_logout_url
@@ -21,9 +21,9 @@ def login():
         return redirect(destination(form.next.data))
     status = 200
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data, ip_address=request.remote_addr or "")
+        user = authentication.authenticate(form.email.data, form.password.data, ip_address=request.remote_addr or "")
         if user is not None and not current_app.config["SSO_RULES"].password_allowed(user.email, user.role):
-            services.refuse_password_sign_in(user, ip_address=request.remote_addr or "")
+            authentication.refuse_password_sign_in(user, ip_address=request.remote_addr or "")
             form.form_errors.append(SSO_ONLY_MESSAGE)
             status = 403
         elif user is not None:
@@ -49,7 +49,7 @@ def _after_password(user, form):
 @login_required
 def logout():
     """POST only, CSRF-checked by CSRFProtect; ends the server-side session record."""
-    services.end_session(current_user.session_token, reason="signed_out")
+    sessions.end_session(current_user.session_token, reason="signed_out")
     provider_logout = idp_logout_url()
     logout_user()
     session.clear()

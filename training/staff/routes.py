@@ -7,7 +7,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from training.auth import mfa
 from training.auth.access import roles_required
-from training.auth.services import live_session_count
+from training.auth.sessions import live_session_count
 from training.errors import DomainError
 from training.sso import links as sso_links
 from training.staff import services

@@ -24,7 +24,7 @@ from training.audit.services import record_event
 from training.auth.models import ROLES, Department, User
 from training.auth.passwords import hash_password
 from training.auth.search import person_matches
-from training.auth.services import end_all_sessions
+from training.auth.sessions import end_all_sessions
 from training.db import utcnow
 from training.errors import Conflict, DomainError, Forbidden, NotFound
 from training.extensions import db
