@@ -70,10 +70,18 @@ if str(_REPOSITORY) not in sys.path:
 
 import weasyprint  # noqa: E402
 
-from bench.common import ZIP_FILE, app_settings, check_response, signed_in_client, stop_on_wrong_page  # noqa: E402
-from training import create_app  # noqa: E402
+from bench.common import (  # noqa: E402
+    ZIP_FILE,
+    argument_parser,
+    bench_app,
+    check_response,
+    mode_label,
+    signed_in_client,
+    sqlite_file,
+    stop_on_wrong_page,
+)
 from training.auth.passwords import hash_password  # noqa: E402
-from training.auth.services import create_user  # noqa: E402
+from training.auth.users import create_user  # noqa: E402
 from training.certificates.export import certificate_zip  # noqa: E402
 from training.certificates.files import certificate_store, write_certificate_file  # noqa: E402
 from training.certificates.issuing import issue_certificate  # noqa: E402
@@ -394,13 +402,14 @@ def measure_bulk_zip(how_many: int, repeats: int, with_http: bool) -> ZipFigures
         tmp = Path(folder)
         for name in ("modules", "quizzes", "store"):
             (tmp / name).mkdir()
-        app = create_app(
-            app_settings(f"sqlite:///{tmp / 'bench.sqlite3'}", tmp)
-            | {
+        app = bench_app(
+            sqlite_file(tmp),
+            tmp,
+            {
                 "CONTENT_MODULES_DIR": str(tmp / "modules"),
                 "CONTENT_QUIZZES_DIR": str(tmp / "quizzes"),
                 "PUBLIC_BASE_URL": "https://training.example.org",
-            }
+            },
         )
         certificate_ids = seed_certificates(app, how_many)
         write_times, paths = write_all_files(app, certificate_ids)
@@ -577,7 +586,7 @@ def report_bulk_zip(figures: ZipFigures, repeats: int) -> None:
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--quick", action="store_true", help="small counts for a smoke check")
     parser.add_argument("--tiny", action="store_true", help="a handful of each: runs in seconds (tests)")
     parser.add_argument("--renders", type=int, default=100, help="timed renders of each kind (default 100)")
@@ -601,10 +610,6 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     arguments.memory_peak_at = min(arguments.memory_peak_at, arguments.memory_renders)
     arguments.memory_growth_from = min(arguments.memory_growth_from, arguments.memory_renders)
     return arguments
-
-
-def mode_label(arguments: argparse.Namespace) -> str:
-    return " (tiny)" if arguments.tiny else " (quick)" if arguments.quick else ""
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,5 +1,6 @@
-"""What the benchmark scripts share: their app's settings, the check that a timed response is the page
-meant, signing in, and a scratch PostgreSQL database of their own.
+"""What the benchmark scripts share: their command line's common parts, their app and its settings, the
+check that a timed response is the page meant, signing in, and the databases of a run (an SQLite file
+in a temporary folder, a scratch PostgreSQL database of their own).
 
 A benchmark that times a redirect, a sign-in page or an error page prints figures about the wrong
 thing. So every timed response goes through `check_response` (or `what_is_wrong`, for responses
@@ -9,10 +10,12 @@ page (a heading or a string found only there; for a file, its magic bytes). Anyt
 goal is judged.
 """
 
+import argparse
 import re
 import statistics
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,9 +114,14 @@ def app_settings(database_uri: str, folder: Path) -> dict:
     }
 
 
+def bench_app(database_uri: str, folder: Path, settings: dict | None = None):
+    """The app with `app_settings`, and a script's own `settings` on top of them."""
+    return create_app(app_settings(database_uri, folder) | (settings or {}))
+
+
 def app_with_bare_page(database_uri: str, folder: Path):
     """The app plus `GET /bench/bare`: a template extending base.html, behind the HR pages' sign-in check."""
-    app = create_app(app_settings(database_uri, folder))
+    app = bench_app(database_uri, folder)
 
     @roles_required("hr", "admin")
     def bare():
@@ -179,6 +187,70 @@ def count_statements(app, client, path: str, expected: Expected) -> int:
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     return len(statements)
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+ALSO_POSTGRESQL = "also measure on this PostgreSQL database (created and dropped here)"
+
+
+def argument_parser(doc: str) -> argparse.ArgumentParser:
+    """A script's command line, described by the first line of its docstring."""
+    return argparse.ArgumentParser(description=doc.splitlines()[0])
+
+
+def mode_label(arguments: argparse.Namespace) -> str:
+    """How the report's first line names a --tiny or --quick run."""
+    return " (tiny)" if arguments.tiny else " (quick)" if arguments.quick else ""
+
+
+def sign_in_arguments(doc: str, argv: list[str] | None, *, count_help: str, tiny_help: str) -> argparse.Namespace:
+    """The command line of a sign-in benchmark: --sign-ins (default 30), and --tiny for 3."""
+    parser = argument_parser(doc)
+    parser.add_argument("--sign-ins", type=int, default=30, help=count_help)
+    parser.add_argument("--tiny", action="store_true", help=tiny_help)
+    arguments = parser.parse_args(argv)
+    if arguments.tiny:
+        arguments.sign_ins = 3
+    return arguments
+
+
+# --- the databases of a run -----------------------------------------------------------------------
+
+
+def sqlite_file(folder: Path, name: str = "bench.sqlite3") -> str:
+    """The URI of an SQLite database in a file of the run's temporary folder."""
+    return f"sqlite:///{Path(folder) / name}"
+
+
+@contextmanager
+def scratch_postgresql(url: str, skipped: str = "PostgreSQL skipped") -> Iterator["ScratchDatabase | None"]:
+    """The run's scratch PostgreSQL database, dropped at the end; None, after printing `skipped` and
+    the reason, when it cannot be created."""
+    database = ScratchDatabase(url)
+    try:
+        database.create()
+    except Unavailable as exc:
+        print(f"{skipped}: {exc}")
+        yield None
+        return
+    try:
+        yield database
+    finally:
+        database.drop()
+
+
+def on_sqlite_then_postgresql(what: str, measure: Callable[[str], None], pg_url: str | None, prefix: str) -> None:
+    """`measure(database URI)` on an SQLite file in a new temporary folder (named with `prefix`), then
+    on a scratch PostgreSQL database if `pg_url` names one, each under a heading "<database>, <what>:"."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        print(f"SQLite (temporary file), {what}:")
+        measure(sqlite_file(Path(folder)))
+    if pg_url:
+        with scratch_postgresql(pg_url) as database:
+            if database is not None:
+                print(f"PostgreSQL ({database.name}), {what}:")
+                measure(database.sqlalchemy_uri)
 
 
 # --- a scratch PostgreSQL database ----------------------------------------------------------------

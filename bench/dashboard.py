@@ -61,13 +61,15 @@ from sqlalchemy import Index, text  # noqa: E402
 from bench.common import (  # noqa: E402
     BARE_PAGE,
     BARE_PATH,
-    ScratchDatabase,
-    Unavailable,
     app_with_bare_page,
+    argument_parser,
     count_statements,
     html_page,
     median_ms_per_page,
+    mode_label,
+    scratch_postgresql,
     signed_in_client,
+    sqlite_file,
     stop_on_wrong_page,
 )
 from training.content.service import sync_configured_content  # noqa: E402
@@ -226,7 +228,7 @@ def run_backend(title: str, next_uri: Callable[[], str], arguments: argparse.Nam
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--quick", action="store_true", help="300 and 3,000 staff, fewer requests: a smoke check")
     parser.add_argument("--tiny", action="store_true", help="40 and 80 staff, 3 requests, no new process: seconds")
     parser.add_argument("--sizes", default="1000,10000,50000", help="staff counts, comma separated")
@@ -242,10 +244,6 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         arguments.sizes, arguments.requests, arguments.warmup = "40,80", 3, 1
     arguments.sizes = [int(size) for size in arguments.sizes.split(",")]
     return arguments
-
-
-def mode_label(arguments: argparse.Namespace) -> str:
-    return " (tiny)" if arguments.tiny else " (quick)" if arguments.quick else ""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -265,22 +263,15 @@ def run(arguments: argparse.Namespace) -> None:
     if arguments.proposed_indexes:
         print(f"With the proposed indexes: {', '.join(add_proposed_indexes())}")
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-sqlite-") as folder:
-        files = (f"sqlite:///{Path(folder) / f'bench-{n}.sqlite3'}" for n in count(1))
+        files = (sqlite_file(Path(folder), f"bench-{n}.sqlite3") for n in count(1))
         run_backend("SQLite (temporary file)", files.__next__, arguments)
     if arguments.no_pg:
         print("\nPostgreSQL skipped: --no-pg")
         return
-    database = ScratchDatabase(arguments.pg_url)
-    try:
-        database.create()
-    except Unavailable as exc:
-        print(f"\nPostgreSQL skipped: {exc}")
-        return
-    try:
-        uri = database.sqlalchemy_uri
-        run_backend(f"PostgreSQL ({database.name})", lambda: uri, arguments)
-    finally:
-        database.drop()
+    with scratch_postgresql(arguments.pg_url, skipped="\nPostgreSQL skipped") as database:
+        if database is not None:
+            uri = database.sqlalchemy_uri
+            run_backend(f"PostgreSQL ({database.name})", lambda: uri, arguments)
 
 
 if __name__ == "__main__":

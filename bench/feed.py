@@ -36,10 +36,9 @@ if str(_REPOSITORY) not in sys.path:
 
 from sqlalchemy import select  # noqa: E402
 
-from bench.common import ScratchDatabase, Unavailable, app_settings  # noqa: E402
-from training import create_app  # noqa: E402
+from bench.common import ALSO_POSTGRESQL, argument_parser, bench_app, on_sqlite_then_postgresql  # noqa: E402
 from training.auth.models import Department  # noqa: E402
-from training.auth.services import create_user  # noqa: E402
+from training.auth.users import create_user  # noqa: E402
 from training.compliance.requirements import RequirementInput, create_requirement  # noqa: E402
 from training.content.models import Course  # noqa: E402
 from training.content.service import sync_configured_content  # noqa: E402
@@ -130,7 +129,7 @@ def measure(uri: str, arguments: argparse.Namespace) -> None:
         paths = [Path(folder) / "first.csv", Path(folder) / "second.csv"]
         for path, data in zip(paths, (first, second), strict=True):
             path.write_bytes(data)
-        app = create_app(app_settings(uri, Path(folder)))
+        app = bench_app(uri, Path(folder))
         times: dict[str, list[float]] = {"import": [], "sync": []}
         prepare(app)
         import_second = f"Imported: {changed['created']} new, {changed['moved'] + changed['updated']} updated"
@@ -152,26 +151,12 @@ def measure(uri: str, arguments: argparse.Namespace) -> None:
         print(f"  {title}: import --apply {baseline:.2f} s, sync {feed:.2f} s ({feed / baseline:.2f}x the import)")
 
 
-def measure_postgresql(arguments: argparse.Namespace) -> None:
-    database = ScratchDatabase(arguments.pg_url)
-    try:
-        database.create()
-    except Unavailable as exc:
-        print(f"PostgreSQL skipped: {exc}")
-        return
-    try:
-        print(f"PostgreSQL ({database.name}), {arguments.rows:,} rows:")
-        measure(database.sqlalchemy_uri, arguments)
-    finally:
-        database.drop()
-
-
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--rows", type=int, default=10_000, help="people in the HR export (default 10,000)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--tiny", action="store_true", help="200 rows: seconds (tests)")
-    parser.add_argument("--pg-url", help="also measure on this PostgreSQL database (created and dropped here)")
+    parser.add_argument("--pg-url", help=ALSO_POSTGRESQL)
     arguments = parser.parse_args(argv)
     if arguments.tiny:
         arguments.rows = 200
@@ -183,11 +168,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     arguments = parse_arguments(argv)
     try:
-        with tempfile.TemporaryDirectory(prefix="bench-feed-sqlite-") as folder:
-            print(f"SQLite (temporary file), {arguments.rows:,} rows:")
-            measure(f"sqlite:///{Path(folder) / 'bench.sqlite3'}", arguments)
-        if arguments.pg_url:
-            measure_postgresql(arguments)
+        rows = f"{arguments.rows:,} rows"
+        on_sqlite_then_postgresql(rows, lambda uri: measure(uri, arguments), arguments.pg_url, "bench-feed-sqlite-")
     except WrongRun as exc:
         raise SystemExit(f"\nStopped, not the run meant to be timed: {exc}") from None
 

@@ -44,21 +44,22 @@ from markupsafe import escape  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 
 from bench.common import (  # noqa: E402
+    ALSO_POSTGRESQL,
     BARE_PAGE,
     BARE_PATH,
     Expected,
-    ScratchDatabase,
-    Unavailable,
     app_with_bare_page,
+    argument_parser,
     count_statements,
     html_page,
     median_ms_per_page,
+    on_sqlite_then_postgresql,
     signed_in_client,
     stop_on_wrong_page,
 )
 from training.auth.models import Department, User  # noqa: E402
 from training.auth.passwords import hash_password  # noqa: E402
-from training.auth.services import create_user  # noqa: E402
+from training.auth.users import create_user  # noqa: E402
 from training.content.models import Course, Question, QuestionVersion  # noqa: E402
 from training.content.service import sync_configured_content  # noqa: E402
 from training.db import utcnow  # noqa: E402
@@ -189,20 +190,6 @@ def measure(uri: str, arguments: argparse.Namespace) -> None:
             db.engine.dispose()
 
 
-def measure_postgresql(arguments: argparse.Namespace) -> None:
-    database = ScratchDatabase(arguments.pg_url)
-    try:
-        database.create()
-    except Unavailable as exc:
-        print(f"PostgreSQL skipped: {exc}")
-        return
-    try:
-        print(f"PostgreSQL ({database.name}), {describe(arguments)}:")
-        measure(database.sqlalchemy_uri, arguments)
-    finally:
-        database.drop()
-
-
 def describe(arguments: argparse.Namespace) -> str:
     return (
         f"{arguments.attempts:,} attempts of {arguments.learners:,} learners, median of {arguments.requests} requests"
@@ -210,13 +197,13 @@ def describe(arguments: argparse.Namespace) -> str:
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--attempts", type=int, default=20_000, help="submitted attempts (default 20,000)")
     parser.add_argument("--learners", type=int, default=2_000, help="learners who made them (default 2,000)")
     parser.add_argument("--requests", type=int, default=7, help="timed requests per page (default 7)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--tiny", action="store_true", help="60 attempts of 30 learners, 3 requests: seconds (tests)")
-    parser.add_argument("--pg-url", help="also measure on this PostgreSQL database (created and dropped here)")
+    parser.add_argument("--pg-url", help=ALSO_POSTGRESQL)
     arguments = parser.parse_args(argv)
     if arguments.tiny:
         arguments.attempts, arguments.learners, arguments.requests = 60, 30, 3
@@ -226,11 +213,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     arguments = parse_arguments(argv)
     with stop_on_wrong_page():
-        with tempfile.TemporaryDirectory(prefix="bench-item-stats-sqlite-") as folder:
-            print(f"SQLite (temporary file), {describe(arguments)}:")
-            measure(f"sqlite:///{Path(folder) / 'bench.sqlite3'}", arguments)
-        if arguments.pg_url:
-            measure_postgresql(arguments)
+        on_sqlite_then_postgresql(
+            describe(arguments), lambda uri: measure(uri, arguments), arguments.pg_url, "bench-item-stats-sqlite-"
+        )
 
 
 if __name__ == "__main__":

@@ -103,11 +103,11 @@ import psycopg  # noqa: E402
 import redis  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from bench.common import CSRF_FIELD, ScratchDatabase, Unavailable, html_page, what_is_wrong  # noqa: E402
+from bench.common import CSRF_FIELD, ScratchDatabase, Unavailable, argument_parser, html_page, what_is_wrong  # noqa: E402
 from bench.load_app import HELLO_BODY, HELLO_PATH  # noqa: E402
 from training import create_app  # noqa: E402
 from training.auth.passwords import hash_password  # noqa: E402
-from training.auth.services import create_user  # noqa: E402
+from training.auth.users import create_user  # noqa: E402
 from training.content.models import Course  # noqa: E402
 from training.extensions import db  # noqa: E402
 
@@ -840,7 +840,7 @@ def report_goals(results: list[PhaseResult], label: str) -> int:
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(__doc__)
     parser.add_argument(
         "--pg-url",
         "--database-url",

@@ -17,7 +17,6 @@ with the enterprise extension's employee number), and one Entra-style PATCH per 
 name replaced). Each figure is users (requests) per second over the whole phase.
 """
 
-import argparse
 import sys
 import tempfile
 import time
@@ -27,9 +26,8 @@ _REPOSITORY = Path(__file__).resolve().parent.parent
 if str(_REPOSITORY) not in sys.path:
     sys.path.insert(0, str(_REPOSITORY))  # run as a plain script: make the `training` package importable
 
-from bench.common import NotThePage, app_settings, stop_on_wrong_page  # noqa: E402
-from training import create_app  # noqa: E402
-from training.auth.services import create_user  # noqa: E402
+from bench.common import NotThePage, argument_parser, bench_app, sqlite_file, stop_on_wrong_page  # noqa: E402
+from training.auth.users import create_user  # noqa: E402
 from training.extensions import db  # noqa: E402
 from training.scim import tokens  # noqa: E402
 
@@ -73,8 +71,8 @@ def per_second(count: int, started: float) -> float:
 
 def run(users: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        settings = app_settings(f"sqlite:///{folder}/bench.db", Path(folder))
-        app = create_app(settings | {"SCIM_RATE_LIMIT": "1000000 per minute", "PASSWORD_HASHING_FOR_TESTS_ONLY": True})
+        settings = {"SCIM_RATE_LIMIT": "1000000 per minute", "PASSWORD_HASHING_FOR_TESTS_ONLY": True}
+        app = bench_app(sqlite_file(Path(folder)), Path(folder), settings)
         with app.app_context():
             db.create_all()
             admin = create_user("admin@bench.example.org", "Bench Admin", "a long bench password", role="admin")
@@ -103,7 +101,7 @@ def run(users: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--users", type=int, default=1000, help="users to create and patch (default 1,000)")
     parser.add_argument("--tiny", action="store_true", help="20 users: the test suite's smoke run")
     arguments = parser.parse_args()

@@ -17,7 +17,6 @@ Timed, alternately, each with a new browser (Flask test client, and `requests` a
 "Landing" (GET / after either) is not timed. Figures are medians in milliseconds.
 """
 
-import argparse
 import secrets
 import statistics
 import sys
@@ -31,16 +30,17 @@ if str(_REPOSITORY) not in sys.path:
 
 from bench.common import (  # noqa: E402
     NotThePage,
-    app_settings,
+    bench_app,
     html_page,
+    sign_in_arguments,
     signed_in_client,
+    sqlite_file,
     stop_on_wrong_page,
     timed_get,
 )
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, OidcProvider, ProviderBrowser, path_and_query  # noqa: E402
-from training import create_app  # noqa: E402
 from training.auth.passwords import hash_password  # noqa: E402
-from training.auth.services import create_user  # noqa: E402
+from training.auth.users import create_user  # noqa: E402
 from training.extensions import db  # noqa: E402
 
 BASE_URL = "http://127.0.0.1:5000"
@@ -77,14 +77,15 @@ def oidc_sign_in(app) -> tuple[float, float]:
 def measure(folder: Path, sign_ins: int) -> dict[str, float]:
     provider = OidcProvider([f"{BASE_URL}/sso/oidc/callback"], [f"{BASE_URL}/login"])
     try:
-        app = create_app(
-            app_settings(f"sqlite:///{folder / 'bench.sqlite3'}", folder)
-            | {
+        app = bench_app(
+            sqlite_file(folder),
+            folder,
+            {
                 "PUBLIC_BASE_URL": BASE_URL,
                 "OIDC_ISSUER": provider.issuer,
                 "OIDC_CLIENT_ID": CLIENT_ID,
                 "OIDC_CLIENT_SECRET": CLIENT_SECRET,
-            }
+            },
         )
         with app.app_context():
             db.create_all()
@@ -106,18 +107,13 @@ def measure(folder: Path, sign_ins: int) -> dict[str, float]:
     return {name: statistics.median(values) * 1000 for name, values in times.items()}
 
 
-def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sign-ins", type=int, default=30, help="timed sign-ins of each kind (default 30)")
-    parser.add_argument("--tiny", action="store_true", help="3 sign-ins of each kind: seconds (tests)")
-    arguments = parser.parse_args(argv)
-    if arguments.tiny:
-        arguments.sign_ins = 3
-    return arguments
-
-
 def main(argv: list[str] | None = None) -> None:
-    arguments = parse_arguments(argv)
+    arguments = sign_in_arguments(
+        __doc__,
+        argv,
+        count_help="timed sign-ins of each kind (default 30)",
+        tiny_help="3 sign-ins of each kind: seconds (tests)",
+    )
     with stop_on_wrong_page(), tempfile.TemporaryDirectory(prefix="bench-sso-") as folder:
         medians = measure(Path(folder), arguments.sign_ins)
     password = medians["password"]

@@ -25,10 +25,17 @@ _REPOSITORY = Path(__file__).resolve().parent.parent
 if str(_REPOSITORY) not in sys.path:
     sys.path.insert(0, str(_REPOSITORY))  # run as a plain script: make the `training` package importable
 
-from bench.common import NotThePage, app_settings, check_response, html_page, stop_on_wrong_page  # noqa: E402
+from bench.common import (  # noqa: E402
+    NotThePage,
+    bench_app,
+    check_response,
+    html_page,
+    sign_in_arguments,
+    sqlite_file,
+    stop_on_wrong_page,
+)
 from tests.simplesamlphp import SimpleSamlPhp, make_key_pair, sign_in_at_idp  # noqa: E402
-from training import create_app  # noqa: E402
-from training.auth.services import create_user  # noqa: E402
+from training.auth.users import create_user  # noqa: E402
 from training.extensions import db  # noqa: E402
 
 LEGS = ("GET /sso/saml/login", "IdP (SimpleSAMLphp)", "POST /sso/saml/acs")
@@ -38,13 +45,13 @@ def saml_app(folder: Path, idp: SimpleSamlPhp):
     keys = make_key_pair(folder, "sp", "bench SAML signing")
     metadata = folder / "idp-metadata.xml"
     metadata.write_bytes(idp.metadata())
-    settings = app_settings(f"sqlite:///{folder / 'bench.sqlite3'}", folder) | {
+    settings = {
         "SAML_IDP_METADATA": str(metadata),
         "SAML_SP_KEY": str(keys.key),
         "SAML_SP_CERT": str(keys.cert),
         "PUBLIC_BASE_URL": "https://training.example.org",
     }
-    app = create_app(settings)
+    app = bench_app(sqlite_file(folder), folder, settings)
     with app.app_context():
         db.create_all()
         create_user("nurse@example.org", "Nora Nurse", "a long bench password", role="staff").employee_id = "E1001"
@@ -88,18 +95,10 @@ def measure(arguments: argparse.Namespace) -> None:
     print(f"  {'round trip':<24} {total:10.1f} ms")
 
 
-def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sign-ins", type=int, default=30, help="how many sign-ins to time (default 30)")
-    parser.add_argument("--tiny", action="store_true", help="3 sign-ins: seconds (tests)")
-    arguments = parser.parse_args(argv)
-    if arguments.tiny:
-        arguments.sign_ins = 3
-    return arguments
-
-
 def main(argv: list[str] | None = None) -> None:
-    arguments = parse_arguments(argv)
+    arguments = sign_in_arguments(
+        __doc__, argv, count_help="how many sign-ins to time (default 30)", tiny_help="3 sign-ins: seconds (tests)"
+    )
     with stop_on_wrong_page():
         measure(arguments)
 

@@ -16,7 +16,7 @@ from tests.saved_worlds import built_once
 from training import create_app
 from training.api.tokens import create_token, revoke_token
 from training.auth.models import Department, User, UserSession
-from training.auth.services import start_session
+from training.auth.sessions import start_session
 from training.certificates.models import Certificate
 from training.certificates.serials import display_serial
 from training.compliance.models import Requirement

@@ -272,7 +272,7 @@ def runner(app):
 
 @pytest.fixture
 def make_user(app):
-    from training.auth.services import create_user
+    from training.auth.users import create_user
 
     counter = None
 
@@ -347,7 +347,7 @@ def make_requirement(app):
             return create_requirement(actor, data).id
 
     def _rule_maker():
-        from training.auth.services import create_user
+        from training.auth.users import create_user
 
         return create_user("rules@example.org", "Rule Maker", PASSWORD, role="hr", password_hash=_PASSWORD_HASH)
 

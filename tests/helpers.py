@@ -10,8 +10,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import event, select
 
 from training.extensions import db
+from training.quizzes.attempts import gradable
 from training.quizzes.models import QuizAttempt
-from training.quizzes.services import gradable
 
 
 def start_quiz(auth, slug: str) -> int:

@@ -50,7 +50,7 @@ from training.db import utcnow
 from training.extensions import db
 from training.policies.management import VersionInput, create_policy, link_course
 from training.policies.reading import attest, open_policy
-from training.quizzes.services import grant_allowance, new_idempotency_key
+from training.quizzes.allowances import grant_allowance, new_idempotency_key
 from training.scim.tokens import create_token as create_scim_token
 from training.sso.identity import IdpIdentity, person_for_identity
 from training.sso.saml.models import SamlAssertionUsed

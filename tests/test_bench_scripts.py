@@ -30,7 +30,7 @@ from bench.common import (
     what_is_wrong,
 )
 from tests.conftest import PASSWORD, TEST_DATABASE_URL, redis_test_url, scratch_database_name
-from training.auth.services import create_user
+from training.auth.users import create_user
 from training.config import PROJECT_ROOT
 from training.extensions import db
 

@@ -34,7 +34,7 @@ from training.courses import services as course_services
 from training.courses.services import mark_module_complete
 from training.db import utcnow
 from training.extensions import db
-from training.quizzes import services as quiz_services
+from training.quizzes import attempts as quiz_attempts
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def complete_at(app, user_id: int, when) -> None:
         for offset, module in enumerate(course.modules):
             mark_module_complete(user_id, module, now=when + timedelta(minutes=offset))
         attempt = course_services.start_quiz(user_id, course, now=when)
-        answers = {q.id: sorted(q.correct_option_ids) for q in quiz_services.gradable(attempt)}
+        answers = {q.id: sorted(q.correct_option_ids) for q in quiz_attempts.gradable(attempt)}
         course_services.submit_quiz(user_id, attempt.id, answers, now=when + timedelta(minutes=5))
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from tests.access_world import RULES, build_world
 from tests.conftest import csrf_token
-from training.api.tokens import hash_token
 from training.audit.models import AuditEvent
+from training.bearer_tokens import hash_token
 from training.clock import today
 from training.extensions import db
 

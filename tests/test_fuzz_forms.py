@@ -370,7 +370,7 @@ class Seed:
     def other_session(self) -> int:
         """A second session of the admin's, on another device, for the form that ends one."""
         from training.auth.models import User, UserSession
-        from training.auth.services import start_session
+        from training.auth.sessions import start_session
 
         admin_id = self.user("admin").id
         with self.app.test_request_context():

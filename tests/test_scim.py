@@ -12,6 +12,7 @@ from scim2_tester import Status, check_server
 from sqlalchemy import func, select
 
 from tests.conftest import PASSWORD
+from training import create_app
 from training.audit.models import AuditEvent
 from training.auth.models import Department, User, UserSession
 from training.compliance.models import Obligation
@@ -395,6 +396,43 @@ def test_a_revoked_scim_token_is_refused_and_tokens_do_not_cross_apis(app, clien
         token_id = db.session.execute(select(ScimToken.id)).scalar_one()
     auth.post(f"/settings/scim-tokens/{token_id}/revoke", token_from="/settings/scim-tokens")
     assert_scim_error(scim("GET", "/Users"), 401)
+
+
+@pytest.fixture
+def production_app(app):
+    """Makes an app configured as production (the default TRAINING_ENV) on the `app` fixture's database;
+    made when called, after the `app` fixture's pages have been used (creating the token, say)."""
+    shared = ("SQLALCHEMY_DATABASE_URI", "CONTENT_MODULES_DIR", "CONTENT_QUIZZES_DIR", "CERTIFICATE_STORAGE_DIR")
+    made = []
+
+    def make():
+        made.append(
+            create_app(
+                {"TESTING": True, "SECRET_KEY": "test secret key", "MFA_REQUIRED": False}
+                | {key: app.config[key] for key in shared}
+            )
+        )
+        assert made[-1].config["TRAINING_ENV"] == "production"
+        return made[-1]
+
+    yield make
+    for production in made:
+        with production.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_scim_refuses_plain_http_instead_of_redirecting(token, production_app, caplog):
+    """ASVS 4.1.2, as for the reporting API: an identity provider calling over plain HTTP gets a SCIM
+    error, not the redirect pages get, which would hide that its token crossed the network unencrypted."""
+    client = production_app().test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    plain = client.get(f"{SCIM}/Users", base_url="http://training.example.org", headers=headers)
+    assert_scim_error(plain, 403)
+    assert "Location" not in plain.headers and "HTTPS only" in plain.json["detail"]
+    security = [r.getMessage() for r in caplog.records if r.name == "training.security" and r.levelname == "WARNING"]
+    assert any(line.startswith("https_required ") for line in security)
+    assert client.get(f"{SCIM}/Users", base_url="https://training.example.org", headers=headers).status_code == 200
 
 
 def test_bad_scim_requests_get_scim_errors_and_change_nothing(app, scim, make_user):

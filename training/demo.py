@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from training.audit.services import record_event
 from training.auth.models import User
 from training.auth.passwords import hash_password
-from training.auth.services import create_user
+from training.auth.users import create_user
 from training.clock import today
 from training.completions.models import ModuleProgress
 from training.compliance.models import Requirement
@@ -29,7 +29,7 @@ from training.courses.services import mark_module_complete
 from training.db import utcnow
 from training.errors import DomainError
 from training.extensions import db
-from training.quizzes import services as quiz_services
+from training.quizzes import attempts as quiz_attempts
 
 DEPARTMENTS = (
     "Emergency Department",
@@ -227,7 +227,7 @@ def _simulate_progress(user: User, courses: list[Course], rng: random.Random) ->
 def _take_quiz(user: User, course: Course, rng: random.Random, when, wrong: int) -> None:
     attempt = course_services.start_quiz(user.id, course, rng=rng, now=when)
     answers = {}
-    for index, question in enumerate(quiz_services.gradable(attempt)):
+    for index, question in enumerate(quiz_attempts.gradable(attempt)):
         correct = sorted(question.correct_option_ids)
         if index < wrong:
             wrong_options = sorted(question.option_ids - question.correct_option_ids)

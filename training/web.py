@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from training.audit.services import DeniedAccess, record_denied_access
-from training.auth.services import user_for_session
+from training.auth.sessions import user_for_session
 from training.client import client_ip
 from training.compliance import rules as compliance_rules
 from training.courses.rules import STATUS_LABELS

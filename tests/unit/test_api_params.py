@@ -10,7 +10,8 @@ from training.api.params import (
     InvalidParameter,
     parse_compliance_query,
 )
-from training.api.tokens import TOKEN_PATTERN, Unauthorized, bearer_token
+from training.api.tokens import TOKEN_PATTERN, bearer_token
+from training.bearer_tokens import Unauthorized
 from training.compliance import rules
 
 

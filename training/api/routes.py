@@ -1,16 +1,13 @@
 """The read-only JSON API under /api/v1: bearer tokens only, never the browser session."""
 
-from functools import wraps
-
-from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask import Blueprint, g, jsonify, request, url_for
 
 from training.api import openapi, services, tokens
 from training.api.params import InvalidParameter, parse_compliance_query
+from training.bearer_tokens import Unauthorized, guard_token_calls, per_token_limit, token_required
 from training.client import client_ip
 from training.errors import DomainError
-from training.extensions import csrf, limiter
-from training.https_redirect import plain_http_under
-from training.security_log import security_event
+from training.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # GET only, and a bearer token is not sent by browsers on their own
@@ -21,45 +18,13 @@ HTTPS_REQUIRED = (
 )
 
 
-@bp.before_app_request
-def _refuse_plain_http():
-    """API calls over plain HTTP get an error, not the redirect pages get (ASVS 4.1.2).
-
-    A redirect would make a misconfigured client work while its token travels unencrypted; an error
-    makes the mistake visible. Registered with the blueprint, so it runs before Talisman's redirect
-    (set up later, in training.web), and it counts a request as HTTPS exactly as Talisman does.
-    """
-    if not plain_http_under(bp.url_prefix):
-        return None
-    security_event("https_required")
-    return jsonify(error={"code": "https_required", "message": HTTPS_REQUIRED}), 403
-
-
-def token_required(view):
-    """Authenticate from the Authorization header alone; cookies are never consulted."""
-
-    @wraps(view)
-    def guarded(*args, **kwargs):
-        g.api_token_id = tokens.authenticate(request.headers.get("Authorization")).id
-        return view(*args, **kwargs)
-
-    return guarded
+guard_token_calls(bp, lambda: (jsonify(error={"code": "https_required", "message": HTTPS_REQUIRED}), 403))
+api_token_required = token_required(tokens.authenticate)
+api_rate = per_token_limit("API_RATE_LIMIT", "api")
 
 
 def _caller() -> services.ApiCaller:
-    return services.ApiCaller(token_id=g.api_token_id, ip_address=client_ip())
-
-
-def api_rate_limit() -> str:
-    return current_app.config["API_RATE_LIMIT"]
-
-
-def token_key() -> str:
-    return f"api-token:{g.api_token_id}"
-
-
-# One budget per token across every endpoint, counted after the token is known.
-api_rate = limiter.shared_limit(api_rate_limit, scope="api", key_func=token_key)
+    return services.ApiCaller(token_id=g.bearer_token_id, ip_address=client_ip())
 
 
 @bp.errorhandler(DomainError)
@@ -69,19 +34,13 @@ def _error(error: DomainError):
         body["parameter"] = error.parameter
     response = jsonify(error=body)
     response.status_code = error.status
-    if isinstance(error, tokens.Unauthorized):
+    if isinstance(error, Unauthorized):
         response.headers["WWW-Authenticate"] = error.challenge
     return response
 
 
-@bp.after_request
-def _no_store(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.get("/compliance")
-@token_required
+@api_token_required
 @api_rate
 def compliance():
     query = parse_compliance_query(request.args)
@@ -98,14 +57,14 @@ def _page_link(query, page: int) -> str:
 
 
 @bp.get("/people/<employee_id>/transcript")
-@token_required
+@api_token_required
 @api_rate
 def person_transcript(employee_id: str):
     return jsonify(data=services.person_transcript(employee_id, _caller()))
 
 
 @bp.get("/certificates/<serial>")
-@token_required
+@api_token_required
 @api_rate
 def certificate(serial: str):
     return jsonify(data=services.certificate(serial, _caller()))

@@ -7,10 +7,7 @@ in training/bearer_tokens.py, shared with SCIM's.
 from datetime import datetime
 
 from training.api.models import ApiToken
-from training.bearer_tokens import CONTROL_CHARACTERS, NAME_MAX, NewToken, TokenKind, TokenRow, hash_token
-from training.errors import DomainError
-
-__all__ = ["CONTROL_CHARACTERS", "NAME_MAX", "NewToken", "TokenRow", "hash_token"]
+from training.bearer_tokens import TokenKind, Unauthorized, bearer_credentials
 
 API_TOKENS = TokenKind(
     model=ApiToken,
@@ -25,27 +22,14 @@ MISSING_MESSAGE = "Send an API token in the Authorization header, as: Authorizat
 INVALID_MESSAGE = "The API token is not valid. Ask HR for a new token if it was revoked."
 
 
-class Unauthorized(DomainError):
-    """No usable token. `challenge` is the WWW-Authenticate header value (RFC 6750)."""
-
-    status = 401
-    code = "unauthorized"
-
-    def __init__(self, message: str, challenge: str):
-        super().__init__(message)
-        self.challenge = challenge
-
-
 create_token = API_TOKENS.create
 revoke_token = API_TOKENS.revoke
-list_tokens = API_TOKENS.listed
 
 
 def bearer_token(authorization: str | None) -> str:
     """The token in an `Authorization: Bearer <token>` header, or Unauthorized for anything else."""
-    scheme, _, credentials = (authorization or "").strip().partition(" ")
-    credentials = credentials.strip()
-    if scheme.lower() != "bearer" or not credentials or " " in credentials:
+    credentials = bearer_credentials(authorization)
+    if not credentials or " " in credentials:
         raise Unauthorized(MISSING_MESSAGE, 'Bearer realm="api"')
     return credentials
 

@@ -10,10 +10,11 @@ from datetime import datetime
 from sqlalchemy import select
 
 from training.audit.services import record_event
-from training.auth import services
+from training.auth import sessions
 from training.auth.devices import device_summary
 from training.auth.models import User, UserSession
 from training.auth.passwords import hash_password, verify_password
+from training.auth.users import check_password_rules
 from training.db import utcnow
 from training.errors import DomainError, FieldRefused, NotFound
 from training.extensions import db
@@ -76,7 +77,7 @@ def sessions_overview(user: User, current_id: int, now: datetime | None = None) 
     """Every live session of `user` and the recently ended ones, with why they ended.
 
     Reads only: a session that lapsed unseen is shown as ended (idle or expired) without writing;
-    sign-in marks such sessions in the database (services.start_session).
+    sign-in marks such sessions in the database (sessions.start_session).
     """
     now = now or utcnow()
     open_records = db.session.execute(
@@ -84,7 +85,7 @@ def sessions_overview(user: User, current_id: int, now: datetime | None = None) 
     ).scalars()
     live, lapsed = [], []
     for record in open_records:
-        ended = services.session_lapse(record, now)
+        ended = sessions.session_lapse(record, now)
         if ended is None or record.id == current_id:
             live.append(_row(record, current=record.id == current_id))
         else:
@@ -126,7 +127,7 @@ def end_own_session(
     if record.ended_at is not None:
         return device, False
     now = utcnow()
-    lapse = services.session_lapse(record, now)
+    lapse = sessions.session_lapse(record, now)
     if lapse is not None:
         record.ended_at, record.ended_reason = lapse.at, lapse.reason
     else:
@@ -151,7 +152,7 @@ def end_other_sessions(user: User, password: str, *, current_id: int, ip_address
     ).scalars()
     ended = []
     for record in records:
-        lapse = services.session_lapse(record, now)
+        lapse = sessions.session_lapse(record, now)
         if lapse is not None:
             record.ended_at, record.ended_reason = lapse.at, lapse.reason
         else:
@@ -185,12 +186,12 @@ def change_password(user: User, current: str, new: str, *, keep_token: str, ip_a
     (reason "password_changed"); the session in use stays. Returns how many others were ended."""
     _confirm_password(user, current, "current_password")
     try:
-        services.check_password_rules(new, email=user.email)
+        check_password_rules(new, email=user.email)
     except DomainError as refused:
         raise FieldRefused("new_password", refused.message) from refused
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
-    ended = services.end_all_sessions(user.id, reason="password_changed", keep_token=keep_token)
+    ended = sessions.end_all_sessions(user.id, reason="password_changed", keep_token=keep_token)
     record_event(
         "password.changed",
         actor_id=user.id,

@@ -5,7 +5,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from training.auth import services as auth_services
+from training.auth import sessions, users
 from training.auth.models import ROLES
 from training.errors import domain_errors_as_click
 
@@ -22,7 +22,7 @@ def users_create(email, name, role, department, job_title):
     """Create an account; the password is read from standard input."""
     password = _read_password()
     with domain_errors_as_click():
-        user = auth_services.create_user(email, name, password, role=role, department=department, job_title=job_title)
+        user = users.create_user(email, name, password, role=role, department=department, job_title=job_title)
     click.echo(f"Created {user.role} {user.email}.")
 
 
@@ -37,7 +37,7 @@ def _read_password() -> str:
 def users_set_password(email):
     """Set a new password (read from standard input) and end the account's open sessions."""
     with domain_errors_as_click():
-        auth_services.set_password(email, _read_password())
+        users.set_password(email, _read_password())
     click.echo(f"Password changed for {email}; their open sessions were ended.")
 
 
@@ -46,7 +46,7 @@ def users_set_password(email):
 def users_deactivate(email):
     """Stop an account signing in and end its open sessions; its records are kept."""
     with domain_errors_as_click():
-        auth_services.set_active(email, False)
+        users.set_active(email, False)
     click.echo(f"Deactivated {email}; their open sessions were ended.")
 
 
@@ -58,7 +58,7 @@ def users_sign_out(email, everyone):
     if bool(email) == everyone:
         raise click.UsageError("Give either an EMAIL or --everyone.")
     with domain_errors_as_click():
-        ended = auth_services.end_everyones_sessions() if everyone else auth_services.sign_out_everywhere(email)
+        ended = sessions.end_everyones_sessions() if everyone else users.sign_out_everywhere(email)
     click.echo(f"Ended {ended} open session{'' if ended == 1 else 's'}.")
 
 
@@ -67,5 +67,5 @@ def users_sign_out(email, everyone):
 def users_activate(email):
     """Let a deactivated account sign in again."""
     with domain_errors_as_click():
-        auth_services.set_active(email, True)
+        users.set_active(email, True)
     click.echo(f"Activated {email}.")

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from training.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from training.auth.password_rules import MAX_LENGTH, MIN_LENGTH
 
 
 class LoginForm(FlaskForm):
@@ -43,10 +43,7 @@ class ChangePasswordForm(FlaskForm):
     new_password = PasswordField(
         "New password",
         validators=[DataRequired(message="Enter a new password."), Length(max=1024)],
-        description=(
-            f"At least {MIN_PASSWORD_LENGTH} characters, at most {MAX_PASSWORD_LENGTH}. "
-            "A few unrelated words make a good one."
-        ),
+        description=(f"At least {MIN_LENGTH} characters, at most {MAX_LENGTH}. A few unrelated words make a good one."),
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(

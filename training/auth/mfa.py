@@ -21,7 +21,7 @@ from training.audit.services import record_event
 from training.auth import totp
 from training.auth.models import RecoveryCode, User
 from training.auth.passwords import verify_password
-from training.auth.services import end_all_sessions
+from training.auth.sessions import end_all_sessions
 from training.db import utcnow
 from training.errors import Conflict, FieldRefused, Forbidden, NotFound
 from training.extensions import db

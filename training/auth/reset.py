@@ -18,9 +18,11 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from training.audit.services import record_event
+from training.auth.authentication import record_about_email
 from training.auth.models import PasswordReset, User
 from training.auth.passwords import hash_password
-from training.auth.services import check_password_rules, email_for_audit, end_all_sessions, normalise_email
+from training.auth.sessions import end_all_sessions
+from training.auth.users import check_password_rules, normalise_email
 from training.db import utcnow
 from training.errors import NotFound
 from training.extensions import db
@@ -54,14 +56,7 @@ def request_reset(email: str, *, ip_address: str = "") -> None:
     outcome = "sent" if user is not None and user.active else ("inactive" if user else "unknown_account")
     if outcome == "sent" and not current_app.config["SSO_RULES"].password_allowed(user.email, user.role):
         outcome = "password_sign_in_off"  # PASSWORD_SIGN_IN=admins-only: this person signs in through SSO
-    record_event(
-        "password.reset_requested",
-        actor_id=None,
-        subject_type="user" if user else "",
-        subject_id=str(user.id) if user else "",
-        details={"email": email_for_audit(email), "outcome": outcome},
-        ip_address=ip_address,
-    )
+    record_about_email("password.reset_requested", email, user.id if user else None, {"outcome": outcome}, ip_address)
     if outcome != "sent":
         db.session.commit()
         return

@@ -11,7 +11,7 @@ from flask_limiter.util import get_remote_address
 
 from training.auth import reset, throttle
 from training.auth.reset_forms import ForgotPasswordForm, ResetPasswordForm
-from training.auth.services import PasswordRejected
+from training.auth.users import PasswordRejected
 from training.client import client_ip
 from training.extensions import limiter
 

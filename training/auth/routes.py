@@ -1,7 +1,7 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, logout_user
 
-from training.auth import mfa, pending, services, throttle
+from training.auth import authentication, mfa, pending, sessions, throttle
 from training.auth.forms import LoginForm
 from training.auth.signin import complete_sign_in, destination
 from training.client import client_ip
@@ -22,9 +22,9 @@ def login():
         return redirect(destination(form.next.data))
     status = 200
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data, ip_address=client_ip())
+        user = authentication.authenticate(form.email.data, form.password.data, ip_address=client_ip())
         if user is not None and not current_app.config["SSO_RULES"].password_allowed(user.email, user.role):
-            services.refuse_password_sign_in(user, ip_address=client_ip())
+            authentication.refuse_password_sign_in(user, ip_address=client_ip())
             form.form_errors.append(SSO_ONLY_MESSAGE)
             status = 403
         elif user is not None:
@@ -50,7 +50,7 @@ def _after_password(user, form):
 @login_required
 def logout():
     """POST only, CSRF-checked by CSRFProtect; ends the server-side session record."""
-    services.end_session(current_user.session_token, reason="signed_out")
+    sessions.end_session(current_user.session_token, reason="signed_out")
     provider_logout = idp_logout_url()
     logout_user()
     session.clear()

@@ -3,7 +3,7 @@
 from flask import g, redirect, request, session, url_for
 from flask_login import login_user
 
-from training.auth import services
+from training.auth import sessions
 from training.client import client_ip
 from training.urls import is_safe_next
 
@@ -20,7 +20,7 @@ def complete_sign_in(
     `method` and `authn_context` (single sign-on) reach the sign-in's audit event through `g`.
     """
     session.clear()
-    services.start_session(
+    sessions.start_session(
         user,
         user_agent=request.user_agent.string,
         ip_address=client_ip(),

@@ -16,7 +16,8 @@ from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import user_logged_in
 
-from training.auth import mfa, services
+from training.auth import authentication, mfa
+from training.auth.users import normalise_email
 from training.client import client_ip
 from training.extensions import limiter
 
@@ -30,7 +31,7 @@ def _account_limit() -> str:
 
 
 def submitted_email() -> str:
-    return services.normalise_email(request.form.get("email", ""))[:254]
+    return normalise_email(request.form.get("email", ""))[:254]
 
 
 def email_key() -> str:
@@ -43,7 +44,7 @@ def _failed(response) -> bool:
 
 
 def record_throttled(action: str, which: str) -> None:
-    services.record_refused(action, submitted_email(), limit=which, ip_address=client_ip())
+    authentication.record_refused(action, submitted_email(), limit=which, ip_address=client_ip())
 
 
 def wait_minutes(limit: RequestLimit) -> int:
@@ -58,22 +59,20 @@ def _paused(limit: RequestLimit, which: str):
     return current_app.make_response((page, 429))
 
 
-per_address = limiter.limit(
-    _address_limit,
-    key_func=get_remote_address,
-    methods=["POST"],
-    deduct_when=_failed,
-    on_breach=lambda limit: _paused(limit, "address"),
-    scope="sign-in-address",
-)
-per_account = limiter.limit(
-    _account_limit,
-    key_func=email_key,
-    methods=["POST"],
-    deduct_when=_failed,
-    on_breach=lambda limit: _paused(limit, "account"),
-    scope="sign-in-account",
-)
+def _failed_sign_ins_limited(limit, key_func, which: str):
+    """A limit on failed sign-ins counted by `key_func`; `which` names it in the audit record and its scope."""
+    return limiter.limit(
+        limit,
+        key_func=key_func,
+        methods=["POST"],
+        deduct_when=_failed,
+        on_breach=lambda breached: _paused(breached, which),
+        scope=f"sign-in-{which}",
+    )
+
+
+per_address = _failed_sign_ins_limited(_address_limit, get_remote_address, "address")
+per_account = _failed_sign_ins_limited(_account_limit, email_key, "account")
 
 
 @user_logged_in.connect
@@ -83,7 +82,7 @@ def _signed_in(app, user, **extra) -> None:
     An account with two-step sign-in on cannot get here without its second step (mfa_routes).
     """
     method = g.get("sign_in_method", "password")
-    services.record_signed_in(
+    authentication.record_signed_in(
         user,
         two_step=mfa.is_enabled(user) and (method == "password" or current_app.config["SSO_RULES"].two_step),
         ip_address=client_ip(),

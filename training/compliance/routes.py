@@ -23,7 +23,7 @@ from training.compliance.requirements import (
 from training.compliance.status import due_soon_days, person_cells
 from training.courses.services import transcript
 from training.extensions import db
-from training.quizzes import services as quiz_services
+from training.quizzes import allowances as quiz_allowances
 from training.security_log import tampering
 
 bp = Blueprint("compliance", __name__, url_prefix="/compliance")
@@ -68,9 +68,9 @@ def _allowance_form() -> AllowanceForm | None:
     if current_user.role not in RULE_MAKERS:
         return None
     form = AllowanceForm()
-    form.course.choices = [("", "Choose…")] + [(c.id, c.title) for c in quiz_services.limited_courses()]
+    form.course.choices = [("", "Choose…")] + [(c.id, c.title) for c in quiz_allowances.limited_courses()]
     if not form.is_submitted():  # a form sent back keeps its key, so correcting it still grants once
-        form.idempotency_key.data = quiz_services.new_idempotency_key()
+        form.idempotency_key.data = quiz_allowances.new_idempotency_key()
     return form
 
 
@@ -81,7 +81,7 @@ def _person_page(person, form=None, status=200):
         cells=person_cells(person.id),
         record=transcript(person.id),
         attestations=attestations_of(person.id),
-        allowances=quiz_services.allowances_of(person.id),
+        allowances=quiz_allowances.allowances_of(person.id),
         allowance_form=form or _allowance_form(),
         as_of=today(),
     )
@@ -95,7 +95,7 @@ def allowances(user_id: int):
     form = _allowance_form()
     if not form.validate_on_submit():
         return _person_page(person, form, 422)
-    granted = quiz_services.grant_allowance(
+    granted = quiz_allowances.grant_allowance(
         current_user,
         person,
         form.course.data,

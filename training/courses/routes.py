@@ -3,7 +3,8 @@ from flask_login import current_user, login_required
 
 from training.compliance.policy_status import learner_compliance
 from training.courses import services
-from training.quizzes.services import attempt_gate, attempt_history, gate_message, open_attempt
+from training.quizzes.allowances import attempt_gate, gate_message
+from training.quizzes.attempts import attempt_history, open_attempt
 
 bp = Blueprint("courses", __name__)
 RECENT_ATTEMPTS = 3  # on the course page; the attempts page lists them all

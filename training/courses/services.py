@@ -26,7 +26,7 @@ from training.db import utcnow
 from training.errors import NotFound
 from training.extensions import db
 from training.policies.lookups import material_changes_by_course
-from training.quizzes import services as quizzes
+from training.quizzes import attempts as quizzes
 from training.quizzes.models import QuizAttempt
 
 

@@ -3,7 +3,7 @@ from flask_login import current_user, login_required
 
 from training import question_types
 from training.courses import services as courses
-from training.quizzes import services
+from training.quizzes import attempts
 
 bp = Blueprint("quizzes", __name__)
 
@@ -18,26 +18,26 @@ def start(slug: str):
 @bp.route("/attempts/<int:attempt_id>")
 @login_required
 def attempt(attempt_id: int):
-    attempt = services.attempt_for_learner(current_user.id, attempt_id)
+    attempt = attempts.attempt_for_learner(current_user.id, attempt_id)
     if attempt.submitted_at is None:
         return _render_quiz(attempt)
     return render_template(
         "quizzes/result.html",
         attempt=attempt,
-        items=services.review(attempt),
+        items=attempts.review(attempt),
     )
 
 
 @bp.route("/attempts/<int:attempt_id>", methods=["POST"])
 @login_required
 def submit(attempt_id: int):
-    answers = services.parse_answer_form(request.form.to_dict(flat=False))
+    answers = attempts.parse_answer_form(request.form.to_dict(flat=False))
     try:
         courses.submit_quiz(current_user.id, attempt_id, answers)
-    except services.IncompleteAnswers as exc:
-        attempt = services.attempt_for_learner(current_user.id, attempt_id)
+    except attempts.IncompleteAnswers as exc:
+        attempt = attempts.attempt_for_learner(current_user.id, attempt_id)
         return _render_quiz(attempt, answers=exc.answers, missing=exc.missing, message=exc.message), 422
-    except services.AttemptAlreadySubmitted as exc:
+    except attempts.AttemptAlreadySubmitted as exc:
         return render_template("quizzes/already_submitted.html", attempt_id=exc.attempt_id, message=exc.message), 409
     flash("Your answers were submitted and graded.", "success")
     # attempt_id, not the returned attempt's id: after the commit that would read the whole attempt again.
@@ -48,7 +48,7 @@ def _render_quiz(attempt, answers=None, missing=frozenset(), message=None):
     return render_template(
         "quizzes/take.html",
         attempt=attempt,
-        questions=services.review(attempt),
+        questions=attempts.review(attempt),
         question_types=question_types.QUESTION_TYPES,
         answers=answers or {},
         missing=missing,

@@ -1,18 +1,15 @@
 """SCIM 2.0 at /scim/v2 (RFC 7644): SCIM tokens only, never the browser session; JSON in and out."""
 
-from functools import wraps
-
 from flask import Blueprint, Response, current_app, g, json, request
 from scim2_models import Context, Error, ListResponse
 from werkzeug.exceptions import HTTPException
 
+from training.bearer_tokens import Unauthorized, guard_token_calls, per_token_limit, token_required
 from training.client import client_ip
 from training.errors import DomainError
-from training.extensions import csrf, limiter
-from training.https_redirect import plain_http_under
+from training.extensions import csrf
 from training.scim import resources, services, tokens
 from training.scim.services import ScimCaller, ScimError
-from training.security_log import security_event
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 csrf.exempt(bp)  # a bearer token, which browsers never send on their own, authenticates every call
@@ -39,13 +36,7 @@ def error_response(status: int, detail: str, scim_type: str | None = None) -> Re
     return scim_response(error.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE), status)
 
 
-@bp.before_app_request
-def _refuse_plain_http():
-    """Plain HTTP gets an error, not the redirect other pages get, as for the API (ASVS 4.1.2)."""
-    if not plain_http_under(bp.url_prefix):
-        return None
-    security_event("https_required")
-    return error_response(403, HTTPS_REQUIRED)
+guard_token_calls(bp, lambda: error_response(403, HTTPS_REQUIRED))
 
 
 @bp.before_app_request
@@ -61,42 +52,23 @@ def _unrouted_in_scim_format():
     return error_response(404, f"{request.path} is not offered by this service: see {bp.url_prefix}/ResourceTypes.")
 
 
-def token_required(view):
-    """Authenticate from the Authorization header alone; cookies are never consulted."""
-
-    @wraps(view)
-    def guarded(*args, **kwargs):
-        g.scim_token_id = tokens.authenticate(request.headers.get("Authorization")).id
-        return view(*args, **kwargs)
-
-    return guarded
-
-
-def scim_rate_limit() -> str:
-    return current_app.config["SCIM_RATE_LIMIT"]
-
-
-def token_key() -> str:
-    return f"scim-token:{g.scim_token_id}"
-
-
-# One budget per SCIM token across every endpoint, counted after the token is known.
-scim_rate = limiter.shared_limit(scim_rate_limit, scope="scim", key_func=token_key)
+scim_token_required = token_required(tokens.authenticate)
+scim_rate = per_token_limit("SCIM_RATE_LIMIT", "scim")
 
 
 def scim_endpoint(view):
-    return token_required(scim_rate(view))
+    return scim_token_required(scim_rate(view))
 
 
 def _caller() -> ScimCaller:
-    return ScimCaller(token_id=g.scim_token_id, ip_address=client_ip())
+    return ScimCaller(token_id=g.bearer_token_id, ip_address=client_ip())
 
 
 @bp.errorhandler(DomainError)
 def _domain_error(error: DomainError):
     response = error_response(error.status, error.message, getattr(error, "scim_type", None))
-    if isinstance(error, tokens.Unauthorized):
-        response.headers["WWW-Authenticate"] = 'Bearer realm="scim"'
+    if isinstance(error, Unauthorized):
+        response.headers["WWW-Authenticate"] = error.challenge
     return response
 
 
@@ -107,12 +79,6 @@ def _http_error(error: HTTPException):
     for name in ("Retry-After", "Allow"):
         if error.get_response().headers.get(name):
             response.headers[name] = error.get_response().headers[name]
-    return response
-
-
-@bp.after_request
-def _no_store(response):
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 

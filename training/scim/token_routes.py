@@ -3,7 +3,7 @@
 Admins only: a SCIM token changes staff records and deactivates people, an HR-wide write with no person behind it.
 """
 
-from training.scim import tokens
+from training.scim.tokens import SCIM_TOKENS
 from training.token_pages import token_settings_blueprint
 
-bp = token_settings_blueprint("scim_tokens", "/settings/scim-tokens", tokens=tokens, roles=("admin",), folder="scim")
+bp = token_settings_blueprint("scim_tokens", "/settings/scim-tokens", kind=SCIM_TOKENS, roles=("admin",), folder="scim")

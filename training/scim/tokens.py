@@ -6,11 +6,8 @@ SCIM tokens live in their own table: one never opens the reporting API, and an A
 
 from datetime import datetime
 
-from training.bearer_tokens import NewToken, TokenKind, TokenRow
-from training.errors import DomainError
+from training.bearer_tokens import TokenKind, Unauthorized, bearer_credentials
 from training.scim.models import ScimToken
-
-__all__ = ["NewToken", "TokenRow"]
 
 SCIM_TOKENS = TokenKind(
     model=ScimToken,
@@ -23,16 +20,10 @@ TOKEN_PATTERN = SCIM_TOKENS.pattern
 
 MISSING_MESSAGE = "Send the SCIM token in the Authorization header, as: Authorization: Bearer <token>."
 INVALID_MESSAGE = "The SCIM token is not valid. Ask an admin for a new token if it was revoked."
-
-
-class Unauthorized(DomainError):
-    status = 401
-    code = "unauthorized"
+CHALLENGE = 'Bearer realm="scim"'
 
 
 create_token = SCIM_TOKENS.create
-revoke_token = SCIM_TOKENS.revoke
-list_tokens = SCIM_TOKENS.listed
 
 
 def authenticate(authorization: str | None, now: datetime | None = None) -> ScimToken:
@@ -40,11 +31,10 @@ def authenticate(authorization: str | None, now: datetime | None = None) -> Scim
 
     Only the hash is looked up. Records the call on the token (at most once a minute): the last SCIM call.
     """
-    scheme, _, secret = (authorization or "").strip().partition(" ")
-    secret = secret.strip()
-    if scheme.lower() != "bearer" or not secret:
-        raise Unauthorized(MISSING_MESSAGE)
+    secret = bearer_credentials(authorization)
+    if not secret:
+        raise Unauthorized(MISSING_MESSAGE, CHALLENGE)
     token = SCIM_TOKENS.live(secret, now)
     if token is None:
-        raise Unauthorized(INVALID_MESSAGE)
+        raise Unauthorized(INVALID_MESSAGE, CHALLENGE)
     return token

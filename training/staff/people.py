@@ -6,7 +6,7 @@ from training import events
 from training.audit.services import record_event
 from training.auth.models import User
 from training.auth.passwords import hash_password
-from training.auth.services import end_all_sessions, revoke_all_sessions
+from training.auth.sessions import end_all_sessions, revoke_all_sessions
 from training.db import utcnow
 from training.errors import Conflict, Forbidden, NotFound
 from training.extensions import db

@@ -8,7 +8,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from training.auth import mfa
 from training.auth.access import roles_required
 from training.auth.departments import all_departments
-from training.auth.services import live_session_count
+from training.auth.sessions import live_session_count
 from training.client import client_ip
 from training.errors import DomainError
 from training.sso import links as sso_links
