@@ -6,22 +6,17 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from training.auth.access import roles_required
 from training.authoring import transfer
-from training.authoring.forms import STATUS_LABELS, TYPE_LABELS
-from training.authoring.services import AUTHOR_ROLES, course_for_authoring
+from training.authoring.lookup import course_for_authoring
+from training.authoring.questions.forms import question_labels
+from training.authoring.roles import authors_only
 from training.authoring.transfer_forms import ApplyImportForm, ImportForm
 from training.client import client_ip
 from training.errors import DomainError
 from training.web import error_response
 
 bp = Blueprint("authoring_transfer", __name__, url_prefix="/authoring")
-authors_only = roles_required(*AUTHOR_ROLES)
-
-
-@bp.context_processor
-def _labels():
-    return {"type_labels": TYPE_LABELS, "question_status_labels": STATUS_LABELS}
+bp.context_processor(question_labels)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
