@@ -67,7 +67,7 @@ def register_blueprints(app: Flask) -> None:
     from training.auth.mfa_routes import bp as mfa_bp
     from training.auth.reset_routes import bp as password_reset_bp
     from training.auth.routes import bp as auth_bp
-    from training.authoring.course_routes import bp as authoring_courses_bp
+    from training.authoring.courses.routes import bp as authoring_courses_bp
     from training.authoring.questions.routes import bp as authoring_bp
     from training.authoring.stats_routes import bp as authoring_stats_bp
     from training.authoring.transfer_routes import bp as authoring_transfer_bp

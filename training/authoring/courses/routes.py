@@ -3,8 +3,8 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from training.authoring import course_services as services
-from training.authoring.course_forms import CourseSettingsForm, ModuleForm, NewCourseForm
+from training.authoring.courses import services
+from training.authoring.courses.forms import CourseSettingsForm, ModuleForm, NewCourseForm
 from training.authoring.lookup import course_for_authoring
 from training.authoring.questions.bank import published_question_count
 from training.authoring.roles import authors_only
