@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import nh3
 
 from training import question_types
-from training.authoring.bankfile import ParsedBank, ParsedQuestion, Problem
+from training.authoring.transfer.bankfile import ParsedBank, ParsedQuestion, Problem
 from training.content.loader import LINE_KEY, QUESTION_ID_RE, _Errors, validate_question
 from training.content.schema import QuestionSpec
 from training.question_types.base import GIFT_CHOICE, GIFT_TRUE_FALSE, GIFT_WEIGHTED_CHOICE

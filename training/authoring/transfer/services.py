@@ -17,9 +17,16 @@ from werkzeug.utils import secure_filename
 
 from training.audit.services import record_event
 from training.auth.models import User
-from training.authoring import gift
-from training.authoring.bankfile import NotText, ParsedBank, Problem, decode_upload, format_for, parse_yaml_bank
 from training.authoring.questions.saving import save_question
+from training.authoring.transfer import gift
+from training.authoring.transfer.bankfile import (
+    NotText,
+    ParsedBank,
+    Problem,
+    decode_upload,
+    format_for,
+    parse_yaml_bank,
+)
 from training.content.models import Course, Question
 from training.content.questions import bank_specs
 from training.content.schema import QuestionSpec
