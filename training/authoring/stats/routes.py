@@ -3,11 +3,11 @@
 from flask import Blueprint, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from training.authoring import item_stats, stats_services
 from training.authoring.lookup import course_for_authoring, course_for_authoring_by_id, question_for_authoring
 from training.authoring.questions.forms import STATUS_LABELS
 from training.authoring.roles import AUTHOR_ROLES, statistics_viewers_only
-from training.authoring.stats_forms import StatsFilterForm
+from training.authoring.stats import item_stats, services
+from training.authoring.stats.forms import StatsFilterForm
 from training.errors import NotFound
 
 bp = Blueprint("authoring_stats", __name__, url_prefix="/authoring")
@@ -26,7 +26,7 @@ def _figures():
 @bp.route("/statistics")
 @statistics_viewers_only
 def index():
-    return render_template("authoring/stats_index.html", courses=stats_services.statistics_courses())
+    return render_template("authoring/stats_index.html", courses=services.statistics_courses())
 
 
 @bp.route("/courses/<slug>/statistics")
@@ -34,13 +34,13 @@ def index():
 def course(slug):
     course = course_for_authoring(slug)
     form = StatsFilterForm(formdata=MultiDict(request.args))
-    form.department.choices = [("", "All departments"), *stats_services.departments()]
+    form.department.choices = [("", "All departments"), *services.departments()]
     sort = request.args.get("sort", "question")
     descending = request.args.get("order") == "desc"
     if not form.validate():
         return render_template("authoring/stats_course.html", course=course, form=form, overview=None, args={}), 400
-    criteria = stats_services.StatsFilter(form.department.data, form.job_title.data or "")
-    overview = stats_services.course_overview(course, criteria, sort, descending)
+    criteria = services.StatsFilter(form.department.data, form.job_title.data or "")
+    overview = services.course_overview(course, criteria, sort, descending)
     args = {k: v for k, v in request.args.items() if k in ("department", "job_title") and v}
     return render_template(
         "authoring/stats_course.html",
@@ -61,5 +61,5 @@ def question(question_id):
     number = request.args.get("version") or None
     if number is not None and not (number.isascii() and number.isdigit() and len(number) <= 9):
         raise NotFound(f"This question has no version {number[:20]}.")
-    figures = stats_services.question_statistics(item, int(number) if number else None)
+    figures = services.question_statistics(item, int(number) if number else None)
     return render_template("authoring/stats_question.html", course=course, question=item, figures=figures)
