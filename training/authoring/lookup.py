@@ -33,6 +33,12 @@ def question_for_authoring(question_id: int) -> Question:
     return question
 
 
+def question_with_course(question_id: int) -> tuple[Question, Course]:
+    """The question a page names and its course, which every question page shows."""
+    question = question_for_authoring(question_id)
+    return question, course_for_authoring_by_id(question.course_id)
+
+
 def question_versions(question: Question) -> list[QuestionVersion]:
     """All versions, newest first, with options and authors loaded."""
     return (

@@ -9,10 +9,10 @@ from training.auth.access import roles_required
 from training.authoring.activity import ACTION_LABELS, activity_page
 from training.authoring.lookup import (
     course_for_authoring,
-    course_for_authoring_by_id,
     question_for_authoring,
     question_version,
     question_versions,
+    question_with_course,
 )
 from training.authoring.questions import diff
 from training.authoring.questions.bank import (
@@ -61,7 +61,6 @@ def bank(slug):
     criteria = BankFilter(form.q.data or "", form.type.data or "", form.tag.data or "", form.status.data or "")
     page = bank_page(course, criteria, request.args.get("page", 1, type=int))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    published = published_question_count(course.id)
     return render_template("authoring/bank.html", course=course, form=form, page=page, args=args, published=published)
 
 
@@ -109,8 +108,7 @@ def new_question(slug):
 @bp.route("/questions/<int:question_id>")
 @authors_only
 def question(question_id):
-    item = question_for_authoring(question_id)
-    course = course_for_authoring_by_id(item.course_id)
+    item, course = question_with_course(question_id)
     versions = question_versions(item)
     return render_template(
         "authoring/question.html", course=course, question=item, versions=versions, status_form=StatusForm()
@@ -120,8 +118,7 @@ def question(question_id):
 @bp.route("/questions/<int:question_id>/edit", methods=["GET", "POST"])
 @authors_only
 def edit_question(question_id):
-    item = question_for_authoring(question_id)
-    course = course_for_authoring_by_id(item.course_id)
+    item, course = question_with_course(question_id)
     current = item.current_version
     if request.method == "GET":
         form = QuestionForm(data=QuestionForm.data_of(spec_of(current, item.key), current.version))
@@ -168,8 +165,7 @@ def question_status(question_id):
 @bp.route("/questions/<int:question_id>/history")
 @authors_only
 def history(question_id):
-    item = question_for_authoring(question_id)
-    course = course_for_authoring_by_id(item.course_id)
+    item, course = question_with_course(question_id)
     latest = item.current_version.version
     new_number = request.args.get("to", latest, type=int)
     old_number = request.args.get("from", max(new_number - 1, 1), type=int)
@@ -190,8 +186,7 @@ def history(question_id):
 @bp.route("/questions/<int:question_id>/preview", methods=["GET", "POST"])
 @authors_only
 def preview(question_id):
-    item = question_for_authoring(question_id)
-    course = course_for_authoring_by_id(item.course_id)
+    item, course = question_with_course(question_id)
     number = request.args.get("version", item.current_version.version, type=int)
     version = question_version(item, number)
     form = PreviewAnswerForm()

@@ -39,9 +39,14 @@ class SaveResult:
     new_version: bool  # False when nothing had changed
 
 
+def course_initials(course: Course) -> str:
+    """The first letter of each word of the course's id, at most six: how the ids made up for its questions begin."""
+    return "".join(part[0] for part in course.slug.split("-") if part)[:6]
+
+
 def suggest_key(course: Course, prompt: str) -> str:
     """A stable id for a new question: the course's initials and the prompt's first words, made unique."""
-    initials = "".join(part[0] for part in course.slug.split("-") if part)[:6] or "q"
+    initials = course_initials(course) or "q"
     words = re.findall(r"[a-z0-9]+", prompt.lower())
     base = "-".join([initials, *words[:5]])[:56].strip("-")
     taken = set(db.session.execute(select(Question.key).where(Question.key.like(f"{base}%"))).scalars())

@@ -3,12 +3,13 @@
 from flask import Blueprint, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from training.authoring.lookup import course_for_authoring, course_for_authoring_by_id, question_for_authoring
+from training.authoring.lookup import course_for_authoring, question_with_course
 from training.authoring.questions.forms import STATUS_LABELS
 from training.authoring.roles import AUTHOR_ROLES, statistics_viewers_only
 from training.authoring.stats import item_stats, services
 from training.authoring.stats.forms import StatsFilterForm
 from training.errors import NotFound
+from training.urls import is_number
 
 bp = Blueprint("authoring_stats", __name__, url_prefix="/authoring")
 
@@ -56,10 +57,9 @@ def course(slug):
 @bp.route("/questions/<int:question_id>/statistics")
 @statistics_viewers_only
 def question(question_id):
-    item = question_for_authoring(question_id)
-    course = course_for_authoring_by_id(item.course_id)
+    item, course = question_with_course(question_id)
     number = request.args.get("version") or None
-    if number is not None and not (number.isascii() and number.isdigit() and len(number) <= 9):
+    if number is not None and not (is_number(number) and len(number) <= 9):
         raise NotFound(f"This question has no version {number[:20]}.")
     figures = services.question_statistics(item, int(number) if number else None)
     return render_template("authoring/stats_question.html", course=course, question=item, figures=figures)

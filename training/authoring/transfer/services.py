@@ -17,7 +17,7 @@ from werkzeug.utils import secure_filename
 
 from training.audit.services import record_event
 from training.auth.models import User
-from training.authoring.questions.saving import save_question
+from training.authoring.questions.saving import course_initials, save_question
 from training.authoring.transfer.bankfile import (
     NotText,
     ParsedBank,
@@ -129,8 +129,7 @@ def read_upload(course: Course, data: bytes, filename: str, chosen_format: str =
     if kind == "yaml":
         return kind, parse_yaml_bank(text)
     others = db.session.execute(select(Question.key).where(Question.course_id != course.id)).scalars()
-    prefix = "".join(part[0] for part in course.slug.split("-") if part)[:6]
-    return kind, parse_gift(text, reserved_ids=set(others), id_prefix=prefix)
+    return kind, parse_gift(text, reserved_ids=set(others), id_prefix=course_initials(course))
 
 
 def plan_import(course: Course, data: bytes, filename: str, chosen_format: str, status: str) -> ImportPlan:
