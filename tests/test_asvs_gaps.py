@@ -28,7 +28,7 @@ from tests.helpers import PLAIN_EMAIL_FIELDS, header_field_names, smtp_server
 from training import create_app
 from training.audit.models import AuditEvent
 from training.auth.models import User
-from training.authoring.bankfile import parse_yaml_bank
+from training.authoring.transfer.bankfile import parse_yaml_bank
 from training.config import load_config
 from training.extensions import db
 from training.mail import MailSettings, MailUnavailable, SmtpTransport, build_message

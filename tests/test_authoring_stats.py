@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import event, select
 
 from training.auth.models import Department
-from training.authoring import stats_services
-from training.authoring.services import save_question
+from training.authoring.questions.saving import save_question
+from training.authoring.stats import services as stats_services
 from training.content.models import Course, Question
 from training.content.questions import spec_of
 from training.courses import services as course_services

@@ -13,7 +13,7 @@ from werkzeug.test import encode_multipart
 from tests.conftest import csrf_token, question_yaml
 from tests.moodle_gift import moodle_gift_samples
 from training.audit.models import AuditEvent
-from training.authoring.gift import parse_gift
+from training.authoring.transfer.gift.reader import parse_gift
 from training.content.loader import _Errors, load_content, parse_question_bank
 from training.content.models import Course, Question, QuestionVersion, TrainingModule
 from training.content.questions import spec_of

@@ -4,8 +4,8 @@ import dataclasses
 
 from sqlalchemy import select
 
-from training.authoring import course_services
-from training.authoring.services import save_question
+from training.authoring.courses import services as course_services
+from training.authoring.questions.saving import save_question
 from training.content.loader import load_content
 from training.content.models import Course, Question, TrainingModule
 from training.content.questions import spec_of

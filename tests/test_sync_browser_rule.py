@@ -4,7 +4,7 @@ import dataclasses
 
 from sqlalchemy import select
 
-from training.authoring.services import change_status, save_question
+from training.authoring.questions.saving import change_status, save_question
 from training.content.models import Course, Question, TrainingModule
 from training.content.questions import spec_of
 from training.db import utcnow

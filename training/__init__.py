@@ -67,10 +67,10 @@ def register_blueprints(app: Flask) -> None:
     from training.auth.mfa_routes import bp as mfa_bp
     from training.auth.reset_routes import bp as password_reset_bp
     from training.auth.routes import bp as auth_bp
-    from training.authoring.course_routes import bp as authoring_courses_bp
-    from training.authoring.routes import bp as authoring_bp
-    from training.authoring.stats_routes import bp as authoring_stats_bp
-    from training.authoring.transfer_routes import bp as authoring_transfer_bp
+    from training.authoring.courses.routes import bp as authoring_courses_bp
+    from training.authoring.questions.routes import bp as authoring_bp
+    from training.authoring.stats.routes import bp as authoring_stats_bp
+    from training.authoring.transfer.routes import bp as authoring_transfer_bp
     from training.certificates.routes import bp as certificates_bp
     from training.compliance.routes import bp as compliance_bp
     from training.courses.routes import bp as courses_bp

@@ -3,7 +3,7 @@
 import pytest
 
 from training.audit.labels import ACTION_GROUPS, ACTION_LABELS, action_choices, action_label, detail_lines, group_of
-from training.authoring.services import ACTION_LABELS as AUTHORING_LABELS
+from training.authoring.activity import ACTION_LABELS as AUTHORING_LABELS
 
 
 @pytest.mark.parametrize(

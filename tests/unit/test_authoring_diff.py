@@ -1,7 +1,7 @@
 """The word diff behind the question history page."""
 
-from training.authoring.diff import Segment, diff_versions, word_diff
-from training.authoring.forms import normalise_text, parse_references, parse_tags
+from training.authoring.questions.diff import Segment, diff_versions, word_diff
+from training.authoring.questions.forms import normalise_text, parse_references, parse_tags
 from training.content.schema import OptionSpec, QuestionSpec
 
 

@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 
 from tests.moodle_gift import moodle_gift_samples
-from training.authoring.bankfile import NotText, decode_upload, format_for, parse_yaml_bank
-from training.authoring.gift import escape, parse_gift, read_gift, unescape, write_gift
+from training.authoring.transfer.bankfile import NotText, decode_upload, format_for, parse_yaml_bank
+from training.authoring.transfer.gift.escapes import escape, unescape
+from training.authoring.transfer.gift.reader import parse_gift, read_gift
+from training.authoring.transfer.gift.writer import write_gift
 from training.config import PROJECT_ROOT
 from training.content.loader import _Errors, parse_question_bank
 from training.content.schema import OptionSpec, QuestionSpec

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from training.authoring.item_stats import (
+from training.authoring.stats.item_stats import (
     MIN_ANSWERS_FOR_FLAGS,
     AnswerRow,
     OptionInfo,

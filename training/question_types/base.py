@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from typing import Protocol
 
-# How a GIFT answer block is written, as training/authoring/gift.py reads it.
+# How a GIFT answer block is written, as training/authoring/transfer/gift/answers.py reads it.
 GIFT_CHOICE = "choice"  # {=right ~wrong ~wrong}: one answer marked right
 GIFT_WEIGHTED_CHOICE = "weighted_choice"  # {~%50%a ~%50%b ~%-100%c}: weights, no answer marked =
 GIFT_TRUE_FALSE = "true_false"  # {TRUE#feedback when wrong#feedback when right}

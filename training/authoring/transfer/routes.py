@@ -6,22 +6,17 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from training.auth.access import roles_required
-from training.authoring import transfer
-from training.authoring.forms import STATUS_LABELS, TYPE_LABELS
-from training.authoring.services import AUTHOR_ROLES, course_for_authoring
-from training.authoring.transfer_forms import ApplyImportForm, ImportForm
+from training.authoring.lookup import course_for_authoring
+from training.authoring.questions.forms import question_labels
+from training.authoring.roles import authors_only
+from training.authoring.transfer import services
+from training.authoring.transfer.forms import ApplyImportForm, ImportForm
 from training.client import client_ip
 from training.errors import DomainError
 from training.web import error_response
 
 bp = Blueprint("authoring_transfer", __name__, url_prefix="/authoring")
-authors_only = roles_required(*AUTHOR_ROLES)
-
-
-@bp.context_processor
-def _labels():
-    return {"type_labels": TYPE_LABELS, "question_status_labels": STATUS_LABELS}
+bp.context_processor(question_labels)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -53,10 +48,10 @@ def import_bank(slug):
         return _page(course, form, status=422)
     upload = form.file.data
     try:
-        preview = transfer.stage_import(
+        preview = services.stage_import(
             course, current_user, upload.read(), upload.filename or "", form.format.data, form.status.data
         )
-    except transfer.TooLarge:
+    except services.TooLarge:
         raise  # the 413 page: nothing was read or kept
     except DomainError as error:
         form.file.errors.append(error.message)
@@ -73,9 +68,9 @@ def apply_import(slug):
         raise DomainError("The import form was incomplete. Upload the file again.", tampered="staged import form")
     ip = client_ip()
     try:
-        plan = transfer.apply_staged_import(course, current_user, form.token.data, form.sha256.data, ip)
-    except transfer.ImportRefused as refused:
-        return _page(course, ImportForm(formdata=None), transfer.Preview(refused.plan, None), status=409)
+        plan = services.apply_staged_import(course, current_user, form.token.data, form.sha256.data, ip)
+    except services.ImportRefused as refused:
+        return _page(course, ImportForm(formdata=None), services.Preview(refused.plan, None), status=409)
     flash(
         f"Imported {plan.filename}: {plan.count('create')} created, {plan.count('update')} updated, "
         f"{plan.count('unchanged')} unchanged.",
@@ -88,7 +83,7 @@ def apply_import(slug):
 @bp.route("/courses/<slug>/export.gift", defaults={"kind": "gift"})
 @authors_only
 def export_bank(slug, kind):
-    download = transfer.export_bank(course_for_authoring(slug), kind, current_user.id, client_ip())
+    download = services.export_bank(course_for_authoring(slug), kind, current_user.id, client_ip())
     return send_file(
         BytesIO(download.data),
         mimetype=download.mimetype,

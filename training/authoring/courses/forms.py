@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from training.authoring.forms import normalise_text
+from training.authoring.questions.forms import normalise_text
 from training.content.loader import COURSE_FIELDS, SLUG_RE
 
 MAX_MODULE_BODY = 100_000

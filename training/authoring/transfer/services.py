@@ -17,9 +17,17 @@ from werkzeug.utils import secure_filename
 
 from training.audit.services import record_event
 from training.auth.models import User
-from training.authoring import gift
-from training.authoring.bankfile import NotText, ParsedBank, Problem, decode_upload, format_for, parse_yaml_bank
-from training.authoring.services import save_question
+from training.authoring.questions.saving import course_initials, save_question
+from training.authoring.transfer.bankfile import (
+    NotText,
+    ParsedBank,
+    Problem,
+    decode_upload,
+    format_for,
+    parse_yaml_bank,
+)
+from training.authoring.transfer.gift.reader import parse_gift
+from training.authoring.transfer.gift.writer import write_gift
 from training.content.models import Course, Question
 from training.content.questions import bank_specs
 from training.content.schema import QuestionSpec
@@ -121,8 +129,7 @@ def read_upload(course: Course, data: bytes, filename: str, chosen_format: str =
     if kind == "yaml":
         return kind, parse_yaml_bank(text)
     others = db.session.execute(select(Question.key).where(Question.course_id != course.id)).scalars()
-    prefix = "".join(part[0] for part in course.slug.split("-") if part)[:6]
-    return kind, gift.parse_gift(text, reserved_ids=set(others), id_prefix=prefix)
+    return kind, parse_gift(text, reserved_ids=set(others), id_prefix=course_initials(course))
 
 
 def plan_import(course: Course, data: bytes, filename: str, chosen_format: str, status: str) -> ImportPlan:
@@ -269,7 +276,7 @@ def export_bank(course: Course, kind: str, actor_id: int | None, ip: str = "") -
     name = secure_filename(course.slug) or "questions"
     if kind == "gift":
         heading = f"{course.title}: published and draft questions, exported {utcnow():%Y-%m-%d %H:%M} UTC"
-        download = Download(f"{name}.gift", gift.write_gift(specs, heading).encode(), "text/plain")
+        download = Download(f"{name}.gift", write_gift(specs, heading).encode(), "text/plain")
     else:
         download = Download(f"{name}.yaml", dump_question_bank(specs).encode(), "application/yaml; charset=utf-8")
     record_event(

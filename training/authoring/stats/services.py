@@ -13,9 +13,9 @@ from sqlalchemy import Float, Select, Text, case, cast, func, select
 from sqlalchemy.orm import aliased, selectinload
 
 from training.auth.models import Department, User
-from training.authoring import item_stats
-from training.authoring.item_stats import AnswerRow, GroupStats, ItemStats, OptionInfo, Totals
-from training.authoring.services import question_versions
+from training.authoring.lookup import question_versions
+from training.authoring.stats import item_stats
+from training.authoring.stats.item_stats import AnswerRow, GroupStats, ItemStats, OptionInfo, Totals
 from training.content.models import Course, Question, QuestionVersion
 from training.errors import NotFound
 from training.extensions import db

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import func, select
 
 from training.audit.services import record_event
-from training.authoring.services import published_question_count
+from training.authoring.questions.bank import published_question_count
 from training.content.models import Course, TrainingModule
 from training.content.reconcile import fingerprint
 from training.db import utcnow

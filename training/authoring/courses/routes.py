@@ -3,15 +3,15 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from training.auth.access import roles_required
-from training.authoring import course_services as services
-from training.authoring.course_forms import CourseSettingsForm, ModuleForm, NewCourseForm
-from training.authoring.services import AUTHOR_ROLES, course_for_authoring, published_question_count
+from training.authoring.courses import services
+from training.authoring.courses.forms import CourseSettingsForm, ModuleForm, NewCourseForm
+from training.authoring.lookup import course_for_authoring
+from training.authoring.questions.bank import published_question_count
+from training.authoring.roles import authors_only
 from training.client import client_ip
 from training.errors import Conflict, DomainError
 
 bp = Blueprint("authoring_courses", __name__, url_prefix="/authoring")
-authors_only = roles_required(*AUTHOR_ROLES)
 
 
 def _settings_page(course, form, status=200):

@@ -37,6 +37,11 @@ STATUS_LABELS = {"draft": "Draft", "published": "Published", "retired": "Retired
 MAX_TAGS, MAX_REFERENCES, MAX_REFERENCE = 10, 5, 200
 
 
+def question_labels() -> dict:
+    """The labels of question types and statuses, for the templates of the pages that list questions."""
+    return {"type_labels": TYPE_LABELS, "question_status_labels": STATUS_LABELS}
+
+
 def normalise_text(value: str | None) -> str:
     """Browsers send CRLF line ends; files and hashes use LF, without surrounding blank space."""
     return (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()

@@ -1,4 +1,4 @@
-"""Authoring operations shared by the pages and the CLI: question versions, lifecycle, the audit trail.
+"""Saving questions: new versions, publishing and retiring, each change written to the audit record.
 
 Rules (docs/authoring.md):
 - A question's content lives in immutable versions. Saving a change makes a new version and points
@@ -12,168 +12,23 @@ Rules (docs/authoring.md):
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import Row, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
-from training.audit import labels as audit_labels
-from training.audit.models import AuditEvent
 from training.audit.services import record_event
-from training.auth.models import User
+from training.authoring.questions.bank import published_question_count
 from training.content.models import Course, Question, QuestionVersion
 from training.content.questions import new_question_version
 from training.content.schema import QuestionSpec
 from training.db import utcnow
-from training.errors import Conflict, DomainError, NotFound
+from training.errors import Conflict, DomainError
 from training.extensions import db
-from training.paging import Page, page_of_list, paginate_rows
-
-AUTHOR_ROLES = ("author", "admin")
-STATS_ROLES = ("author", "admin", "hr")
-PAGE_SIZE = 25
 
 
 class QuestionChanged(Conflict):
     """Someone else saved the question after this author opened it."""
 
     code = "question_changed"
-
-
-# --- Reading ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CourseSummary:
-    course: Course
-    published: int
-    draft: int
-    retired: int
-    modules: int
-
-
-def authoring_courses() -> list[CourseSummary]:
-    """Every course (published or not) with its question counts per status: one grouped query."""
-    courses = db.session.execute(select(Course).order_by(Course.title)).scalars().all()
-    counts = {
-        (course_id, status): n
-        for course_id, status, n in db.session.execute(
-            select(Question.course_id, Question.status, func.count()).group_by(Question.course_id, Question.status)
-        )
-    }
-    return [
-        CourseSummary(
-            course,
-            counts.get((course.id, "published"), 0),
-            counts.get((course.id, "draft"), 0),
-            counts.get((course.id, "retired"), 0),
-            len(course.modules),
-        )
-        for course in courses
-    ]
-
-
-def course_for_authoring(slug: str) -> Course:
-    course = db.session.execute(select(Course).where(Course.slug == slug)).scalar_one_or_none()
-    if course is None:
-        raise NotFound("There is no course with that address.")
-    return course
-
-
-def question_for_authoring(question_id: int) -> Question:
-    question = db.session.execute(
-        select(Question)
-        .where(Question.id == question_id)
-        .options(selectinload(Question.current_version).selectinload(QuestionVersion.options))
-    ).scalar_one_or_none()
-    if question is None:
-        raise NotFound("There is no such question.")
-    return question
-
-
-def question_versions(question: Question) -> list[QuestionVersion]:
-    """All versions, newest first, with options and authors loaded."""
-    return (
-        db.session.execute(
-            select(QuestionVersion)
-            .where(QuestionVersion.question_id == question.id)
-            .order_by(QuestionVersion.version.desc())
-            .options(selectinload(QuestionVersion.options), selectinload(QuestionVersion.created_by))
-        )
-        .scalars()
-        .all()
-    )
-
-
-def question_version(question: Question, number: int) -> QuestionVersion:
-    version = db.session.execute(
-        select(QuestionVersion)
-        .where(QuestionVersion.question_id == question.id, QuestionVersion.version == number)
-        .options(selectinload(QuestionVersion.options))
-    ).scalar_one_or_none()
-    if version is None:
-        raise NotFound(f"This question has no version {number}.")
-    return version
-
-
-@dataclass(frozen=True)
-class BankFilter:
-    text: str = ""
-    type: str = ""
-    tag: str = ""
-    status: str = ""
-
-
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def bank_page(course: Course, criteria: BankFilter, page: int = 1) -> Page[Question]:
-    """One page of a course's question bank, filtered in the database (tags filtered on the loaded page set)."""
-    query = (
-        select(Question)
-        .join(QuestionVersion, QuestionVersion.id == Question.current_version_id)
-        .where(Question.course_id == course.id)
-    )
-    if criteria.status:
-        query = query.where(Question.status == criteria.status)
-    if criteria.type:
-        query = query.where(QuestionVersion.type == criteria.type)
-    if criteria.text:
-        pattern = _like(criteria.text)
-        query = query.where(
-            or_(
-                func.lower(Question.key).like(pattern, escape="\\"),
-                func.lower(QuestionVersion.prompt).like(pattern, escape="\\"),
-                func.lower(QuestionVersion.scenario).like(pattern, escape="\\"),
-            )
-        )
-    rows = (
-        db.session.execute(query.order_by(Question.key).options(selectinload(Question.current_version))).scalars().all()
-    )
-    if criteria.tag:
-        rows = [q for q in rows if criteria.tag in (q.current_version.tags or [])]
-    return page_of_list(rows, page, PAGE_SIZE)
-
-
-def course_tags(course: Course) -> list[str]:
-    """Tags used by the current versions of a course's questions, for the filter."""
-    tags: set[str] = set()
-    for (values,) in db.session.execute(
-        select(QuestionVersion.tags)
-        .join(Question, Question.current_version_id == QuestionVersion.id)
-        .where(Question.course_id == course.id)
-    ):
-        tags.update(values or [])
-    return sorted(tags)
-
-
-def published_question_count(course_id: int) -> int:
-    condition = (Question.course_id == course_id) & (Question.status == "published")
-    return db.session.execute(select(func.count()).select_from(Question).where(condition)).scalar_one()
-
-
-# --- Writing ----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -184,9 +39,14 @@ class SaveResult:
     new_version: bool  # False when nothing had changed
 
 
+def course_initials(course: Course) -> str:
+    """The first letter of each word of the course's id, at most six: how the ids made up for its questions begin."""
+    return "".join(part[0] for part in course.slug.split("-") if part)[:6]
+
+
 def suggest_key(course: Course, prompt: str) -> str:
     """A stable id for a new question: the course's initials and the prompt's first words, made unique."""
-    initials = "".join(part[0] for part in course.slug.split("-") if part)[:6] or "q"
+    initials = course_initials(course) or "q"
     words = re.findall(r"[a-z0-9]+", prompt.lower())
     base = "-".join([initials, *words[:5]])[:56].strip("-")
     taken = set(db.session.execute(select(Question.key).where(Question.key.like(f"{base}%"))).scalars())
@@ -348,31 +208,3 @@ def changed_fields(old: QuestionVersion, new: QuestionVersion) -> list[str]:
     if old_options != new_options:
         changed.append("options")
     return changed
-
-
-def course_for_authoring_by_id(course_id: int) -> Course:
-    course = db.session.get(Course, course_id)
-    if course is None:
-        raise NotFound("There is no such course.")
-    return course
-
-
-AUTHORING_SUBJECTS = ("question", "course", "module", "question_bank")
-# The authoring activity page's labels: the authoring part of the audit record's one label map.
-ACTION_LABELS = {
-    action: label
-    for action, label in audit_labels.ACTION_LABELS.items()
-    if action.partition(".")[0] in AUTHORING_SUBJECTS
-}
-
-
-def activity_page(page: int = 1, per_page: int = 50) -> Page[Row[tuple[AuditEvent, str | None]]]:
-    """Authoring events, newest first, with who made them (one query for the page, one for the count)."""
-    condition = AuditEvent.subject_type.in_(AUTHORING_SUBJECTS)
-    events = (
-        select(AuditEvent, User.name)
-        .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(condition)
-        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-    )
-    return paginate_rows(events, page, per_page, count=select(func.count()).select_from(AuditEvent).where(condition))

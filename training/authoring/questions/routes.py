@@ -1,4 +1,4 @@
-"""The question bank: list, create, edit (new versions), publish and retire, preview, history."""
+"""The blueprint `authoring`: its home, question banks, new versions, publish and retire, history, preview, activity."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -6,50 +6,61 @@ from werkzeug.datastructures import MultiDict
 
 from training import question_types
 from training.auth.access import roles_required
-from training.authoring import diff, services
-from training.authoring.forms import (
+from training.authoring.activity import ACTION_LABELS, activity_page
+from training.authoring.lookup import (
+    course_for_authoring,
+    question_for_authoring,
+    question_version,
+    question_versions,
+    question_with_course,
+)
+from training.authoring.questions import diff
+from training.authoring.questions.bank import (
+    BankFilter,
+    authoring_courses,
+    bank_page,
+    course_tags,
+    published_question_count,
+)
+from training.authoring.questions.forms import (
     STATUS_LABELS,
-    TYPE_LABELS,
     BankFilterForm,
     PreviewAnswerForm,
     QuestionForm,
     StatusForm,
+    question_labels,
 )
-from training.authoring.preview import try_answer
+from training.authoring.questions.preview import try_answer
+from training.authoring.questions.saving import change_status, save_question, suggest_key
+from training.authoring.roles import authors_only
 from training.client import client_ip
 from training.content.questions import spec_of
 from training.errors import Conflict, DomainError
 
 bp = Blueprint("authoring", __name__, url_prefix="/authoring")
-authors_only = roles_required(*services.AUTHOR_ROLES)
-
-
-@bp.context_processor
-def _labels():
-    return {"type_labels": TYPE_LABELS, "question_status_labels": STATUS_LABELS}
+bp.context_processor(question_labels)
 
 
 @bp.route("")
 @authors_only
 def index():
-    return render_template("authoring/index.html", courses=services.authoring_courses())
+    return render_template("authoring/index.html", courses=authoring_courses())
 
 
 @bp.route("/courses/<slug>/questions")
 @authors_only
 def bank(slug):
-    course = services.course_for_authoring(slug)
+    course = course_for_authoring(slug)
     form = BankFilterForm(formdata=MultiDict(request.args))
-    form.tag.choices = [("", "All tags")] + [(t, t) for t in services.course_tags(course)]
-    published = services.published_question_count(course.id)
+    form.tag.choices = [("", "All tags")] + [(t, t) for t in course_tags(course)]
+    published = published_question_count(course.id)
     if not form.validate():
         return render_template(
             "authoring/bank.html", course=course, form=form, page=None, args={}, published=published
         ), 400
-    criteria = services.BankFilter(form.q.data or "", form.type.data or "", form.tag.data or "", form.status.data or "")
-    page = services.bank_page(course, criteria, request.args.get("page", 1, type=int))
+    criteria = BankFilter(form.q.data or "", form.type.data or "", form.tag.data or "", form.status.data or "")
+    page = bank_page(course, criteria, request.args.get("page", 1, type=int))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    published = services.published_question_count(course.id)
     return render_template("authoring/bank.html", course=course, form=form, page=page, args=args, published=published)
 
 
@@ -75,16 +86,16 @@ def handle_option_rows(form: QuestionForm) -> bool:
 @bp.route("/courses/<slug>/questions/new", methods=["GET", "POST"])
 @authors_only
 def new_question(slug):
-    course = services.course_for_authoring(slug)
+    course = course_for_authoring(slug)
     form = QuestionForm(new=True)
     if request.method == "GET" or handle_option_rows(form):
         return render_template("authoring/edit.html", course=course, form=form, question=None)
     if not form.validate():
         return render_template("authoring/edit.html", course=course, form=form, question=None), 422
-    key = form.key.data or services.suggest_key(course, form.prompt.data)
+    key = form.key.data or suggest_key(course, form.prompt.data)
     status = "published" if request.form.get("publish") else "draft"
     try:
-        result = services.save_question(
+        result = save_question(
             course, form.to_spec(key), current_user.id, status=status, note=form.change_note.data or "", ip=client_ip()
         )
     except Conflict as error:
@@ -97,9 +108,8 @@ def new_question(slug):
 @bp.route("/questions/<int:question_id>")
 @authors_only
 def question(question_id):
-    item = services.question_for_authoring(question_id)
-    course = services.course_for_authoring_by_id(item.course_id)
-    versions = services.question_versions(item)
+    item, course = question_with_course(question_id)
+    versions = question_versions(item)
     return render_template(
         "authoring/question.html", course=course, question=item, versions=versions, status_form=StatusForm()
     )
@@ -108,8 +118,7 @@ def question(question_id):
 @bp.route("/questions/<int:question_id>/edit", methods=["GET", "POST"])
 @authors_only
 def edit_question(question_id):
-    item = services.question_for_authoring(question_id)
-    course = services.course_for_authoring_by_id(item.course_id)
+    item, course = question_with_course(question_id)
     current = item.current_version
     if request.method == "GET":
         form = QuestionForm(data=QuestionForm.data_of(spec_of(current, item.key), current.version))
@@ -120,7 +129,7 @@ def edit_question(question_id):
     if not form.validate():
         return render_template("authoring/edit.html", course=course, form=form, question=item), 422
     try:
-        result = services.save_question(
+        result = save_question(
             course,
             form.to_spec(item.key),
             current_user.id,
@@ -144,11 +153,11 @@ def edit_question(question_id):
 @bp.route("/questions/<int:question_id>/status", methods=["POST"])
 @authors_only
 def question_status(question_id):
-    item = services.question_for_authoring(question_id)
+    item = question_for_authoring(question_id)
     form = StatusForm()
     if not form.validate_on_submit():  # CSRF is checked before the view; only a missing action gets here
         raise DomainError("Unknown action.", tampered="question status action")
-    services.change_status(item, form.action.data, current_user.id, client_ip())
+    change_status(item, form.action.data, current_user.id, client_ip())
     flash(f"{item.key} is now {STATUS_LABELS[item.status].lower()}.", "success")
     return redirect(url_for("authoring.question", question_id=item.id))
 
@@ -156,14 +165,13 @@ def question_status(question_id):
 @bp.route("/questions/<int:question_id>/history")
 @authors_only
 def history(question_id):
-    item = services.question_for_authoring(question_id)
-    course = services.course_for_authoring_by_id(item.course_id)
+    item, course = question_with_course(question_id)
     latest = item.current_version.version
     new_number = request.args.get("to", latest, type=int)
     old_number = request.args.get("from", max(new_number - 1, 1), type=int)
-    old = services.question_version(item, old_number)
-    new = services.question_version(item, new_number)
-    versions = services.question_versions(item)
+    old = question_version(item, old_number)
+    new = question_version(item, new_number)
+    versions = question_versions(item)
     return render_template(
         "authoring/history.html",
         course=course,
@@ -178,10 +186,9 @@ def history(question_id):
 @bp.route("/questions/<int:question_id>/preview", methods=["GET", "POST"])
 @authors_only
 def preview(question_id):
-    item = services.question_for_authoring(question_id)
-    course = services.course_for_authoring_by_id(item.course_id)
+    item, course = question_with_course(question_id)
     number = request.args.get("version", item.current_version.version, type=int)
-    version = services.question_version(item, number)
+    version = question_version(item, number)
     form = PreviewAnswerForm()
     outcome = None
     if request.method == "POST":
@@ -200,5 +207,5 @@ def preview(question_id):
 @bp.route("/activity")
 @roles_required("admin")
 def activity():
-    page = services.activity_page(request.args.get("page", 1, type=int))
-    return render_template("authoring/activity.html", page=page, action_labels=services.ACTION_LABELS)
+    page = activity_page(request.args.get("page", 1, type=int))
+    return render_template("authoring/activity.html", page=page, action_labels=ACTION_LABELS)

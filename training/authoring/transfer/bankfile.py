@@ -1,6 +1,6 @@
 """Uploaded question files, read without Flask or a database: decoding, the format, YAML banks.
 
-The GIFT reader (training/authoring/gift.py) returns the same `ParsedBank`, so the import pages
+The GIFT reader (training/authoring/transfer/gift/reader.py) returns the same `ParsedBank`, so the import pages
 treat both formats alike: questions with the line they start on, problems that block the import,
 questions skipped because the app cannot hold them, and notices (a change worth knowing about).
 """
