@@ -202,11 +202,6 @@ def _course_activity_cycles(user_ids: list[int], course_ids: list[int]) -> dict[
     return activity
 
 
-def material_change_after(course_id: int, moment: datetime) -> datetime | None:
-    """The first material change of a policy linked to this course published after `moment`, if any."""
-    return next((d for d in material_changes_by_course([course_id]).get(course_id, []) if d > moment), None)
-
-
 def _policy_records(user_ids: list[int], policy_ids: list[int]) -> dict[tuple, rules.ItemRecord]:
     """Latest attestation per policy, superseded when a later material version exists; current-version reads."""
     if not policy_ids:
