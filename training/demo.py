@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 
 from training.audit.services import record_event
 from training.auth.models import User
-from training.auth.passwords import hash_password
+from training.auth.passwords import unusable_password_hash
 from training.auth.users import create_user
 from training.clock import today
 from training.completions.models import ModuleProgress
@@ -184,7 +184,7 @@ def _hire_date(rng: random.Random, on: date, latest: date) -> date:
 
 
 def _create_staff(rng: random.Random) -> list[User]:
-    unusable = hash_password(secrets.token_urlsafe(32))  # demo staff cannot sign in until given a password
+    unusable = unusable_password_hash()  # demo staff cannot sign in until given a password
     people, used = [], set()
     while len(people) < STAFF_COUNT:
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)

@@ -26,7 +26,7 @@ from flask import current_app
 from sqlalchemy import func, insert, select
 
 from training.auth.models import Department, User
-from training.auth.passwords import hash_password
+from training.auth.passwords import hash_password, unusable_password_hash
 from training.certificates.models import Certificate
 from training.certificates.serials import new_serial
 from training.clock import organisation_zone, today
@@ -239,7 +239,7 @@ def _insert_departments() -> dict[str, int]:
 def _plan_people(plan: Plan, staff: int) -> tuple[list[Person], list[DemoAccount]]:
     """The role accounts (real passwords), then each department's manager and staff; ids by hire date."""
     rng = plan.rng
-    unusable = hash_password(secrets.token_urlsafe(32))  # generated staff cannot sign in until given a password
+    unusable = unusable_password_hash()  # generated staff cannot sign in until given a password
     headcount = _headcounts(staff - 2)  # the staff@ and manager@ accounts are the other two
     people, accounts = [], []
     for role, email, name, department, title in ROLE_ACCOUNTS:

@@ -1,5 +1,6 @@
 """Password hashing with argon2id (OWASP minimum: m=19456 KiB, t=2, p=1)."""
 
+import secrets
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -30,6 +31,12 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
 
 def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
     return (hasher or configured_hasher()).hash(password)
+
+
+def unusable_password_hash() -> str:
+    """The hash of a random password nobody is told: the account signs in by single sign-on, or once HR or a
+    password reset gives it a password."""
+    return hash_password(secrets.token_urlsafe(32))
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:

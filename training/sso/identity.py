@@ -8,7 +8,6 @@ staff. Deactivated people are refused whatever the provider says. Roles come fro
 through SSO_ROLE_GROUPS.
 """
 
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -19,7 +18,7 @@ from training import events
 from training.audit.services import record_event
 from training.auth.departments import add_department, department_named
 from training.auth.models import ROLES, User
-from training.auth.passwords import hash_password
+from training.auth.passwords import unusable_password_hash
 from training.db import utcnow
 from training.errors import DomainError
 from training.extensions import db
@@ -153,7 +152,7 @@ def _create_person(identity: IdpIdentity, rules: SsoRules, ip_address: str) -> U
     person = User(
         email=email,
         name=name,
-        password_hash=hash_password(secrets.token_urlsafe(32)),  # no password: SSO signs them in
+        password_hash=unusable_password_hash(),  # no password: SSO signs them in
         role="staff",
         job_title=_checked_value(identity, "job_title", rules.job_title_attributes),
         department=(department_named(department_name) or add_department(department_name)) if department_name else None,

@@ -1,6 +1,5 @@
 """The CSV import against the records: the dry run, applying a plan all or nothing, the web's staged upload."""
 
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,7 @@ from sqlalchemy.orm import aliased
 from training import events
 from training.audit.services import record_event
 from training.auth.models import Department, User
-from training.auth.passwords import hash_password
+from training.auth.passwords import unusable_password_hash
 from training.db import utcnow
 from training.errors import DomainError
 from training.extensions import db
@@ -119,7 +118,7 @@ def _create_imported(rows: Iterable[PlannedRow], department_ids: dict[str, int])
     rows = list(rows)
     if not rows:
         return []
-    unusable = hash_password(secrets.token_urlsafe(32))  # nobody knows it: they sign in once given a password
+    unusable = unusable_password_hash()  # nobody knows it: they sign in once given a password
     values = [
         {"password_hash": unusable, "role": "staff", "active": True, **_record_values(row.record, department_ids)}
         for row in rows

@@ -1,11 +1,9 @@
 """HR's actions on one person: add, edit, deactivate, deprovision, reactivate, sign out everywhere; each audited."""
 
-import secrets
-
 from training import events
 from training.audit.services import record_event
 from training.auth.models import User
-from training.auth.passwords import hash_password
+from training.auth.passwords import unusable_password_hash
 from training.auth.sessions import end_all_sessions, revoke_all_sessions
 from training.db import utcnow
 from training.errors import Conflict, Forbidden, NotFound
@@ -31,7 +29,7 @@ def create_person(actor: User | SystemActor, data: PersonInput, *, ip_address: s
     """Add a person who cannot sign in until given a password (`flask users set-password`)."""
     with transaction():
         values = check(actor, None, data)
-        person = User(password_hash=hash_password(secrets.token_urlsafe(32)), active=True)
+        person = User(password_hash=unusable_password_hash(), active=True)
         assign(person, values, actor.id, ip_address)
         db.session.add(person)
         db.session.flush()
