@@ -62,7 +62,6 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from training.api.routes import bp as api_bp
     from training.api.token_routes import bp as api_tokens_bp
-    from training.audit.routes import bp as audit_bp
     from training.auth.account_routes import bp as account_bp
     from training.auth.mfa_routes import bp as mfa_bp
     from training.auth.reset_routes import bp as password_reset_bp
@@ -72,13 +71,15 @@ def register_blueprints(app: Flask) -> None:
     from training.authoring.stats.routes import bp as authoring_stats_bp
     from training.authoring.transfer.routes import bp as authoring_transfer_bp
     from training.certificates.routes import bp as certificates_bp
+    from training.compliance import status_routes  # noqa: F401 - adds its routes to the courses and policies blueprints
     from training.compliance.routes import bp as compliance_bp
+    from training.courses.quiz_routes import bp as quizzes_bp
     from training.courses.routes import bp as courses_bp
     from training.health import bp as health_bp
     from training.integrations.routes import bp as integrations_bp
     from training.policies.routes import bp as policies_bp
-    from training.quizzes.routes import bp as quizzes_bp
     from training.reminders.routes import bp as reminders_bp
+    from training.reports.audit_routes import bp as audit_bp
     from training.reports.routes import bp as reports_bp
     from training.scim.routes import bp as scim_bp
     from training.scim.token_routes import bp as scim_tokens_bp

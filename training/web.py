@@ -4,7 +4,7 @@ import hashlib
 from urllib.parse import urlsplit
 
 import flask
-from flask import Flask, current_app, flash, g, jsonify, make_response, redirect, render_template, request, session
+from flask import Flask, current_app, flash, g, make_response, redirect, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, login_url
 from flask_wtf.csrf import CSRFError
@@ -18,6 +18,7 @@ from training.auth.sessions import user_for_session
 from training.client import client_ip
 from training.compliance import rules as compliance_rules
 from training.courses.rules import STATUS_LABELS
+from training.error_pages import TOO_LARGE_MESSAGE, error_response
 from training.errors import DomainError, HiddenRecord
 from training.extensions import db, login_manager, talisman
 from training.form_errors import ErrorItem, error_items
@@ -130,37 +131,6 @@ class ServerBoundSessionCookie(SecureCookieSessionInterface):
         return super().get_expiration_time(app, session)
 
 
-def wants_json() -> bool:
-    return (
-        request.path.startswith("/api/")
-        or request.path.endswith(".json")
-        or request.accept_mimetypes.best == "application/json"
-    )
-
-
-def error_response(status: int, code: str, message: str, title: str | None = None):
-    if wants_json():
-        return jsonify(error={"code": code, "message": message}), status
-    return render_template(
-        "error.html", status=status, title=title or _TITLES.get(status, "Error"), message=message
-    ), status
-
-
-_TITLES = {
-    400: "Something was wrong with that request",
-    401: "Please sign in",
-    403: "You do not have access to this page",
-    404: "Page not found",
-    405: "That action is not allowed here",
-    409: "That has already happened",
-    410: "No longer available",
-    413: "That upload is too large",
-    422: "Please check what you entered",
-    429: "Too many requests",
-    503: "Temporarily unavailable",
-}
-
-
 def _domain_error(exc: DomainError):
     if exc.tampered:
         tampering(exc.tampered)
@@ -250,9 +220,6 @@ def _server_error(exc: InternalServerError):
         return error_response(500, "internal_error", SERVER_ERROR_MESSAGE, "Something went wrong")
     except Exception:
         return SERVER_ERROR_MESSAGE, 500, {"Content-Type": "text/plain; charset=utf-8"}
-
-
-TOO_LARGE_MESSAGE = "The data sent was larger than this site accepts."
 
 
 def _http_error(exc: HTTPException):

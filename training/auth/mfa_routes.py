@@ -8,9 +8,9 @@ from training.auth import mfa, pending
 from training.auth.mfa_forms import CodeForm, DisableForm, RecoveryCodeForm, RegenerateForm, SetupForm
 from training.auth.signin import complete_sign_in
 from training.client import client_ip
+from training.error_pages import error_response, wants_json
 from training.errors import FieldRefused
 from training.extensions import limiter
-from training.web import error_response, wants_json
 
 bp = Blueprint("mfa", __name__)
 

@@ -3,9 +3,9 @@ from flask_login import current_user, login_required, logout_user
 
 from training.auth import authentication, mfa, pending, sessions, throttle
 from training.auth.forms import LoginForm
+from training.auth.idp_logout import idp_logout_url
 from training.auth.signin import complete_sign_in, destination
 from training.client import client_ip
-from training.sso.logout import idp_logout_url
 
 bp = Blueprint("auth", __name__)
 

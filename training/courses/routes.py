@@ -1,23 +1,12 @@
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from training.compliance.policy_status import learner_compliance
 from training.courses import services
 from training.quizzes.allowances import attempt_gate, gate_message
 from training.quizzes.attempts import attempt_history, open_attempt
 
 bp = Blueprint("courses", __name__)
 RECENT_ATTEMPTS = 3  # on the course page; the attempts page lists them all
-
-
-@bp.route("/")
-@login_required
-def home():
-    return render_template(
-        "courses/home.html",
-        items=services.learner_courses(current_user.id),
-        compliance=learner_compliance(current_user.id),
-    )
 
 
 @bp.route("/transcript")

@@ -1,13 +1,12 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from training.auth.access import roles_required
 from training.client import client_ip
-from training.compliance import policy_status
 from training.errors import FieldRefused
 from training.markdown import render_markdown
-from training.policies import lookups, management, reading, rules
-from training.policies.forms import MATERIAL_HELP, AttestForm, LinkCourseForm, NewPolicyForm, PublishForm
+from training.policies import lookups, management, rules
+from training.policies.forms import MATERIAL_HELP, LinkCourseForm, NewPolicyForm, PublishForm
 
 bp = Blueprint("policies", __name__)
 bp.add_app_template_filter(rules.reading_time, "reading_time")
@@ -15,56 +14,7 @@ bp.add_app_template_filter(rules.reading_time, "reading_time")
 HR_ROLES = ("hr", "admin")
 
 
-# --- Staff ---------------------------------------------------------------------------------------
-
-
-@bp.route("/policies")
-@login_required
-def index():
-    return render_template("policies/index.html", compliance=policy_status.learner_compliance(current_user.id))
-
-
-@bp.route("/policies/<slug>")
-@login_required
-def show(slug: str):
-    # A GET that writes on purpose: only the first opening of a version, which starts its reading time.
-    view = reading.open_policy(current_user.id, slug)
-    return render_template(
-        "policies/show.html",
-        view=view,
-        cell=policy_status.policy_cell(current_user.id, view.policy.id),
-        form=AttestForm(version_id=view.version.id),
-    )
-
-
-@bp.route("/policies/<slug>/attest", methods=["POST"])
-@login_required
-def attest(slug: str):
-    form = AttestForm()
-    if not form.validate_on_submit():
-        view = reading.open_policy(current_user.id, slug, record_reading=False)
-        cell = policy_status.policy_cell(current_user.id, view.policy.id)
-        return render_template("policies/show.html", view=view, cell=cell, form=form), 422
-    try:
-        attestation, created = reading.attest(current_user, slug, int(form.version_id.data), ip_address=client_ip())
-    except reading.AttestationRefused as refusal:
-        policy = lookups.live_policy(slug)
-        return render_template("policies/refused.html", policy=policy, message=refusal.message), 409
-    version = attestation.policy_version.version
-    if created:
-        flash(f"Thank you. Your attestation to version {version} is recorded.", "success")
-    else:
-        flash(f"You had already attested to version {version}; it was recorded once.", "info")
-    return redirect(url_for("policies.show", slug=slug))
-
-
 # --- HR ------------------------------------------------------------------------------------------
-
-
-@bp.route("/policies/manage")
-@roles_required(*HR_ROLES)
-def manage():
-    return render_template("policies/manage.html", summaries=policy_status.policy_summaries())
 
 
 @bp.route("/policies/manage/new", methods=["GET", "POST"])

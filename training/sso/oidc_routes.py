@@ -3,9 +3,9 @@ takes it back and hands the person to the protocol-independent sign-in (training
 
 from flask import Blueprint, Flask, current_app, request
 
+from training.auth.idp_logout import register_idp_logout
 from training.sso import oidc
 from training.sso.buttons import register_sso_button
-from training.sso.logout import register_idp_logout
 from training.sso.signin import finish_sso_sign_in, sso_refused_page
 from training.urls import is_safe_next
 

@@ -4,12 +4,12 @@ from flask import Response, current_app, render_template, url_for
 
 from training.audit.services import record_event
 from training.auth import mfa, pending
+from training.auth.idp_logout import remember_for_logout
 from training.auth.signin import complete_sign_in
 from training.client import client_ip
 from training.extensions import db
 from training.security_log import security_event
 from training.sso.identity import IdpIdentity, SsoRefused, person_for_identity
-from training.sso.logout import remember_for_logout
 
 PROTOCOL_NAMES = {"oidc": "OpenID Connect", "saml": "SAML"}
 

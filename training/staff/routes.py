@@ -10,6 +10,7 @@ from training.auth.access import roles_required
 from training.auth.departments import all_departments
 from training.auth.sessions import live_session_count
 from training.client import client_ip
+from training.error_pages import TOO_LARGE_MESSAGE, error_response
 from training.errors import DomainError
 from training.sso import links as sso_links
 from training.staff import csv_import, listing, people, person_input
@@ -25,7 +26,6 @@ from training.staff.forms import (
     RenameDepartmentForm,
     StaffFilterForm,
 )
-from training.web import TOO_LARGE_MESSAGE, error_response
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 hr_only = roles_required(*people.STAFF_ROLES)

@@ -12,8 +12,8 @@ from training.authoring.roles import authors_only
 from training.authoring.transfer import services
 from training.authoring.transfer.forms import ApplyImportForm, ImportForm
 from training.client import client_ip
+from training.error_pages import error_response
 from training.errors import DomainError
-from training.web import error_response
 
 bp = Blueprint("authoring_transfer", __name__, url_prefix="/authoring")
 bp.context_processor(question_labels)

@@ -9,8 +9,8 @@ def init_app(app: Flask) -> None:
     """Check the settings, then register the endpoints, the sign-in button and single logout."""
     if not app.config["SAML_IDP_METADATA"]:
         return
+    from training.auth.idp_logout import register_idp_logout
     from training.sso.buttons import register_sso_button
-    from training.sso.logout import register_idp_logout
     from training.sso.saml import routes, services, sp
     from training.sso.saml.metadata import MetadataSource
 

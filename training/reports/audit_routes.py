@@ -4,13 +4,13 @@ from flask import Blueprint, current_app, render_template, request, stream_with_
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from training.audit.forms import AuditFilterForm
 from training.audit.labels import action_label, detail_lines
 from training.auth.access import roles_required
 from training.client import client_ip
 from training.clock import organisation_zone
 from training.errors import DomainError
 from training.reports import audit_log
+from training.reports.audit_forms import AuditFilterForm
 
 bp = Blueprint("audit", __name__)
 admins_only = roles_required("admin")

@@ -1,3 +1,5 @@
+"""The quiz pages: start or resume an attempt, answer it, see the graded result (the `quizzes` blueprint)."""
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
