@@ -1,4 +1,4 @@
-"""Authoring forms. The limits are the content files' limits, so what saves here also exports."""
+"""Question forms (editor, bank filter, status, preview). Limits are the content files', so what saves also exports."""
 
 import re
 
