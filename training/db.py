@@ -49,3 +49,12 @@ class Base(DeclarativeBase):
 
 class CreatedAtMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+LIKE_ESCAPE = "\\"
+
+
+def literal_like(text: str) -> str:
+    """`text` for a LIKE pattern, matched literally: `%`, `_` and the escape character typed in a search box are not
+    wildcards (use with `escape=LIKE_ESCAPE`)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -3,6 +3,7 @@
 from sqlalchemy import func, or_
 
 from training.auth.models import User
+from training.db import LIKE_ESCAPE, literal_like
 
 
 def person_matches(text: str):
@@ -10,9 +11,9 @@ def person_matches(text: str):
 
     The text is matched literally: `%` and `_` typed in a search box are not wildcards.
     """
-    needle = "%" + text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    needle = "%" + literal_like(text.strip().lower()) + "%"
     return or_(
-        func.lower(User.name).like(needle, escape="\\"),
-        func.lower(User.email).like(needle, escape="\\"),
-        func.lower(func.coalesce(User.employee_id, "")).like(needle, escape="\\"),
+        func.lower(User.name).like(needle, escape=LIKE_ESCAPE),
+        func.lower(User.email).like(needle, escape=LIKE_ESCAPE),
+        func.lower(func.coalesce(User.employee_id, "")).like(needle, escape=LIKE_ESCAPE),
     )

@@ -18,6 +18,7 @@ from training.audit.services import record_event
 from training.auth.models import User
 from training.auth.search import person_matches
 from training.clock import organisation_zone, today
+from training.db import LIKE_ESCAPE, literal_like
 from training.extensions import db
 from training.paging import Page, paginate_rows
 from training.spreadsheets import safe_cell
@@ -69,8 +70,7 @@ class AuditRow:
 
 
 def _starts_with(column, text: str):
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.like(escaped + "%", escape="\\")
+    return column.like(literal_like(text) + "%", escape=LIKE_ESCAPE)
 
 
 def _conditions(criteria: AuditFilter) -> list:

@@ -6,6 +6,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from training.content.models import Course, Question, QuestionVersion
+from training.db import LIKE_ESCAPE, literal_like
 from training.extensions import db
 from training.paging import Page, page_of_list
 
@@ -51,8 +52,7 @@ class BankFilter:
 
 
 def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{literal_like(text.lower())}%"
 
 
 def bank_page(course: Course, criteria: BankFilter, page: int = 1) -> Page[Question]:
@@ -70,9 +70,9 @@ def bank_page(course: Course, criteria: BankFilter, page: int = 1) -> Page[Quest
         pattern = _like(criteria.text)
         query = query.where(
             or_(
-                func.lower(Question.key).like(pattern, escape="\\"),
-                func.lower(QuestionVersion.prompt).like(pattern, escape="\\"),
-                func.lower(QuestionVersion.scenario).like(pattern, escape="\\"),
+                func.lower(Question.key).like(pattern, escape=LIKE_ESCAPE),
+                func.lower(QuestionVersion.prompt).like(pattern, escape=LIKE_ESCAPE),
+                func.lower(QuestionVersion.scenario).like(pattern, escape=LIKE_ESCAPE),
             )
         )
     rows = (
