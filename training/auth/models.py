@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, func
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from training.db import CreatedAtMixin, utcnow
 from training.extensions import db
@@ -50,13 +50,23 @@ class User(UserMixin, CreatedAtMixin, db.Model):
     manager: Mapped["User | None"] = relationship(remote_side="User.id", foreign_keys=[manager_id])
 
     # Set by the user loader: the server-side session this request belongs to (its cookie token
-    # and its UserSession row).
+    # and its UserSession row), and `active` as last read or written in this request.
     session_token = None
     current_session = None
+    _active_seen = None
+
+    @validates("active")
+    def _note_active(self, _key, value):
+        self._active_seen = value
+        return value
 
     @property
     def is_active(self) -> bool:
-        return self.active
+        """After a commit has expired the row, the value last read or written, without reading it again:
+        Flask-Login asks on every `is_authenticated`, after-request hooks included."""
+        if "active" in self.__dict__ or self._active_seen is None:
+            return self.active
+        return self._active_seen
 
     def get_id(self) -> str | None:
         """Flask-Login keeps this in the cookie: the session token, never the user id alone."""

@@ -143,6 +143,11 @@ def user_for_session(token: str) -> User | None:
     if session_rules.needs_touch(record.last_seen_at, now):
         record.last_seen_at = now
         db.session.commit()
+        db.session.refresh(record)
+    # Kept out of the session: the request's commits would expire it, and the after-request hooks
+    # would read it again; nothing writes to it after this point.
+    db.session.expunge(record)
+    user._active_seen = user.active
     user.session_token = token
     user.current_session = record
     return user

@@ -27,7 +27,7 @@ def course(slug: str):
         gate_message=gate_message(gate),
         course=course,
         progress=progress,
-        done_ids=services.completed_module_ids(current_user.id, course, progress),
+        done_ids=services.completed_module_ids(course, progress),
         open_attempt=open_attempt(current_user.id, course.id),
         attempts=attempt_history(current_user.id, course.id, limit=RECENT_ATTEMPTS),
     )
@@ -45,7 +45,7 @@ def module(slug: str, module_slug: str):
         course=course,
         module=module,
         progress=progress,
-        done=module.id in services.completed_module_ids(current_user.id, course, progress),
+        done=module.id in services.completed_module_ids(course, progress),
         number=index + 1,
         previous=course.modules[index - 1] if index > 0 else None,
         next=course.modules[index + 1] if index + 1 < len(course.modules) else None,

@@ -10,7 +10,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Integer, case, func, literal_column, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -37,6 +37,7 @@ class CourseProgress:
     facts: rules.ProgressFacts
     last_completion: Completion | None
     certificate: "Certificate | None" = None
+    done_module_ids: frozenset[int] = frozenset()  # modules done in the current cycle (retired ones left out)
 
     @property
     def status(self) -> str:
@@ -56,7 +57,14 @@ class CourseProgress:
 
 
 def published_course(slug: str) -> Course:
-    course = db.session.execute(select(Course).where(Course.slug == slug, Course.published.is_(True))).scalar()
+    """The course with its modules, in one statement."""
+    course = (
+        db.session.execute(
+            select(Course).where(Course.slug == slug, Course.published.is_(True)).options(joinedload(Course.modules))
+        )
+        .unique()
+        .scalar()
+    )
     if course is None:
         raise NotFound("There is no such course, or it is not available.")
     return course
@@ -78,16 +86,58 @@ def learner_courses(user_id: int, now: datetime | None = None) -> list[CoursePro
     return [progress[c.id] for c in courses]
 
 
+# The kinds of row in progress_for's one statement of counts.
+_MODULE_TOTAL, _MODULE_DONE, _ATTEMPTS = 0, 1, 2
+
+
+def _progress_counts(user_id: int, ids: list[int]):
+    """Per course: its modules, the learner's modules done (one row each, with the cycle), and their quiz
+    attempts per cycle (count, any passed), as (kind, course_id, cycle, number, passed) rows of one statement."""
+    zero = literal_column("0", Integer)
+    module_totals = (
+        select(literal_column(str(_MODULE_TOTAL), Integer), TrainingModule.course_id, zero, func.count(), zero)
+        .where(TrainingModule.course_id.in_(ids), TrainingModule.retired.is_(False))
+        .group_by(TrainingModule.course_id)
+    )
+    modules_done = (
+        select(
+            literal_column(str(_MODULE_DONE), Integer),
+            TrainingModule.course_id,
+            ModuleProgress.cycle,
+            ModuleProgress.module_id,
+            zero,
+        )
+        .join(TrainingModule, TrainingModule.id == ModuleProgress.module_id)
+        .where(ModuleProgress.user_id == user_id, TrainingModule.course_id.in_(ids))
+        .where(TrainingModule.retired.is_(False))
+    )
+    attempts = (
+        select(
+            literal_column(str(_ATTEMPTS), Integer),
+            QuizAttempt.course_id,
+            QuizAttempt.cycle,
+            func.count(),
+            func.max(case((QuizAttempt.passed.is_(True), 1), else_=0)),
+        )
+        .where(QuizAttempt.user_id == user_id, QuizAttempt.course_id.in_(ids))
+        .group_by(QuizAttempt.course_id, QuizAttempt.cycle)
+    )
+    return db.session.execute(union_all(module_totals, modules_done, attempts)).all()
+
+
 def progress_for(user_id: int, courses: list[Course], now: datetime | None = None) -> dict[int, CourseProgress]:
     now = now or utcnow()
     ids = [c.id for c in courses]
-    module_totals = dict(
-        db.session.execute(
-            select(TrainingModule.course_id, func.count())
-            .where(TrainingModule.course_id.in_(ids), TrainingModule.retired.is_(False))
-            .group_by(TrainingModule.course_id)
-        ).all()
-    )
+    module_totals: dict[int, int] = {}
+    modules_done: dict[tuple[int, int], set[int]] = {}
+    attempts: dict[tuple[int, int], tuple[int, bool]] = {}
+    for kind, course_id, cycle, number, passed in _progress_counts(user_id, ids):
+        if kind == _MODULE_TOTAL:
+            module_totals[course_id] = number
+        elif kind == _MODULE_DONE:
+            modules_done.setdefault((course_id, cycle), set()).add(number)
+        else:
+            attempts[(course_id, cycle)] = (number, bool(passed))
     completions: dict[int, list[tuple[Completion, Certificate | None, datetime | None]]] = {}
     for completion, certificate, revoked_at in db.session.execute(
         select(Completion, Certificate, CertificateRevocation.revoked_at)
@@ -97,29 +147,6 @@ def progress_for(user_id: int, courses: list[Course], now: datetime | None = Non
         .order_by(Completion.cycle)
     ).all():
         completions.setdefault(completion.course_id, []).append((completion, certificate, revoked_at))
-    modules_done = {
-        (course_id, cycle): count
-        for course_id, cycle, count in db.session.execute(
-            select(TrainingModule.course_id, ModuleProgress.cycle, func.count())
-            .join(TrainingModule, TrainingModule.id == ModuleProgress.module_id)
-            .where(ModuleProgress.user_id == user_id, TrainingModule.course_id.in_(ids))
-            .where(TrainingModule.retired.is_(False))
-            .group_by(TrainingModule.course_id, ModuleProgress.cycle)
-        ).all()
-    }
-    attempts = {
-        (course_id, cycle): (count, bool(passed))
-        for course_id, cycle, count, passed in db.session.execute(
-            select(
-                QuizAttempt.course_id,
-                QuizAttempt.cycle,
-                func.count(),
-                func.max(case((QuizAttempt.passed.is_(True), 1), else_=0)),
-            )
-            .where(QuizAttempt.user_id == user_id, QuizAttempt.course_id.in_(ids))
-            .group_by(QuizAttempt.course_id, QuizAttempt.cycle)
-        ).all()
-    }
     changes = material_changes_by_course(ids)
     result = {}
     for course in courses:
@@ -127,17 +154,23 @@ def progress_for(user_id: int, courses: list[Course], now: datetime | None = Non
         cycle = len(done)
         last, certificate, revoked_at = done[-1] if done else (None, None, None)
         attempt_count, passed = attempts.get((course.id, cycle), (0, False))
+        done_ids = frozenset(modules_done.get((course.id, cycle), ()))
         facts = rules.ProgressFacts(
             now=now,
             modules_total=module_totals.get(course.id, 0),
-            modules_done=modules_done.get((course.id, cycle), 0),
+            modules_done=len(done_ids),
             attempts_in_cycle=attempt_count,
             passed_in_cycle=passed,
             last_completed_at=last.completed_at if last else None,
             last_expires_at=effective_expiry(last, revoked_at, changes.get(course.id, [])) if last else None,
         )
         result[course.id] = CourseProgress(
-            course=course, cycle=cycle, facts=facts, last_completion=last, certificate=certificate
+            course=course,
+            cycle=cycle,
+            facts=facts,
+            last_completion=last,
+            certificate=certificate,
+            done_module_ids=done_ids,
         )
     return result
 
@@ -153,21 +186,11 @@ def course_progress(user_id: int, course: Course, now: datetime | None = None) -
     return progress_for(user_id, [course], now)[course.id]
 
 
-def completed_module_ids(user_id: int, course: Course, progress: CourseProgress) -> set[int]:
+def completed_module_ids(course: Course, progress: CourseProgress) -> set[int]:
     """Modules done in the current cycle; while a completion is current, every module counts as done."""
     if progress.is_completed:
         return {m.id for m in course.modules}
-    return set(
-        db.session.execute(
-            select(ModuleProgress.module_id)
-            .join(TrainingModule, TrainingModule.id == ModuleProgress.module_id)
-            .where(
-                ModuleProgress.user_id == user_id,
-                ModuleProgress.cycle == progress.cycle,
-                TrainingModule.course_id == course.id,
-            )
-        ).scalars()
-    )
+    return set(progress.done_module_ids)
 
 
 def mark_module_complete(user_id: int, module: TrainingModule, now: datetime | None = None) -> CourseProgress:

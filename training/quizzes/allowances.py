@@ -23,28 +23,33 @@ def attempt_gate(user_id: int, course: Course, cycle: int, now: datetime | None 
     """May this learner start a new attempt in this cycle? (training/quizzes/rules.attempt_gate)."""
     in_cycle = (QuizAttempt.user_id == user_id) & (QuizAttempt.course_id == course.id) & (QuizAttempt.cycle == cycle)
     submitted = in_cycle & QuizAttempt.submitted_at.is_not(None)
-    count = db.session.execute(select(func.count()).select_from(QuizAttempt).where(submitted)).scalar_one()
-    last = db.session.execute(
-        select(QuizAttempt.submitted_at, QuizAttempt.passed)
-        .where(submitted)
-        .order_by(QuizAttempt.submitted_at.desc())
-        .limit(1)
-    ).first()
-    extra = db.session.execute(
-        select(func.coalesce(func.sum(AttemptAllowance.extra_attempts), 0)).where(
-            AttemptAllowance.user_id == user_id,
-            AttemptAllowance.course_id == course.id,
-            AttemptAllowance.cycle == cycle,
+
+    def of_the_last(column):
+        return select(column).where(submitted).order_by(QuizAttempt.submitted_at.desc()).limit(1).scalar_subquery()
+
+    # One statement: the count, the newest submitted attempt and HR's extra attempts as scalar subqueries.
+    count, last_submitted_at, last_passed, extra = db.session.execute(
+        select(
+            select(func.count()).select_from(QuizAttempt).where(submitted).scalar_subquery(),
+            of_the_last(QuizAttempt.submitted_at),
+            of_the_last(QuizAttempt.passed),
+            select(func.coalesce(func.sum(AttemptAllowance.extra_attempts), 0))
+            .where(
+                AttemptAllowance.user_id == user_id,
+                AttemptAllowance.course_id == course.id,
+                AttemptAllowance.cycle == cycle,
+            )
+            .scalar_subquery(),
         )
-    ).scalar_one()
+    ).one()
     facts = rules.AttemptFacts(
         now=now or utcnow(),
         max_attempts=course.max_attempts,
         extra_attempts=int(extra),
         submitted=count,
         wait_minutes=course.attempt_wait_minutes,
-        last_submitted_at=last.submitted_at if last else None,
-        last_passed=last.passed if last else None,
+        last_submitted_at=last_submitted_at,
+        last_passed=last_passed,
     )
     return rules.attempt_gate(facts)
 

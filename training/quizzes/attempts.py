@@ -63,14 +63,15 @@ class ReviewItem:
 
 
 def _load_attempt(attempt_id: int) -> QuizAttempt | None:
+    """The attempt and its course, then its questions with their versions, options and answers joined:
+    two statements (a quiz has a handful of questions with a handful of options each)."""
+    asked = selectinload(QuizAttempt.questions)
     return db.session.execute(
         select(QuizAttempt)
         .where(QuizAttempt.id == attempt_id)
         .options(
-            selectinload(QuizAttempt.questions)
-            .selectinload(AttemptQuestion.question_version)
-            .selectinload(QuestionVersion.options),
-            selectinload(QuizAttempt.questions).selectinload(AttemptQuestion.answer),
+            asked.joinedload(AttemptQuestion.question_version).joinedload(QuestionVersion.options),
+            asked.joinedload(AttemptQuestion.answer),
         )
     ).scalar_one_or_none()
 
