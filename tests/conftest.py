@@ -37,7 +37,12 @@ PASSWORD = "correct horse battery staple"
 # other app uses the OWASP parameters), so this hash is cheap to verify too.
 # Certificates' PDFs are rendered on first download, not at completion, except in tests marked
 # `renders_certificates_at_completion`: WeasyPrint is the costliest step of completing a course.
-TEST_SETTINGS = {"TESTING": True, "PASSWORD_HASHING_FOR_TESTS_ONLY": True, "CERTIFICATE_RENDER_AT_COMPLETION": False}
+TEST_SETTINGS = {
+    "TESTING": True,
+    "PASSWORD_HASHING_FOR_TESTS_ONLY": True,
+    "CERTIFICATE_RENDER_AT_COMPLETION": False,
+    "JOBS_IN_PROCESS": False,  # tests run queued jobs themselves (JobQueue.drain)
+}
 _PASSWORD_HASH = hash_password(PASSWORD, hasher=TEST_PASSWORD_HASHER)
 
 

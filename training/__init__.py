@@ -57,6 +57,9 @@ def register_extensions(app: Flask) -> None:
     from training.audit import forwarding
 
     forwarding.init_app(app)
+    from training.jobs import queue
+
+    queue.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -124,6 +127,7 @@ def register_cli(app: Flask) -> None:
     from training.certificates.cli import certificates_cli
     from training.cli import demo_command
     from training.content.cli import content_cli
+    from training.jobs.cli import jobs_cli
     from training.reminders.cli import reminders_cli
     from training.staff.cli import staff_cli
 
@@ -134,6 +138,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(reminders_cli)
     app.cli.add_command(staff_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(jobs_cli)
 
 
 def register_web(app: Flask) -> None:

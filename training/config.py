@@ -87,6 +87,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SCIM_CREATE_DEPARTMENTS": os.environ.get("SCIM_CREATE_DEPARTMENTS", "0") == "1",
         "EXPORT_RATE_LIMIT": os.environ.get("EXPORT_RATE_LIMIT", "20 per minute; 200 per hour"),
         "TAMPERING_LOG_LIMIT": os.environ.get("TAMPERING_LOG_LIMIT", "10 per minute"),
+        # Background jobs (heavy exports): a redis:// URL of the queue that `flask jobs work` reads; without it
+        # the app runs its jobs on a worker thread of its own (docs/operations.md, "Background jobs").
+        "JOBS_BROKER_URL": os.environ.get("JOBS_BROKER_URL") or None,
+        "JOBS_MAX_TRIES": max(1, _whole_number("JOBS_MAX_TRIES", 3, 20)),
+        # How long a finished export can be downloaded, in hours.
+        "JOBS_RESULT_SECONDS": _whole_number("JOBS_RESULT_HOURS", 24, 24 * 14) * 3600,
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         # Redis unreachable: count in each worker's memory until it is back, rather than fail every
         # rate-limited request (sign-in, verification, the API) with a 500 (ASVS 16.5.2).

@@ -7,6 +7,7 @@ from training.certificates.models import Certificate, CertificateFile, Certifica
 from training.completions.models import Completion, ModuleProgress
 from training.compliance.models import Obligation, Requirement
 from training.content.models import Course, Question, QuestionOption, QuestionVersion, TrainingModule
+from training.jobs.models import Job
 from training.policies.models import Attestation, Policy, PolicyCourse, PolicyReading, PolicyVersion
 from training.quizzes.models import AttemptAllowance, AttemptAnswer, AttemptQuestion, QuizAttempt
 from training.reminders.models import Reminder
@@ -27,6 +28,7 @@ __all__ = [
     "Completion",
     "Course",
     "Department",
+    "Job",
     "ModuleProgress",
     "Obligation",
     "PasswordReset",

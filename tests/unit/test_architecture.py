@@ -47,7 +47,7 @@ PLATFORM = (
 # Lowest first. Units in one layer are siblings: they may not import each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
     PLATFORM,
-    ("question_types",),
+    ("question_types", "jobs"),
     ("audit",),
     ("auth",),
     ("sso", "bearer_tokens"),
