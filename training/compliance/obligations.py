@@ -1,8 +1,8 @@
-"""Obligations: rebuilt from HR's rules and people's records, one row per person and required item.
+"""Obligations: derived from HR's rules and people's records, one row per person and required item.
 
-`refresh_obligations(user_ids)` is called (before the commit) by every service that changes what
-a person must do or has done: a completion, a quiz attempt, a module marked, an attestation, a
-revocation, a staff record edit or import, a rule change, a policy publication.
+`refresh_obligations(user_ids)` recomputes these people's rows and writes only the differences; compliance
+calls it (before the commit) for the domain events that can change what a person must do or has done.
+`mark_started` is the one-statement path for the events that can only put an item "in progress".
 """
 
 from collections import defaultdict
@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 
 from training.auth.models import User
 from training.certificates.models import Certificate, CertificateRevocation
@@ -26,43 +26,89 @@ from training.policies.models import Attestation, Policy, PolicyReading, PolicyV
 from training.quizzes.models import QuizAttempt
 
 REFRESH_BATCH = 2000
+# What a rebuild compares; `refreshed_at` says when a row last changed, so an unchanged row keeps it.
+COMPARED = ("department_id", "due_on", "completed_on", "valid_until", "started")
 
 
 def refresh_obligations(user_ids: Iterable[int] | None = None, now: datetime | None = None) -> int:
-    """Rebuild the obligations of these people (everyone when None); returns the rows written.
+    """Recompute the obligations of these people (everyone when None); returns how many they now have.
 
     Runs in the caller's transaction and does not commit. Deactivated people get no rows, which is
-    how they drop out of every compliance figure while their history stays untouched.
+    how they drop out of every compliance figure while their history stays untouched. Rows that come
+    out the same are not written at all (no dead tuples, index-only scans stay index-only); changed
+    rows are updated in place, missing ones inserted, obsolete ones deleted.
 
-    Two requests rebuilding one person's rows at once would each delete only the rows they saw and
-    then insert theirs twice over (a unique violation), or write rows computed from what the other
-    was about to change. So each batch first takes the people's locks (their rows on PostgreSQL,
-    the database write lock on SQLite, taken by the delete), then reads: the rebuilds of one person
-    run one after another, each seeing what the one before committed.
+    Two requests rebuilding one person's rows at once would each insert a new row twice over (a
+    unique violation), or write rows computed from what the other was about to change. So each batch
+    first takes the people's locks (their rows on PostgreSQL, the database write lock on SQLite), then
+    reads: the rebuilds of one person run one after another, each seeing what the one before committed.
     """
     now = now or utcnow()
     if user_ids is None:
         ids = list(db.session.execute(select(User.id).order_by(User.id)).scalars())
     else:
         ids = sorted(set(user_ids))
-    written = 0
+    count = 0
     for start in range(0, len(ids), REFRESH_BATCH):
         batch = ids[start : start + REFRESH_BATCH]
         _lock_people(batch)
-        db.session.execute(delete(Obligation).where(Obligation.user_id.in_(batch)))
         rows = _obligation_rows(batch, _active_rules(), now)
-        if rows:
-            db.session.execute(insert(Obligation), rows)
-        written += len(rows)
-    return written
+        _write_differences(batch, rows, now)
+        count += len(rows)
+    return count
+
+
+def mark_started(user_ids: Iterable[int], course_id: int, now: datetime | None = None) -> None:
+    """Put these people's obligations for a course "in progress": one UPDATE, of the rows not started yet.
+
+    For the events that only add activity to the learner's current cycle (a quiz attempt drawn, a module
+    marked): the current cycle always comes after the latest completion, so the rebuild would set
+    `started` and change nothing else. The people's locks come first, as for a rebuild.
+    """
+    ids = sorted(set(user_ids))
+    _lock_people(ids)
+    db.session.execute(
+        update(Obligation)
+        .where(Obligation.user_id.in_(ids), Obligation.course_id == course_id, Obligation.started.is_(False))
+        .values(started=True, refreshed_at=now or utcnow())
+    )
 
 
 def _lock_people(user_ids: list[int]) -> None:
     """Lock these people's rows until the commit, in id order (SELECT ... FOR NO KEY UPDATE on
-    PostgreSQL, which still lets other rows reference them; SQLite has no row locks: nothing)."""
+    PostgreSQL, which still lets other rows reference them). SQLite has no row locks: a write that
+    matches nothing takes the database write lock, so nobody commits between the reads and the writes."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(User).where(False).values(id=User.id))
+        return
     db.session.execute(
         select(User.id).where(User.id.in_(user_ids)).order_by(User.id).with_for_update(key_share=True)
     ).all()
+
+
+def _write_differences(user_ids: list[int], rows: list[dict], now: datetime) -> None:
+    """Make these people's stored obligations equal `rows`, writing only what differs."""
+    stored = {
+        (row.user_id, row.course_id, row.policy_id): row
+        for row in db.session.execute(
+            select(Obligation.id, Obligation.user_id, Obligation.course_id, Obligation.policy_id)
+            .add_columns(*(getattr(Obligation, name) for name in COMPARED))
+            .where(Obligation.user_id.in_(user_ids))
+        )
+    }
+    inserts, updates = [], []
+    for row in rows:
+        old = stored.pop((row["user_id"], row["course_id"], row["policy_id"]), None)
+        if old is None:
+            inserts.append(row)
+        elif any(getattr(old, name) != row[name] for name in COMPARED):
+            updates.append({"id": old.id, **{name: row[name] for name in COMPARED}, "refreshed_at": now})
+    if stored:
+        db.session.execute(delete(Obligation).where(Obligation.id.in_([old.id for old in stored.values()])))
+    if updates:
+        db.session.execute(update(Obligation), updates)
+    if inserts:
+        db.session.execute(insert(Obligation), inserts)
 
 
 @dataclass(frozen=True)
