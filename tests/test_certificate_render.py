@@ -111,9 +111,12 @@ def test_archival_pdf_a_is_the_default_and_can_be_turned_off():
     assert b"pdfaid:part" not in xmp_packet(render(pdf_variant=""))
 
 
-def test_the_qr_code_is_vector_art_not_an_image():
-    reader = render()
-    assert not reader.pages[0].images, "the QR code should be inline SVG, drawn as vector paths"
+def test_the_qr_code_is_one_pixel_per_module_drawn_without_smoothing():
+    """Scaled up with /Interpolate false, every module prints as a sharp square, as vector art did."""
+    (image,) = render().pages[0].images
+    modules = image.image.size
+    assert modules == (33 + 4, 33 + 4), "a version 4 code (33 modules) and its 2-module quiet zone, 1 pixel each"
+    assert image.indirect_reference.get_object()["/Interpolate"].value is False
 
 
 def test_rendering_is_deterministic():
