@@ -17,6 +17,9 @@ from training.certificates.render import (
     DesignError,
     DesignFetcher,
     DesignSettings,
+    ImageCache,
+    data_url,
+    qr_png,
 )
 from training.config import PROJECT_ROOT
 
@@ -111,6 +114,37 @@ def test_archival_pdf_a_is_the_default_and_can_be_turned_off():
     assert b"pdfaid:part" not in xmp_packet(render(pdf_variant=""))
 
 
+def test_the_archival_pdf_has_what_pdf_a_3u_requires_of_it():
+    """What veraPDF would check that a test can: an sRGB output intent, no encryption, embedded fonts whose
+    text maps back to Unicode (the "u"), and the image of the QR code among the page's resources."""
+    reader = render()
+    (intent,) = reader.trailer["/Root"]["/OutputIntents"]
+    intent = intent.get_object()
+    assert intent["/S"] == "/GTS_PDFA1" and "/DestOutputProfile" in intent
+    assert not reader.is_encrypted and "/Encrypt" not in reader.trailer
+    for font in fonts_of(render()).values():
+        assert "/ToUnicode" in font
+    assert len(reader.pages[0].images) == 1
+
+
+def test_poppler_extracts_the_certificate_text(tmp_path):
+    """The text a search index or screen reader gets (pdftotext, README: test packages)."""
+    pdf = tmp_path / "certificate.pdf"
+    pdf.write_bytes(CertificateRenderer(DesignSettings(folder=DESIGN)).render(VIEW))
+    text = subprocess.run(["pdftotext", pdf, "-"], check=True, capture_output=True, text=True).stdout
+    text = " ".join(text.split())
+    for expected in (
+        VIEW.recipient_name,
+        VIEW.course_title,
+        VIEW.serial,
+        VIEW.completed_on,
+        VIEW.expires_on,
+        VIEW.verify_url,
+        "Course version 3",
+    ):
+        assert expected in text, expected
+
+
 def test_the_qr_code_is_one_pixel_per_module_drawn_without_smoothing():
     """Scaled up with /Interpolate false, every module prints as a sharp square, as vector art did."""
     (image,) = render().pages[0].images
@@ -155,6 +189,39 @@ def test_names_with_markup_are_printed_as_text():
 def test_the_fetcher_refuses_the_network_and_files_outside_the_design(url):
     with pytest.raises(URLFetchingError):
         DesignFetcher(DESIGN).fetch(url)
+
+
+def test_the_fetcher_serves_a_generated_qr_code_only_to_the_document_it_was_made_for():
+    png = qr_png(VIEW.verify_url)
+    url = data_url(png)
+    response = DesignFetcher(DESIGN, {url: png}).fetch(url)
+    try:
+        assert response.read() == png
+    finally:
+        response.close()
+    with pytest.raises(URLFetchingError):
+        DesignFetcher(DESIGN).fetch(url)
+    with pytest.raises(URLFetchingError):
+        DesignFetcher(DESIGN, {url: png}).fetch(data_url(qr_png("https://example.org/other")))
+
+
+def test_the_image_cache_keeps_the_images_in_use_and_drops_the_oldest():
+    cache = ImageCache(limit=3)
+    cache["logo"] = "logo"
+    for number in range(5):
+        assert cache["logo"] == "logo"
+        cache[f"qr-{number}"] = number
+    assert list(cache) == ["qr-3", "logo", "qr-4"]
+
+
+def test_each_certificate_s_qr_code_leaves_the_design_s_cache_and_the_logo_stays():
+    """Memory stays flat however many certificates a process renders."""
+    renderer = CertificateRenderer(DesignSettings(folder=DESIGN))
+    renderer.document.cache = ImageCache(limit=4)
+    for number in range(4):
+        renderer.render(VIEW.__class__(**{**VIEW.__dict__, "verify_url": f"{VIEW.verify_url}{number}"}))
+    assert len(renderer.document.cache) <= 4
+    assert (DESIGN / "logo.svg").as_uri() in renderer.document.cache
 
 
 def test_the_fetcher_serves_files_of_the_design():
