@@ -1,9 +1,9 @@
 """Certificate and transcript PDFs: Jinja templates and stylesheets of the design folder, by WeasyPrint.
 
 The renderers take plain values (`CertificateView`, the transcript's view), never ORM objects, and
-read nothing but the files of their design folder: `DesignFetcher` refuses every network scheme and
-every path outside that folder. One `FontConfiguration` and one parsed stylesheet are kept per design
-for the life of the process, so fonts are loaded once, not on every document.
+read nothing but the files of their design folder and the QR code made for the document: `DesignFetcher`
+refuses every network scheme and every path outside that folder. One `FontConfiguration` and one parsed
+stylesheet are kept per design for the life of the process, so fonts are loaded once, not on every document.
 """
 
 import base64
@@ -68,7 +68,7 @@ class DesignSettings:
 
 
 class DesignFetcher(URLFetcher):
-    """Serves `file:` URLs inside the design folder, and the images generated for one document; refuses the rest."""
+    """Serves `file:` URLs inside the design folder and the PNG images made for one document; refuses the rest."""
 
     def __init__(self, folder: Path, generated: Mapping[str, bytes] | None = None):
         super().__init__(allowed_protocols=("file",))
