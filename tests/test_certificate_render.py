@@ -261,6 +261,18 @@ def test_a_design_folder_missing_its_files_is_a_clear_error(tmp_path):
         CertificateRenderer(DesignSettings(folder=tmp_path))
 
 
+def test_a_template_asking_for_a_variable_the_renderer_does_not_give_is_a_clear_error(tmp_path):
+    """A design from before the PNG QR code still asks for `qr_svg`: the renderer says so when it is built."""
+    design = tmp_path / "design"
+    shutil.copytree(DESIGN, design)
+    template = (design / "certificate.html").read_text()
+    (design / "certificate.html").write_text(
+        template.replace('<img class="qr" src="{{ qr_image }}" alt="">', '<div class="qr">{{ qr_svg }}</div>')
+    )
+    with pytest.raises(DesignError, match=r"uses qr_svg, which the renderer does not provide"):
+        CertificateRenderer(DesignSettings(folder=design))
+
+
 @pytest.mark.parametrize(("setting", "value"), [("page_size", "A3"), ("pdf_variant", "pdf/x-4")])
 def test_unknown_settings_are_refused(setting, value):
     with pytest.raises(DesignError):

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import segno
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, meta, select_autoescape
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse, URLFetchingError, path2url
@@ -34,6 +34,23 @@ QR_DARK = "#1d2b36"
 # code (used once); the least recently used entries go first, so the design's stay and memory stays flat.
 IMAGE_CACHE_ENTRIES = 64
 PDF_VARIANTS = ("pdf/a-3u", "pdf/a-3b", "pdf/a-2u", "pdf/a-2b", "")
+# What `CertificateRenderer.html` gives the certificate template (certificates/README.md lists them).
+CERTIFICATE_VARIABLES = frozenset(
+    {
+        "serial",
+        "recipient_name",
+        "course_title",
+        "course_version",
+        "score_percent",
+        "completed_on",
+        "expires_on",
+        "organisation_name",
+        "verify_url",
+        "issued_at_iso",
+        "logo",
+        "qr_image",
+    }
+)
 
 
 class DesignError(DomainError):
@@ -154,6 +171,7 @@ class DesignDocument:
             auto_reload=False,
         )
         self.template = self.environment.get_template(template_name)
+        self.template_name = template_name
         fonts = font_configuration()
         self.stylesheets = [
             CSS(
@@ -168,6 +186,11 @@ class DesignDocument:
 
     def html(self, **context) -> str:
         return self.template.render(**context)
+
+    def variables(self) -> set[str]:
+        """The names the template reads from its context."""
+        source = self.environment.loader.get_source(self.environment, self.template_name)[0]
+        return meta.find_undeclared_variables(self.environment.parse(source))
 
     def render(self, html: str, identifier: bytes, images: Mapping[str, bytes] | None = None) -> bytes:
         """PDF bytes of the rendered HTML; metadata (title, author, dates) comes from its <head>.
@@ -210,6 +233,14 @@ class CertificateRenderer:
             settings.pdf_variant,
             extra_files=(settings.logo,),
         )
+        unknown = self.document.variables() - CERTIFICATE_VARIABLES
+        if unknown:
+            # A design fault (503) that names the variable, not a Jinja error in the middle of a render:
+            # a design from before `qr_image` still asks for `qr_svg`.
+            raise DesignError(
+                f"The certificate template uses {', '.join(sorted(unknown))}, which the renderer does not provide; "
+                "see certificates/README.md for the variables it does."
+            )
 
     def html(self, view: CertificateView, qr_image: str) -> str:
         return self.document.html(
