@@ -2,6 +2,7 @@
 
 import io
 import logging
+import re
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -277,6 +278,33 @@ def test_a_template_asking_for_a_variable_the_renderer_does_not_give_is_a_clear_
 def test_unknown_settings_are_refused(setting, value):
     with pytest.raises(DesignError):
         CertificateRenderer(DesignSettings(folder=Path(DESIGN), **{setting: value}))
+
+
+def word_positions(pdf: Path) -> dict[str, tuple[float, float]]:
+    """Where poppler finds each word: its top-left corner in points, the first time it appears."""
+    html = subprocess.run(["pdftotext", "-bbox", pdf, "-"], check=True, capture_output=True, text=True).stdout
+    positions = {}
+    for x, y, word in re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" [^>]*>([^<]*)</word>', html):
+        positions.setdefault(word, (float(x), float(y)))
+    return positions
+
+
+def test_the_footer_is_where_the_inline_block_layout_put_it(tmp_path):
+    """The footer's absolute boxes replaced inline-blocks for speed; the look stays. The positions are those
+    the inline-block footer gave this certificate (pdftotext -bbox, A4)."""
+    pdf = tmp_path / "certificate.pdf"
+    pdf.write_bytes(CertificateRenderer(DesignSettings(folder=DESIGN)).render(VIEW))
+    positions = word_positions(pdf)
+    for word, expected in {
+        "COMPLETED": (91.28, 510.01),
+        "VALID": (227.94, 510.01),
+        "SERIAL": (425.95, 510.01),
+        "2027": (279.91, 521.35),
+        VIEW.serial: (364.60, 521.35),
+        "Scan": (671.98, 516.35),
+        VIEW.verify_url: (555.63, 524.35),
+    }.items():
+        assert positions[word] == pytest.approx(expected, abs=0.1), word
 
 
 def test_the_qr_code_scans_to_the_verification_url(tmp_path):
