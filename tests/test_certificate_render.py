@@ -263,15 +263,28 @@ def test_a_design_folder_missing_its_files_is_a_clear_error(tmp_path):
 
 
 def test_a_template_asking_for_a_variable_the_renderer_does_not_give_is_a_clear_error(tmp_path):
-    """A design from before the PNG QR code still asks for `qr_svg`: the renderer says so when it is built."""
+    design = tmp_path / "design"
+    shutil.copytree(DESIGN, design)
+    template = (design / "certificate.html").read_text()
+    (design / "certificate.html").write_text(template.replace("{{ serial }}", "{{ serial_number }}"))
+    with pytest.raises(DesignError, match=r"uses serial_number, which the renderer does not provide"):
+        CertificateRenderer(DesignSettings(folder=design))
+
+
+def test_a_design_from_before_the_png_code_still_gets_its_svg_code(tmp_path):
+    """A hospital's own design written for `qr_svg` keeps rendering, with a code that still scans."""
     design = tmp_path / "design"
     shutil.copytree(DESIGN, design)
     template = (design / "certificate.html").read_text()
     (design / "certificate.html").write_text(
         template.replace('<img class="qr" src="{{ qr_image }}" alt="">', '<div class="qr">{{ qr_svg }}</div>')
     )
-    with pytest.raises(DesignError, match=r"uses qr_svg, which the renderer does not provide"):
-        CertificateRenderer(DesignSettings(folder=design))
+    renderer = CertificateRenderer(DesignSettings(folder=design))
+    html = renderer.html(VIEW, data_url(qr_png(VIEW.verify_url)))
+    assert "<svg" in html and "data:image/png" not in html
+    pdf = tmp_path / "old-design.pdf"
+    pdf.write_bytes(renderer.render(VIEW))
+    assert scanned_code(pdf, tmp_path) == VIEW.verify_url
 
 
 @pytest.mark.parametrize(("setting", "value"), [("page_size", "A3"), ("pdf_variant", "pdf/x-4")])
@@ -307,12 +320,16 @@ def test_the_footer_is_where_the_inline_block_layout_put_it(tmp_path):
         assert positions[word] == pytest.approx(expected, abs=0.1), word
 
 
-def test_the_qr_code_scans_to_the_verification_url(tmp_path):
+def scanned_code(pdf: Path, folder: Path) -> str:
     """Printed and scanned: the page rasterised by poppler, the code read by zbar (README: test packages)."""
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", pdf, folder / "page"], check=True)
+    scanned = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", folder / "page.png"], check=True, capture_output=True, text=True
+    )
+    return scanned.stdout.strip()
+
+
+def test_the_qr_code_scans_to_the_verification_url(tmp_path):
     pdf = tmp_path / "certificate.pdf"
     pdf.write_bytes(CertificateRenderer(DesignSettings(folder=DESIGN)).render(VIEW))
-    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", pdf, tmp_path / "page"], check=True)
-    scanned = subprocess.run(
-        ["zbarimg", "--quiet", "--raw", tmp_path / "page.png"], check=True, capture_output=True, text=True
-    )
-    assert scanned.stdout.strip() == VIEW.verify_url
+    assert scanned_code(pdf, tmp_path) == VIEW.verify_url
