@@ -3,6 +3,7 @@
 `refresh_obligations(user_ids)` recomputes these people's rows and writes only the differences; compliance
 calls it (before the commit) for the domain events that can change what a person must do or has done.
 `mark_started` is the one-statement path for the events that can only put an item "in progress".
+Both move the overview's counts (`compliance.counts`) in the same transaction.
 """
 
 from collections import defaultdict
@@ -16,7 +17,7 @@ from training.auth.models import User
 from training.certificates.models import Certificate, CertificateRevocation
 from training.clock import organisation_zone
 from training.completions.models import Completion, ModuleProgress
-from training.compliance import rules
+from training.compliance import counts, rules
 from training.compliance.models import Obligation, Requirement
 from training.content.models import Course, TrainingModule
 from training.db import utcnow
@@ -67,11 +68,13 @@ def mark_started(user_ids: Iterable[int], course_id: int, now: datetime | None =
     """
     ids = sorted(set(user_ids))
     _lock_people(ids)
-    db.session.execute(
+    changed = db.session.execute(
         update(Obligation)
         .where(Obligation.user_id.in_(ids), Obligation.course_id == course_id, Obligation.started.is_(False))
         .values(started=True, refreshed_at=now or utcnow())
+        .returning(Obligation.department_id, Obligation.due_on, Obligation.completed_on, Obligation.valid_until)
     )
+    counts.record_started({**row._mapping, "started": False} for row in changed)
 
 
 def _lock_people(user_ids: list[int]) -> None:
@@ -87,7 +90,7 @@ def _lock_people(user_ids: list[int]) -> None:
 
 
 def _write_differences(user_ids: list[int], rows: list[dict], now: datetime) -> None:
-    """Make these people's stored obligations equal `rows`, writing only what differs."""
+    """Make these people's stored obligations equal `rows`, writing only what differs, and move the counts."""
     stored = {
         (row.user_id, row.course_id, row.policy_id): row
         for row in db.session.execute(
@@ -96,6 +99,7 @@ def _write_differences(user_ids: list[int], rows: list[dict], now: datetime) -> 
             .where(Obligation.user_id.in_(user_ids))
         )
     }
+    counts.record_rebuild([old._mapping for old in stored.values()], rows)
     inserts, updates = [], []
     for row in rows:
         old = stored.pop((row["user_id"], row["course_id"], row["policy_id"]), None)
