@@ -49,6 +49,7 @@ def upgrade():
     sa.Column('obligations', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('department_key', 'completed', 'started', 'day', name=op.f('pk_obligation_count'))
     )
+    op.create_index('ix_obligation_count_status', 'obligation_count', ['completed', 'started', 'day', 'obligations'])
     op.create_table('first_breach_count',
     sa.Column('department_key', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
@@ -62,4 +63,5 @@ def upgrade():
 
 def downgrade():
     op.drop_table('first_breach_count')
+    op.drop_index('ix_obligation_count_status', table_name='obligation_count')
     op.drop_table('obligation_count')

@@ -92,6 +92,9 @@ class ObligationCount(db.Model):
     and a difference is inserted as it is (-1); `flask compliance reconcile` finds a count gone wrong.
     """
 
+    # The organisation-wide dashboard sums ranges of days per bucket from this index alone.
+    __table_args__ = (Index("ix_obligation_count_status", "completed", "started", "day", "obligations"),)
+
     department_key: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     completed: Mapped[bool] = mapped_column(primary_key=True)
     started: Mapped[bool] = mapped_column(primary_key=True)

@@ -2,7 +2,7 @@
 
 `refresh_obligations(user_ids)` recomputes these people's rows and writes only the differences; compliance
 calls it (before the commit) for the domain events that can change what a person must do or has done.
-`mark_started` is the one-statement path for the events that can only put an item "in progress".
+`mark_started` is the one-UPDATE path for the events that can only put an item "in progress".
 Both move the overview's counts (`compliance.counts`) in the same transaction.
 """
 
@@ -60,7 +60,8 @@ def refresh_obligations(user_ids: Iterable[int] | None = None, now: datetime | N
 
 
 def mark_started(user_ids: Iterable[int], course_id: int, now: datetime | None = None) -> None:
-    """Put these people's obligations for a course "in progress": one UPDATE, of the rows not started yet.
+    """Put these people's obligations for a course "in progress": one UPDATE, of the rows not started yet, whose
+    RETURNING tells the overview's counts which open obligations moved to "started".
 
     For the events that only add activity to the learner's current cycle (a quiz attempt drawn, a module
     marked): the current cycle always comes after the latest completion, so the rebuild would set

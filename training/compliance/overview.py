@@ -73,45 +73,55 @@ def dashboard(department_id: int | None = None, now: datetime | None = None) -> 
     return Dashboard(on=on, counts=counts, departments=departments)
 
 
-def count_conditions(on: date, window_days: int) -> dict[str, object]:
-    """`status.status_conditions` on the counts' buckets: the deciding day is `due_on` while open and
-    `valid_until` once completed (`NEVER` for no expiry, later than any horizon)."""
-    horizon = on + timedelta(days=window_days)
-    c = ObligationCount
-    done, not_done = c.completed.is_(True), c.completed.is_(False)
-    later = and_(not_done, c.day > horizon)
-    return {
-        rules.OVERDUE: and_(not_done, c.day < on),
-        rules.EXPIRED: and_(done, c.day < on),
-        rules.DUE_SOON: and_(c.day >= on, c.day <= horizon),
-        rules.IN_PROGRESS: and_(later, c.started.is_(True)),
-        rules.NOT_STARTED: and_(later, c.started.is_(False)),
-        rules.COMPLETED: and_(done, c.day > horizon),
-    }
+# The status of the obligations of a bucket, by whether they are completed and started and where the deciding day
+# falls: before `on`, in the due-soon window, after it.
+BUCKET_STATUSES = {
+    (False, False): (rules.OVERDUE, rules.DUE_SOON, rules.NOT_STARTED),
+    (False, True): (rules.OVERDUE, rules.DUE_SOON, rules.IN_PROGRESS),
+    (True, False): (rules.EXPIRED, rules.DUE_SOON, rules.COMPLETED),
+}
 
 
 def _counts_per_status(on: date, window_days: int, department_id: int | None) -> dict[str, int]:
-    conditions = count_conditions(on, window_days)
-    n = ObligationCount.obligations
-    sums = [func.coalesce(func.sum(case((condition, n), else_=0)), 0) for condition in conditions.values()]
-    scope = [] if department_id is None else [ObligationCount.department_key == department_id]
-    row = db.session.execute(select(*sums).where(*scope)).one()
-    return dict(zip(conditions, (int(value) for value in row), strict=True))
+    """`status.status_conditions` on the counts: one range of deciding days per bucket and status, each summed
+    from an index range (the primary key within a department, ix_obligation_count_status across them)."""
+    horizon = on + timedelta(days=window_days)
+    c = ObligationCount
+    scope = [] if department_id is None else [c.department_key == department_id]
+    ranges = (c.day < on, and_(c.day >= on, c.day <= horizon), c.day > horizon)
+    parts = []
+    for (completed, started), statuses in BUCKET_STATUSES.items():
+        bucket = [*scope, c.completed == completed, c.started == started]
+        for status, days in zip(statuses, ranges, strict=True):
+            total = select(func.coalesce(func.sum(c.obligations), 0)).where(*bucket, days).scalar_subquery()
+            parts.append((status, total))
+    counts = dict.fromkeys(rules.STATUSES, 0)
+    for (status, _), value in zip(parts, db.session.execute(select(*(total for _, total in parts))).one(), strict=True):
+        counts[status] += int(value)
+    return counts
 
 
 def _people_per_department(on: date, department_id: int | None) -> list:
     """(department key, name, people, people behind on `on`) by department name, departments with people only.
 
-    A person is behind once their first breach day is past: the rows before `on` are the people behind.
+    A person is behind once their first breach day is past: the rows before `on` are the people behind. The rows
+    are grouped in the primary key's order; the names are joined to the few grouped rows afterwards.
     """
     b = FirstBreachCount
     scope = [] if department_id is None else [b.department_key == department_id]
-    people = func.sum(b.people)
-    return db.session.execute(
-        select(b.department_key, Department.name, people, func.sum(case((b.day < on, b.people), else_=0)))
-        .outerjoin(Department, Department.id == b.department_key)
+    grouped = (
+        select(
+            b.department_key,
+            func.sum(b.people).label("people"),
+            func.sum(case((b.day < on, b.people), else_=0)).label("behind"),
+        )
         .where(*scope)
-        .group_by(b.department_key, Department.name)
-        .having(people > 0)
+        .group_by(b.department_key)
+        .subquery()
+    )
+    return db.session.execute(
+        select(grouped.c.department_key, Department.name, grouped.c.people, grouped.c.behind)
+        .outerjoin(Department, Department.id == grouped.c.department_key)
+        .where(grouped.c.people > 0)
         .order_by(Department.name.is_(None), Department.name)
     ).all()
