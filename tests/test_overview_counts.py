@@ -36,6 +36,10 @@ def reconcile(runner, *options):
     return runner.invoke(args=["compliance", "reconcile", *options])
 
 
+def people_per_department() -> dict[str, int]:
+    return {d.name: d.people for d in overview.dashboard().departments}
+
+
 def assert_no_drift(runner):
     result = reconcile(runner)
     assert result.exit_code == 0, result.output
@@ -159,9 +163,8 @@ def test_people_of_one_department_changing_at_once_are_all_counted(app, course, 
     assert outcome.tally() == {302: 20}, outcome.errors()
     assert_no_drift(app.test_cli_runner())
     with app.app_context():
-        figures = {d.name: d.people for d in overview.dashboard().departments}
         moved = sum(1 for person in people if person.id % 2)
-        assert figures == {"Radiology": moved + 1, "No department": 1}
+        assert people_per_department() == {"Radiology": moved + 1, "No department": 1}
         assert overview.dashboard().counts["due_soon"] == moved + 2
 
 
@@ -197,3 +200,19 @@ def test_reconcile_reports_each_drifting_row_and_fixes_it_with_an_audit_event(
             select(AuditEvent).where(AuditEvent.action == "compliance.counts_reconciled")
         ).scalar_one()
         assert event.actor_id is None and event.details["tables"] == ["first_breach_count", "obligation_count"]
+
+
+def test_deactivating_an_account_from_the_command_line_takes_it_out_of_the_counts(
+    app, course, make_user, make_requirement, runner
+):
+    leaver = make_user(department="Emergency")
+    make_user(department="Emergency")
+    make_requirement(course)
+    assert runner.invoke(args=["users", "deactivate", leaver.email]).exit_code == 0
+    with app.app_context():
+        assert people_per_department() == {"Emergency": 1, "No department": 1}  # the rule maker has no department
+    assert_no_drift(runner)
+    assert runner.invoke(args=["users", "activate", leaver.email]).exit_code == 0
+    with app.app_context():
+        assert people_per_department() == {"Emergency": 2, "No department": 1}
+    assert_no_drift(runner)

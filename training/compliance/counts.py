@@ -1,10 +1,11 @@
 """The overview's counts: obligations per (department, completed, started, deciding day) and people per
 (department, first breach day), kept in the transaction that writes obligations and recomputed by reconcile.
 
-The dashboard reads a few thousand of these rows whatever the number of staff. Every change adds a difference
+There is a row per department and day, not per person, so the dashboard reads a number of rows that stops
+growing with the staff. Every change adds a difference
 with INSERT ... ON CONFLICT DO UPDATE (`n = n + excluded.n`), so two transactions changing people of one
 department at once both count: PostgreSQL makes the second wait for the first's row and adds to what it
-committed; SQLite has one writer at a time. The keys are written in sorted order, so they lock in one order.
+committed; SQLite has one writer at a time. A transaction writes its keys once, sorted: they lock in one order.
 Rows that fall to zero are kept (the next change in that bucket reuses them) and every reader ignores them.
 """
 
@@ -43,26 +44,33 @@ def breach_keys(rows: Iterable[Mapping]) -> Counter:
     return Counter((department_key, day) for (_, department_key), day in first.items())
 
 
-def record_rebuild(before: Iterable[Mapping], after: Iterable[Mapping]) -> None:
-    """Move the counts of a rebuild: `before` and `after` are all the obligations of the same people."""
-    before, after = list(before), list(after)
-    obligations = Counter(obligation_key(row) for row in after)
-    obligations.subtract(obligation_key(row) for row in before)
-    people = breach_keys(after)
-    people.subtract(breach_keys(before))
-    _add(ObligationCount, OBLIGATION_KEY, "obligations", obligations)
-    _add(FirstBreachCount, BREACH_KEY, "people", people)
+class Differences:
+    """What a transaction's obligation writes change in the counts, written once at its end (`write`): all in
+    one key order, however many batches the rebuild had, so two transactions never wait for each other in turn."""
 
+    def __init__(self) -> None:
+        self.obligations: Counter = Counter()
+        self.people: Counter = Counter()
 
-def record_started(rows: Iterable[Mapping]) -> None:
-    """Count these obligations (as they were before) as started: open ones move to the started bucket."""
-    moved = Counter()
-    for row in rows:
-        department_key, completed, started, day = obligation_key(row)
-        if not completed and not started:
-            moved[(department_key, False, False, day)] -= 1
-            moved[(department_key, False, True, day)] += 1
-    _add(ObligationCount, OBLIGATION_KEY, "obligations", moved)
+    def rebuild(self, before: Iterable[Mapping], after: Iterable[Mapping]) -> None:
+        """`before` and `after` are all the obligations of the same people."""
+        before, after = list(before), list(after)
+        self.obligations.update(obligation_key(row) for row in after)
+        self.obligations.subtract(obligation_key(row) for row in before)
+        self.people.update(breach_keys(after))
+        self.people.subtract(breach_keys(before))
+
+    def started(self, rows: Iterable[Mapping]) -> None:
+        """These obligations (as they were before) are now started: the open ones move to the started bucket."""
+        for row in rows:
+            department_key, completed, started, day = obligation_key(row)
+            if not completed and not started:
+                self.obligations[(department_key, False, False, day)] -= 1
+                self.obligations[(department_key, False, True, day)] += 1
+
+    def write(self) -> None:
+        _add(ObligationCount, OBLIGATION_KEY, "obligations", self.obligations)
+        _add(FirstBreachCount, BREACH_KEY, "people", self.people)
 
 
 def _add(model, key_names: tuple[str, ...], count_name: str, differences: Counter) -> None:

@@ -50,12 +50,14 @@ def refresh_obligations(user_ids: Iterable[int] | None = None, now: datetime | N
     else:
         ids = sorted(set(user_ids))
     count = 0
+    differences = counts.Differences()
     for start in range(0, len(ids), REFRESH_BATCH):
         batch = ids[start : start + REFRESH_BATCH]
         _lock_people(batch)
         rows = _obligation_rows(batch, _active_rules(), now)
-        _write_differences(batch, rows, now)
+        _write_differences(batch, rows, now, differences)
         count += len(rows)
+    differences.write()
     return count
 
 
@@ -75,7 +77,9 @@ def mark_started(user_ids: Iterable[int], course_id: int, now: datetime | None =
         .values(started=True, refreshed_at=now or utcnow())
         .returning(Obligation.department_id, Obligation.due_on, Obligation.completed_on, Obligation.valid_until)
     )
-    counts.record_started({**row._mapping, "started": False} for row in changed)
+    differences = counts.Differences()
+    differences.started({**row._mapping, "started": False} for row in changed)
+    differences.write()
 
 
 def _lock_people(user_ids: list[int]) -> None:
@@ -90,8 +94,8 @@ def _lock_people(user_ids: list[int]) -> None:
     ).all()
 
 
-def _write_differences(user_ids: list[int], rows: list[dict], now: datetime) -> None:
-    """Make these people's stored obligations equal `rows`, writing only what differs, and move the counts."""
+def _write_differences(user_ids: list[int], rows: list[dict], now: datetime, differences: counts.Differences) -> None:
+    """Make these people's stored obligations equal `rows`, writing only what differs; note what the counts gain."""
     stored = {
         (row.user_id, row.course_id, row.policy_id): row
         for row in db.session.execute(
@@ -100,7 +104,7 @@ def _write_differences(user_ids: list[int], rows: list[dict], now: datetime) -> 
             .where(Obligation.user_id.in_(user_ids))
         )
     }
-    counts.record_rebuild([old._mapping for old in stored.values()], rows)
+    differences.rebuild([old._mapping for old in stored.values()], rows)
     inserts, updates = [], []
     for row in rows:
         old = stored.pop((row["user_id"], row["course_id"], row["policy_id"]), None)
