@@ -89,14 +89,14 @@ def _counts_per_status(on: date, window_days: int, department_id: int | None) ->
     c = ObligationCount
     scope = [] if department_id is None else [c.department_key == department_id]
     ranges = (c.day < on, and_(c.day >= on, c.day <= horizon), c.day > horizon)
-    parts = []
-    for (completed, started), statuses in BUCKET_STATUSES.items():
+    statuses, totals = [], []
+    for (completed, started), bucket_statuses in BUCKET_STATUSES.items():
         bucket = [*scope, c.completed == completed, c.started == started]
-        for status, days in zip(statuses, ranges, strict=True):
-            total = select(func.coalesce(func.sum(c.obligations), 0)).where(*bucket, days).scalar_subquery()
-            parts.append((status, total))
+        for status, days in zip(bucket_statuses, ranges, strict=True):
+            statuses.append(status)
+            totals.append(select(func.coalesce(func.sum(c.obligations), 0)).where(*bucket, days).scalar_subquery())
     counts = dict.fromkeys(rules.STATUSES, 0)
-    for (status, _), value in zip(parts, db.session.execute(select(*(total for _, total in parts))).one(), strict=True):
+    for status, value in zip(statuses, db.session.execute(select(*totals)).one(), strict=True):
         counts[status] += int(value)
     return counts
 
