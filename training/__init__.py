@@ -126,6 +126,7 @@ def register_cli(app: Flask) -> None:
     from training.auth.cli import users_cli
     from training.certificates.cli import certificates_cli
     from training.cli import demo_command
+    from training.compliance.cli import compliance_cli
     from training.content.cli import content_cli
     from training.jobs.cli import jobs_cli
     from training.reminders.cli import reminders_cli
@@ -139,6 +140,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(staff_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(compliance_cli)
 
 
 def register_web(app: Flask) -> None:

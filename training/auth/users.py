@@ -115,11 +115,13 @@ def set_password(email: str, password: str) -> User:
 
 
 def set_active(email: str, active: bool) -> User:
-    """Activate or deactivate an account; deactivating ends every open session at once."""
+    """Activate or deactivate an account; deactivating ends every open session at once. A deactivated person
+    leaves the compliance figures (and comes back when activated), as when HR deactivates them."""
     user = user_by_email(email)
     user.active = active
     if not active:
         end_all_sessions(user.id, reason="deactivated")
+    events.publish(events.person_changed, "auth", user_ids=[user.id])
     db.session.commit()
     return user
 
