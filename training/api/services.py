@@ -19,7 +19,7 @@ from training.certificates.models import Certificate
 from training.certificates.serials import display_serial
 from training.clock import today
 from training.compliance import rules
-from training.compliance.people import ComplianceFilter, people_page
+from training.compliance.people import ComplianceFilter, PersonRow, people_page
 from training.compliance.requirements import Item, required_items
 from training.compliance.status import Cell, due_soon_days, person_cells
 from training.content.models import Course
@@ -83,7 +83,7 @@ def compliance_list(query: ComplianceQuery, caller: ApiCaller) -> dict:
     slugs = item_slugs(items)
     rows = page.items if page.page == query.page else []
     body = {
-        "data": [_person_row(row.user, row.cells, items, slugs) for row in rows],
+        "data": [_person_row(row, slugs) for row in rows],
         "meta": {
             "page": query.page,
             "per_page": query.per_page,
@@ -141,22 +141,15 @@ def item_slugs(items: list[Item]) -> dict[str, str]:
     return slugs
 
 
-def _person_row(user: User, cells: dict[str, Cell], items, slugs: dict[str, str]) -> dict:
-    ordered = [cells[item.key] for item in items if item.key in cells]
-    return _person(user) | {
-        "status": rules.worst(cell.status for cell in ordered),
-        "items": [_cell(cell, slugs) for cell in ordered],
+def _person_row(row: PersonRow, slugs: dict[str, str]) -> dict:
+    return _person(row.employee_id, row.name, row.email, row.department, row.job_title) | {
+        "status": row.overall,
+        "items": [_cell(cell, slugs) for cell in row.cells if cell is not None],
     }
 
 
-def _person(user: User) -> dict:
-    return {
-        "employee_id": user.employee_id,
-        "name": user.name,
-        "email": user.email,
-        "department": user.department.name if user.department else None,
-        "job_title": user.job_title,
-    }
+def _person(employee_id: str | None, name: str, email: str, department: str | None, job_title: str) -> dict:
+    return {"employee_id": employee_id, "name": name, "email": email, "department": department, "job_title": job_title}
 
 
 def _cell(cell: Cell, slugs: dict[str, str]) -> dict:
@@ -182,7 +175,8 @@ def person_transcript(employee_id: str, caller: ApiCaller) -> dict:
     slugs = item_slugs([cell.item for cell in cells])
     now = utcnow()
     record = transcript(person.id, now)
-    body = _person(person) | {
+    department = person.department.name if person.department else None
+    body = _person(person.employee_id, person.name, person.email, department, person.job_title) | {
         "active": person.active,
         "hire_date": day(person.hire_date),
         "status": rules.worst(cell.status for cell in cells),
