@@ -75,6 +75,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["status_labels"] = STATUS_LABELS
     app.jinja_env.globals["compliance_labels"] = compliance_rules.LABELS
     app.jinja_env.globals["compliance_badge"] = compliance_badge
+    app.jinja_env.globals["matrix_cells"] = matrix_cells
     app.jinja_env.globals["request_id"] = current_request_id
     app.jinja_env.globals["organisation_name"] = lambda: app.config["ORGANISATION_NAME"]
     app.jinja_env.globals["error_items"] = error_items
@@ -321,4 +322,25 @@ def compliance_badge(status: str, detail: str = "") -> Markup:
     made once, not a Jinja macro, because the people list draws hundreds of them per page."""
     if not detail:
         return _BADGES[status]
-    return _BADGES[status] + Markup(' <span class="status-detail">') + escape(detail) + Markup("</span>")
+    detail_html = f'<span class="status-detail">{escape(detail)}</span>'
+    return Markup(f"{_BADGES[status]} {detail_html}")  # noqa: S704 - the badge is Markup and the detail escaped
+
+
+_NOTHING_REQUIRED = Markup('<span class="muted">Nothing required</span>')
+_NOT_REQUIRED = Markup('<span class="muted">Not required</span>')
+
+
+def matrix_cells(overall: str | None, cells, items) -> Markup:
+    """A people-list row's cells: the overall status, then one per column (`items`, with `cells` in their order).
+
+    One call per row rather than a template loop per cell: Jinja's per-cell cost was most of the page's.
+    """
+    parts = [_matrix_cell("Overall", compliance_badge(overall) if overall else _NOTHING_REQUIRED)]
+    for item, cell in zip(items, cells, strict=True):
+        parts.append(_matrix_cell(item.title, compliance_badge(cell.status, cell.detail) if cell else _NOT_REQUIRED))
+    return Markup("".join(parts))  # noqa: S704 - each part is made by _matrix_cell
+
+
+def _matrix_cell(label: str, content: Markup) -> str:
+    """One cell's HTML, the label escaped: an f-string, several times faster than Markup.format."""
+    return f'<td data-label="{escape(label)}">{content}</td>'
