@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event, text
 
+from tests.helpers import recorded_statements
 from training.content.loader import load_content
 from training.content.sync import sync_content
 from training.demo_bulk import create_bulk_demo
@@ -85,3 +86,29 @@ def test_dashboard_and_people_list_run_the_same_queries_at_20_and_200_staff(
     assert at_20 == at_200, f"statements per page at 20 staff {at_20}, at 200 staff {at_200}"
     # The listener sees the work: the session, then the dashboard's two aggregates or the list's queries.
     assert min(at_200.values()) >= 3, at_200
+
+
+# The session with its user, the columns (required items), the departments for the filter, the count,
+# the page of people and their obligations.
+PEOPLE_PAGE_STATEMENTS = 6
+
+
+def test_the_people_list_runs_the_same_statements_for_a_full_page_as_for_a_short_one(
+    app, client, auth, course, make_user, make_requirement
+):
+    hr = make_user("hr")
+    make_requirement(course)
+    for n in range(2):
+        make_user(name=f"Early Person {n}", department=("Ward A", "Ward B")[n % 2])
+    auth.login(hr)
+    client.get("/compliance/people")
+    with recorded_statements(app) as short_page:
+        assert "Early Person 1" in client.get("/compliance/people").get_data(as_text=True)
+    for n in range(60):
+        make_user(name=f"Later Person {n:02}", department=("Ward A", "Ward B", None)[n % 3])
+    with recorded_statements(app) as full_page:
+        assert client.get("/compliance/people").get_data(as_text=True).count("<tr>") == 51  # the header and 50 people
+    with recorded_statements(app) as last_page:
+        assert "Later Person 59" in client.get("/compliance/people?page=2").get_data(as_text=True)
+
+    assert len(short_page) == len(full_page) == len(last_page) <= PEOPLE_PAGE_STATEMENTS, (short_page, full_page)
