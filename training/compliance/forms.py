@@ -1,9 +1,11 @@
 """Forms for HR's compliance pages: the people filter (GET) and requirement rules (POST)."""
 
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import Select
 
 from training.compliance import rules
 from training.compliance.people import NON_COMPLIANT_FILTER
@@ -22,15 +24,30 @@ def _optional_int(value):
     return int(value)
 
 
+class QuickSelect(Select):
+    """WTForms' select, each plain option written with one f-string: the same HTML, several times faster.
+
+    The people filter lists every department, required item and status on each visit of the people list.
+    """
+
+    @classmethod
+    def render_option(cls, choice, **kwargs):
+        if choice.render_kw or kwargs:
+            return super().render_option(choice, **kwargs)
+        selected = " selected" if choice.selected else ""
+        label = escape(choice.label or choice.value)
+        return Markup(f'<option{selected} value="{escape(choice.value)}">{label}</option>')  # noqa: S704 - escaped
+
+
 class PeopleFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET filter that changes nothing; the same values build the export links
 
     q = StringField("Search", validators=[Optional(), Length(max=100)], render_kw={"placeholder": "Name, email or ID"})
-    department = SelectField("Department", coerce=_optional_int, validate_choice=True)
+    department = SelectField("Department", coerce=_optional_int, validate_choice=True, widget=QuickSelect())
     job_title = StringField("Job title", validators=[Optional(), Length(max=120)])
-    item = SelectField("Course or policy", default="", validate_choice=True)
-    status = SelectField("Status", choices=STATUS_CHOICES, default="", validate_choice=True)
+    item = SelectField("Course or policy", default="", validate_choice=True, widget=QuickSelect())
+    status = SelectField("Status", choices=STATUS_CHOICES, default="", validate_choice=True, widget=QuickSelect())
 
 
 class RequirementForm(FlaskForm):
