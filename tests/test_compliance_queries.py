@@ -89,8 +89,8 @@ def test_dashboard_and_people_list_run_the_same_queries_at_20_and_200_staff(
 
 
 # The session with its user, the columns (required items), the departments for the filter, the count,
-# the page of people and their obligations.
-PEOPLE_PAGE_STATEMENTS = 6
+# and the page of people with their obligations.
+PEOPLE_PAGE_STATEMENTS = 5
 
 
 def test_the_people_list_runs_the_same_statements_for_a_full_page_as_for_a_short_one(

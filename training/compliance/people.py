@@ -12,10 +12,17 @@ from training.clock import today
 from training.compliance import rules
 from training.compliance.models import Obligation
 from training.compliance.requirements import Item
-from training.compliance.status import Cell, cells_for, due_soon_days, non_compliant_condition, status_conditions
+from training.compliance.status import (
+    OBLIGATION_COLUMNS,
+    Cell,
+    cells_of,
+    due_soon_days,
+    non_compliant_condition,
+    status_conditions,
+)
 from training.errors import Forbidden, HiddenRecord, NotFound
 from training.extensions import db
-from training.paging import Page, paginate_rows
+from training.paging import Page, page_number
 from training.policies.models import Attestation, PolicyVersion
 from training.urls import is_number
 
@@ -103,18 +110,45 @@ def people_page(
     per_page: int = 50,
     now: datetime | None = None,
 ) -> Page[PersonRow]:
-    """One page of the people list with each person's status for each of `items`: three queries at any size.
+    """One page of the people list with each person's status for each of `items`: two queries at any size,
+    the count and then the page's people with their obligations.
 
     `items` are the columns (`required_items()`), loaded by the caller, which shows them too. People are
     read as columns, not `User` entities: a page is drawn on every visit and entities cost more than the query.
     """
     on = today(now)
     people = filtered_people(criteria, on)
-    columns = people.with_only_columns(*PERSON_COLUMNS).outerjoin(Department, User.department_id == Department.id)
-    count = select(func.count()).select_from(people.with_only_columns(User.id).order_by(None).subquery())
-    rows = paginate_rows(columns, page, per_page, count)
-    cells = cells_for([row.id for row in rows.items], items, on)
-    return rows.map(lambda row: person_row(row, items, cells.get(row.id, {})))
+    total = db.session.execute(
+        select(func.count()).select_from(people.with_only_columns(User.id).order_by(None).subquery())
+    ).scalar_one()
+    number = page_number(page, total, per_page)
+    rows = db.session.execute(_people_with_obligations(people, number, per_page)).all()
+    return Page(_person_rows(rows, items, on), number, per_page, total)
+
+
+def _people_with_obligations(people, number: int, per_page: int):
+    """The page's people (PERSON_COLUMNS) in the list's order, each with their obligations (OBLIGATION_COLUMNS),
+    one row per obligation or one row of None for a person with none."""
+    window = (
+        people.with_only_columns(*PERSON_COLUMNS, func.lower(User.name).label("sort_name"))
+        .outerjoin(Department, User.department_id == Department.id)
+        .limit(per_page)
+        .offset((number - 1) * per_page)
+        .subquery()
+    )
+    person = [window.c[column.key] for column in PERSON_COLUMNS]
+    return (
+        select(*person, *OBLIGATION_COLUMNS)
+        .outerjoin(Obligation, Obligation.user_id == window.c.id)
+        .order_by(window.c.sort_name, window.c.id)
+    )
+
+
+def _person_rows(rows, items: list[Item], on: date) -> list[PersonRow]:
+    people = {row[0]: row[: len(PERSON_COLUMNS)] for row in rows}
+    width = len(PERSON_COLUMNS)
+    cells = cells_of(((row[0], *row[width:]) for row in rows), items, on)
+    return [person_row(person, items, cells.get(user_id, {})) for user_id, person in people.items()]
 
 
 def person_row(person, items: list[Item], cells: dict[str, Cell]) -> PersonRow:

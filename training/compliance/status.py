@@ -67,23 +67,31 @@ class Cell:
         return rules.LABELS[self.status]
 
 
+OBLIGATION_COLUMNS = (
+    Obligation.course_id,
+    Obligation.policy_id,
+    Obligation.due_on,
+    Obligation.completed_on,
+    Obligation.valid_until,
+    Obligation.started,
+)
+
+
 def cells_for(user_ids: list[int], items: list[Item], on: date) -> dict[int, dict[str, Cell]]:
     """Each person's cells keyed by item key, in one query."""
+    if not user_ids:
+        return defaultdict(dict)
+    columns = select(Obligation.user_id, *OBLIGATION_COLUMNS).where(Obligation.user_id.in_(user_ids))
+    return cells_of(db.session.execute(columns), items, on)
+
+
+def cells_of(rows, items: list[Item], on: date) -> dict[int, dict[str, Cell]]:
+    """Cells keyed by person and item key from rows of (user_id, *OBLIGATION_COLUMNS); a row whose
+    obligation columns are all None (an outer join that found none) makes no cell."""
     by_key = {item.key: item for item in items}
     result: dict[int, dict[str, Cell]] = defaultdict(dict)
-    if not user_ids:
-        return result
     window = due_soon_days()
-    columns = select(
-        Obligation.user_id,
-        Obligation.course_id,
-        Obligation.policy_id,
-        Obligation.due_on,
-        Obligation.completed_on,
-        Obligation.valid_until,
-        Obligation.started,
-    ).where(Obligation.user_id.in_(user_ids))
-    for user_id, course_id, policy_id, *dates in db.session.execute(columns):
+    for user_id, course_id, policy_id, *dates in rows:
         item = by_key.get(f"course:{course_id}" if course_id else f"policy:{policy_id}")
         if item is not None:
             result[user_id][item.key] = cell_with(rules.ObligationDates(*dates), item, on, window)
