@@ -98,12 +98,13 @@ def test_the_people_list_runs_the_same_statements_for_a_full_page_as_for_a_short
 ):
     hr = make_user("hr")
     make_requirement(course)
-    for n in range(2):
-        make_user(name=f"Early Person {n}", department=("Ward A", "Ward B")[n % 2])
+    early = [make_user(name=f"Early Person {n}", department=("Ward A", "Ward B")[n % 2]) for n in range(2)]
     auth.login(hr)
     client.get("/compliance/people")
     with recorded_statements(app) as short_page:
-        assert "Early Person 1" in client.get("/compliance/people").get_data(as_text=True)
+        html = client.get("/compliance/people").get_data(as_text=True)
+    assert f'<a href="/compliance/people/{early[1].id}">Early Person 1</a>' in html
+    assert '<span class="person-meta">Ward B · Registered Nurse</span>' in html
     for n in range(60):
         make_user(name=f"Later Person {n:02}", department=("Ward A", "Ward B", None)[n % 3])
     with recorded_statements(app) as full_page:
