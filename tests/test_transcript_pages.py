@@ -30,22 +30,22 @@ LEARNER_PAGE_BUDGET = 8
 HR_PAGE_BUDGET = 16
 
 
-def _long_history(app, user_id: int) -> list[int]:
-    """ATTEMPTS submitted attempts, one a day back from now, the newest COMPLETIONS of them passed and completing
-    a cycle with a certificate. Returns the attempt ids, newest first."""
+def long_history(app, user_id: int, slug="test-course", count=ATTEMPTS, completions=COMPLETIONS) -> list[int]:
+    """`count` submitted attempts at a course, one a day back from now, the newest `completions` of them passed
+    and completing a cycle with a certificate. Returns the attempt ids, newest first."""
     now = utcnow()
     with app.app_context():
-        course = db.session.execute(select(Course).where(Course.slug == "test-course")).scalar_one()
+        course = db.session.execute(select(Course).where(Course.slug == slug)).scalar_one()
         attempts = []
-        for age in range(ATTEMPTS):
-            passed = age < COMPLETIONS
+        for age in range(count):
+            passed = age < completions
             moment = now - timedelta(days=age)
             attempts.append(
                 QuizAttempt(
                     user_id=user_id,
                     course_id=course.id,
                     course_version=course.version,
-                    cycle=COMPLETIONS - age if passed else 0,
+                    cycle=completions - age if passed else 0,
                     pass_mark=80,
                     started_at=moment - timedelta(minutes=10),
                     submitted_at=moment,
@@ -55,7 +55,7 @@ def _long_history(app, user_id: int) -> list[int]:
             )
         db.session.add_all(attempts)
         db.session.flush()
-        for attempt in attempts[:COMPLETIONS]:
+        for attempt in attempts[:completions]:
             completion = Completion(
                 user_id=user_id,
                 course_id=course.id,
@@ -77,7 +77,7 @@ def _long_history(app, user_id: int) -> list[int]:
 def veteran(app, make_user, course):
     """A person with a long history: their record and their attempt ids, newest first."""
     person = make_user()
-    return person, _long_history(app, person.id)
+    return person, long_history(app, person.id)
 
 
 def attempt_rows(html: str) -> int:
