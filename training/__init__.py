@@ -45,6 +45,9 @@ def register_extensions(app: Flask) -> None:
     from training.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    from training import session_end
+
+    session_end.init_app(app)  # after db.init_app: its teardown runs first
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     from training.web import refuse_malformed_referrer
 
