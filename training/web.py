@@ -83,9 +83,12 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["sso_sign_in_buttons"] = sso_sign_in_buttons
 
 
+_CONTENT_TOKEN = catalog.content_token_column()
+
+
 def _user_of_session(token: str):
     """The signed-in user, and in the same statement the content version the catalog cache checks."""
-    return user_for_session(token, also=catalog.content_token_column(), receive=catalog.remember_token)
+    return user_for_session(token, also=_CONTENT_TOKEN, receive=catalog.remember_token)
 
 
 def _load_signed_in_user() -> None:

@@ -6,8 +6,9 @@ records, so they live here, above both.
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 
 from training.clock import today
 from training.compliance import rules
@@ -116,19 +117,17 @@ class LearnerRequirements:
     policies: list[PolicyListing]
 
 
-def learner_requirements(user_id: int, now: datetime | None = None) -> LearnerRequirements:
-    """One statement: the person's obligations, each policy's current version and their attestation to it.
-
-    The obligations are what the active requirements ask of this person (compliance keeps them so); course
-    titles come from the catalog cache. A retired policy's obligation is left out, as `required_items` does.
-    """
-    on, window = today(now), due_soon_days()
+@cache
+def _requirements_statement():
+    """A person's obligations, each policy's current version and their attestation to it; built once per process."""
+    user_id = bindparam("user_id")
     latest = (
         select(PolicyVersion.policy_id, func.max(PolicyVersion.version).label("version"))
         .group_by(PolicyVersion.policy_id)
         .subquery()
     )
-    rows = db.session.execute(
+    current = and_(PolicyVersion.policy_id == Policy.id, PolicyVersion.version == latest.c.version)
+    return (
         select(
             Obligation.course_id,
             Obligation.due_on,
@@ -145,10 +144,20 @@ def learner_requirements(user_id: int, now: datetime | None = None) -> LearnerRe
         )
         .outerjoin(Policy, and_(Policy.id == Obligation.policy_id, Policy.retired_at.is_(None)))
         .outerjoin(latest, latest.c.policy_id == Policy.id)
-        .outerjoin(PolicyVersion, and_(PolicyVersion.policy_id == Policy.id, PolicyVersion.version == latest.c.version))
+        .outerjoin(PolicyVersion, current)
         .outerjoin(Attestation, and_(Attestation.user_id == user_id, Attestation.policy_version_id == PolicyVersion.id))
         .where(Obligation.user_id == user_id)
-    ).all()
+    )
+
+
+def learner_requirements(user_id: int, now: datetime | None = None) -> LearnerRequirements:
+    """What this person must do, in one statement.
+
+    The obligations are what the active requirements ask of this person (compliance keeps them so); course
+    titles come from the catalog cache. A retired policy's obligation is left out, as `required_items` does.
+    """
+    on, window = today(now), due_soon_days()
+    rows = db.session.execute(_requirements_statement(), {"user_id": user_id}).all()
     courses, policies = {}, []
     for course_id, *dates, policy_id, slug, title, version_id, number, published_at, attested_at in rows:
         obligation = rules.ObligationDates(*dates)

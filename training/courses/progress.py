@@ -10,8 +10,9 @@ modules come from the catalog cache (training/content/catalog.py), so nothing he
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Integer, String, case, cast, func, literal_column, null, select, union_all
+from sqlalchemy import Integer, String, bindparam, case, cast, func, literal_column, null, select, union_all
 from sqlalchemy.orm import aliased
 
 from training.certificates.models import Certificate, CertificateRevocation
@@ -93,10 +94,14 @@ def _flag(condition):
     return case((condition, 1), else_=0)
 
 
-def _parts(user_id: int, course_ids: list[int], module_ids: list[int], recent: int) -> list:
-    done = select(*_row(_DONE, cycle=ModuleProgress.cycle, numbers=[ModuleProgress.module_id])).where(
+def _modules_done(user_id, module_ids):
+    return select(*_row(_DONE, cycle=ModuleProgress.cycle, numbers=[ModuleProgress.module_id])).where(
         ModuleProgress.user_id == user_id, ModuleProgress.module_id.in_(module_ids)
     )
+
+
+def _attempts_per_cycle(user_id, course_ids):
+    """Per course and cycle: attempts started, submitted, any passed, whether the last submitted passed, when."""
     last = aliased(QuizAttempt)
     last_passed = (
         select(_flag(last.passed.is_(True)))
@@ -111,83 +116,76 @@ def _parts(user_id: int, course_ids: list[int], module_ids: list[int], recent: i
         .correlate(QuizAttempt)
         .scalar_subquery()
     )
-    attempts = (
+    numbers = [
+        func.count(),
+        func.count(QuizAttempt.submitted_at),
+        func.max(_flag(QuizAttempt.passed.is_(True))),
+        last_passed,
+    ]
+    return (
         select(
-            *_row(
-                _ATTEMPTS,
-                QuizAttempt.course_id,
-                QuizAttempt.cycle,
-                [
-                    func.count(),
-                    func.count(QuizAttempt.submitted_at),
-                    func.max(_flag(QuizAttempt.passed.is_(True))),
-                    last_passed,
-                ],
-                [func.max(QuizAttempt.submitted_at)],
-            )
+            *_row(_ATTEMPTS, QuizAttempt.course_id, QuizAttempt.cycle, numbers, [func.max(QuizAttempt.submitted_at)])
         )
         .where(QuizAttempt.user_id == user_id, QuizAttempt.course_id.in_(course_ids))
         .group_by(QuizAttempt.course_id, QuizAttempt.cycle)
     )
-    allowances = (
-        select(
-            *_row(
-                _ALLOWANCE,
-                AttemptAllowance.course_id,
-                AttemptAllowance.cycle,
-                [func.sum(AttemptAllowance.extra_attempts)],
-            )
-        )
+
+
+def _allowances(user_id, course_ids):
+    extra = [func.sum(AttemptAllowance.extra_attempts)]
+    return (
+        select(*_row(_ALLOWANCE, AttemptAllowance.course_id, AttemptAllowance.cycle, extra))
         .where(AttemptAllowance.user_id == user_id, AttemptAllowance.course_id.in_(course_ids))
         .group_by(AttemptAllowance.course_id, AttemptAllowance.cycle)
     )
-    completions = (
-        select(
-            *_row(
-                _COMPLETION,
-                Completion.course_id,
-                Completion.cycle,
-                [Completion.score, Completion.course_version],
-                [Completion.completed_at, Completion.expires_at, CertificateRevocation.revoked_at],
-                Certificate.serial,
-            )
-        )
+
+
+def _completions(user_id, course_ids):
+    numbers = [Completion.score, Completion.course_version]
+    times = [Completion.completed_at, Completion.expires_at, CertificateRevocation.revoked_at]
+    return (
+        select(*_row(_COMPLETION, Completion.course_id, Completion.cycle, numbers, times, Certificate.serial))
         .outerjoin(Certificate, Certificate.completion_id == Completion.id)
         .outerjoin(CertificateRevocation, CertificateRevocation.certificate_id == Certificate.id)
         .where(Completion.user_id == user_id, Completion.course_id.in_(course_ids))
     )
+
+
+def _material_changes(course_ids):
     changes = material_changes(course_ids).subquery()
+    return select(*_row(_CHANGE, changes.c.course_id, times=[changes.c.published_at]))
+
+
+def _newest_attempts(user_id, course_ids, limit):
+    newest = (
+        select(QuizAttempt)
+        .where(QuizAttempt.user_id == user_id, QuizAttempt.course_id.in_(course_ids))
+        .order_by(QuizAttempt.started_at.desc(), QuizAttempt.id.desc())
+        .limit(limit)
+        .subquery()
+    )
+    passed = case((newest.c.passed.is_(None), None), else_=_flag(newest.c.passed.is_(True)))
+    numbers = [newest.c.id, newest.c.score, passed]
+    return select(
+        *_row(_RECENT, newest.c.course_id, newest.c.cycle, numbers, [newest.c.started_at, newest.c.submitted_at])
+    )
+
+
+@cache
+def _statement(with_recent: bool):
+    """The statement, built once per process (building it and its cache key costs more than running it)."""
+    user_id, limit = bindparam("user_id"), bindparam("recent")
+    course_ids, module_ids = bindparam("course_ids", expanding=True), bindparam("module_ids", expanding=True)
     parts = [
-        done,
-        attempts,
-        allowances,
-        completions,
-        select(*_row(_CHANGE, changes.c.course_id, times=[changes.c.published_at])),
+        _modules_done(user_id, module_ids),
+        _attempts_per_cycle(user_id, course_ids),
+        _allowances(user_id, course_ids),
+        _completions(user_id, course_ids),
+        _material_changes(course_ids),
     ]
-    if recent:
-        newest = (
-            select(QuizAttempt)
-            .where(QuizAttempt.user_id == user_id, QuizAttempt.course_id.in_(course_ids))
-            .order_by(QuizAttempt.started_at.desc(), QuizAttempt.id.desc())
-            .limit(recent)
-            .subquery()
-        )
-        parts.append(
-            select(
-                *_row(
-                    _RECENT,
-                    newest.c.course_id,
-                    newest.c.cycle,
-                    [
-                        newest.c.id,
-                        newest.c.score,
-                        case((newest.c.passed.is_(None), None), else_=_flag(newest.c.passed.is_(True))),
-                    ],
-                    [newest.c.started_at, newest.c.submitted_at],
-                )
-            )
-        )
-    return parts
+    if with_recent:
+        parts.append(_newest_attempts(user_id, course_ids, limit))
+    return union_all(*parts)
 
 
 def _as_bool(value) -> bool | None:
@@ -202,8 +200,11 @@ def read_progress(
     records: dict[int, Records] = {course_id: Records() for course_id in course_ids}
     if not course_ids:
         return records
-    statement = union_all(*_parts(user_id, course_ids, list(module_course), recent))
-    for kind, course_id, cycle, n1, n2, n3, n4, t1, t2, t3, text in db.session.execute(statement):
+    parameters = {"user_id": user_id, "course_ids": course_ids, "module_ids": list(module_course)}
+    if recent:
+        parameters["recent"] = recent
+    rows = db.session.execute(_statement(bool(recent)), parameters)
+    for kind, course_id, cycle, n1, n2, n3, n4, t1, t2, t3, text in rows:
         if kind == _DONE:
             records[module_course[n1]].done[cycle].add(n1)
             continue

@@ -7,8 +7,9 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -67,17 +68,16 @@ class ReviewItem:
 def _load_attempt(attempt_id: int) -> QuizAttempt | None:
     """The attempt with its questions and answers, in one statement; the question versions they point to come
     from the catalog cache, and the course from `catalog.course(attempt.course_id)`."""
+    return db.session.execute(_attempt_statement(), {"attempt_id": attempt_id}).unique().scalar_one_or_none()
+
+
+@cache
+def _attempt_statement():
+    """Built once per process: building a statement and its cache key costs more than running it."""
     return (
-        db.session.execute(
-            select(QuizAttempt)
-            .where(QuizAttempt.id == attempt_id)
-            .options(
-                lazyload(QuizAttempt.course),
-                joinedload(QuizAttempt.questions).joinedload(AttemptQuestion.answer),
-            )
-        )
-        .unique()
-        .scalar_one_or_none()
+        select(QuizAttempt)
+        .where(QuizAttempt.id == bindparam("attempt_id"))
+        .options(lazyload(QuizAttempt.course), joinedload(QuizAttempt.questions).joinedload(AttemptQuestion.answer))
     )
 
 
