@@ -236,6 +236,7 @@ def app(request, database_uri, tmp_path, content_dirs, app_config):
             "CONTENT_MODULES_DIR": str(content_dirs[0]),
             "CONTENT_QUIZZES_DIR": str(content_dirs[1]),
             "CERTIFICATE_STORAGE_DIR": str(tmp_path / "certificate-store"),
+            "JOBS_RESULT_DIR": str(tmp_path / "exports"),
             "PUBLIC_BASE_URL": "https://training.example.org",
             # Plain HTTP through the test client; tests/test_security_headers.py covers production.
             "TRAINING_ENV": "development",
