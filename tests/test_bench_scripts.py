@@ -106,8 +106,8 @@ def test_certificates_prints_render_memory_and_zip_figures():
         rf"  median ms per render\s+{FIGURE}\s+{FIGURE}\s+{FIGURE}x",
         rf"  certificate <= 3x bare page \(median\): {FIGURE}x {GOAL}",
         rf"  certificate growth < 10% from render 2 to 4: [+-]{FIGURE}% {GOAL}",
-        rf"  ZIP: export_certificates \+ stream\s+{FIGURE}\s+{FIGURE} MiB/s",
-        rf"  HTTP: GET /certificates/export.zip\s+{FIGURE}\s+{FIGURE} MiB/s\s+{FIGURE}x  checked: HTTP 200, a ZIP",
+        rf"  ZIP: build_zip \(the job's work\)\s+{FIGURE}\s+{FIGURE} MiB/s",
+        rf"  HTTP: ask, run the job, download\s+{FIGURE}\s+{FIGURE} MiB/s\s+{FIGURE}x  checked: HTTP 200, a ZIP",
         rf"  served at disk speed, not render speed .* {GOAL}",
     )
 
