@@ -34,6 +34,7 @@ from training.courses import services as course_services
 from training.courses.services import mark_module_complete
 from training.db import utcnow
 from training.extensions import db
+from training.jobs.models import Job
 from training.quizzes import attempts as quiz_attempts
 
 
@@ -729,14 +730,21 @@ def test_cli_export_rejects_bad_filters(runner, course, tmp_path, args, message)
 
 
 @pytest.mark.renders_certificates_at_completion
-def test_cli_render_missing_restores_deleted_files(runner, certified):
+def test_cli_render_missing_asks_for_a_job_that_restores_deleted_files(app, runner, certified, monkeypatch):
+    monkeypatch.setattr(files, "RENDER_BATCH", 1)
     _, first = certified()
     certified()
     first.path.unlink()
     result = runner.invoke(args=["certificates", "render-missing"])
-    assert result.exit_code == 0 and "Checked 2 certificate(s); rendered 1." in result.output
+    assert result.exit_code == 0 and "renders the missing certificate files (queued)" in result.output
+    assert not first.path.exists(), "the job renders it, not the command"
+    assert runner.invoke(args=["jobs", "work", "--once"]).exit_code == 0
     assert hashlib.sha256(first.path.read_bytes()).hexdigest() == first.sha256
-    assert runner.invoke(args=["certificates", "render-missing"]).output.strip().endswith("rendered 0.")
+    with app.app_context():
+        job = db.session.execute(select(Job)).scalar_one()
+        assert (job.status, job.done_count, job.params) == ("done", 2, {"checked": 2, "rendered": 1})
+    here = runner.invoke(args=["certificates", "render-missing", "--here"])
+    assert here.output.strip() == "Checked 2 certificate(s); rendered 0."
 
 
 def test_cli_issue_missing_covers_completions_recorded_before_certificates(app, runner, certified):

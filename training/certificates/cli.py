@@ -55,11 +55,19 @@ def export_command(output: Path, department, course, issued_from: datetime | Non
 
 
 @certificates_cli.command("render-missing")
-def render_missing_command():
-    """Render every certificate whose stored PDF is missing or is not the recorded file."""
-    with domain_errors_as_click():
-        checked, rendered = files.render_missing()
-    click.echo(f"Checked {checked} certificate(s); rendered {rendered}.")
+@click.option("--here", is_flag=True, help="Check and render in this process now (a restore check; no workers).")
+def render_missing_command(here: bool):
+    """Ask for the job that renders every certificate whose stored PDF is missing or is not the recorded file."""
+    if here:
+        with domain_errors_as_click():
+            checked, rendered = files.render_missing(Untracked())
+        click.echo(f"Checked {checked} certificate(s); rendered {rendered}.")
+        return
+    job = files.request_render_missing()
+    click.echo(
+        f"Job {job.id} renders the missing certificate files ({job.status}); the job workers run it "
+        "(`flask jobs work`; `flask jobs list` shows where it stands)."
+    )
 
 
 @certificates_cli.command("issue-missing")
