@@ -42,6 +42,7 @@ TEST_SETTINGS = {
     "PASSWORD_HASHING_FOR_TESTS_ONLY": True,
     "CERTIFICATE_RENDER_AT_COMPLETION": False,
     "JOBS_IN_PROCESS": False,  # tests run queued jobs themselves (JobQueue.drain)
+    "JOBS_RENDER_PROCESSES": 1,  # transcripts rendered in the job's own process (one test spawns two)
 }
 _PASSWORD_HASH = hash_password(PASSWORD, hasher=TEST_PASSWORD_HASHER)
 

@@ -220,6 +220,8 @@ def test_a_missing_certificate_file_is_rendered_again_not_left_out(app, client, 
 
 def test_a_department_packet_has_a_transcript_for_everyone_in_it(app, client, auth, org, monkeypatch):
     monkeypatch.setattr(packet_job, "CHUNK", 1)
+    monkeypatch.setattr(packet_job, "TRANSCRIPT_BATCH", 1)
+    app.config["JOBS_RENDER_PROCESSES"] = 2  # the transcripts are rendered by two spawned processes
     with app.app_context():
         db.session.get(User, org.people["colleague"].id).active = False
         db.session.commit()

@@ -258,3 +258,13 @@ def test_scim_prints_users_per_second_for_create_and_patch_against_a_bare_get():
         rf"  POST /Users \(create\)\s+{FIGURE} users/s\s+\({FIGURE}x bare\)",
         rf"  PATCH /Users/<id> \(Entra-style\)\s+{FIGURE} users/s\s+\({FIGURE}x bare\)",
     )
+
+
+def test_exports_prints_asking_the_packet_and_zip_memory():
+    output = run_tiny("exports.py")
+    assert_lines(
+        output,
+        rf"  slowest ask {FIGURE} ms; a double click finds the same job: True {GOAL}",
+        rf"  packet ready in {FIGURE} s {GOAL}",
+        rf"  peak memory [\d,]+ -> [\d,]+ certificates: [+-]{FIGURE}% {GOAL}",
+    )

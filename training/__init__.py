@@ -60,7 +60,7 @@ def register_extensions(app: Flask) -> None:
     forwarding.init_app(app)
     from training.jobs import queue
 
-    queue.init_app(app)
+    queue.init_app(app, factory=create_app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -93,6 +93,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # the app runs its jobs on a worker thread of its own (docs/operations.md, "Background jobs").
         "JOBS_BROKER_URL": os.environ.get("JOBS_BROKER_URL") or None,
         "JOBS_MAX_TRIES": max(1, _whole_number("JOBS_MAX_TRIES", 3, 20)),
+        # Processes a job renders PDFs with (audit packets' transcripts): one per core by default.
+        "JOBS_RENDER_PROCESSES": max(1, _whole_number("JOBS_RENDER_PROCESSES", os.cpu_count() or 1, 64)),
         # How long a finished export can be downloaded, in hours.
         "JOBS_RESULT_SECONDS": _whole_number("JOBS_RESULT_HOURS", 24, 24 * 14) * 3600,
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",

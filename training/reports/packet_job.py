@@ -2,17 +2,22 @@
 
 The request checks the form and the viewer's access and counts the records (`prepare_packet`), then asks for
 the job: quick, whatever the department's size. The worker renders one transcript per person (the slow part,
-about a quarter of a second each) into the job's work folder, `TRANSCRIPT_BATCH` people at a time by id, with a
-checkpoint after each batch: a retry renders only the people not done yet. Then it writes the ZIP from those
+about a quarter of a second each, so spread over JOBS_RENDER_PROCESSES processes) into the job's work folder,
+`TRANSCRIPT_BATCH` people at a time by id, with a checkpoint after each batch: a retry renders only the people
+not done yet. Then it writes the ZIP from those
 files, the CSVs and the stored certificate files, reading people and certificates by keyset a chunk at a time,
 and records the audit event with the job's "done".
 """
 
 import os
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import Select, and_, func, or_, select
 
 from training.auth.models import User
@@ -22,6 +27,7 @@ from training.certificates.serials import display_serial
 from training.clock import organisation_zone
 from training.extensions import db
 from training.jobs.models import Job
+from training.jobs.queue import process_pool
 from training.jobs.results import remove_work, result_path, work_dir
 from training.jobs.runner import Progress, handler, request_job
 from training.reports.packet import PACKET_ROLES, Packet, PacketRequest, in_period, packet_event, prepare_packet
@@ -90,15 +96,59 @@ def make_packet(job: Job, progress: Progress) -> str:
 
 
 def _render_transcripts(prepared: Packet, folder: Path, progress: Progress) -> None:
-    """One PDF per person, `<id>.pdf`, by id from the checkpoint's; a checkpoint after each batch."""
+    """One PDF per person, `<id>.pdf`, in batches by id from the checkpoint's, rendered by
+    JOBS_RENDER_PROCESSES processes; the checkpoint moves past a batch once it and every batch before it
+    are done, so a retry renders only what was not finished."""
     checkpoint = progress.checkpoint
     after, done = checkpoint.get("after_id", 0), checkpoint.get("done", 0)
-    query = prepared.people.order_by(None).order_by(User.id).limit(TRANSCRIPT_BATCH)
-    while batch := list(db.session.execute(query.where(User.id > after)).scalars()):
-        for person in batch:
-            (folder / f"{person.id}.pdf").write_bytes(transcript_pdf(person, prepared.period, prepared.generated_at))
-        done, after = done + len(batch), batch[-1].id
-        progress.advance(done, {"after_id": after, "done": done})
+    work = (prepared.period.start, prepared.period.end, prepared.generated_at, str(folder))
+    processes = current_app.config["JOBS_RENDER_PROCESSES"]
+    pending: deque[tuple[list[int], Future]] = deque()
+    with _renderers(processes) as submit:
+        for ids in _id_batches(prepared.people, after):
+            pending.append((ids, submit(render_transcripts, ids, *work)))
+            while len(pending) > 2 * processes or (pending and pending[0][1].done()):
+                done = _finished(pending.popleft(), done, progress)
+        while pending:
+            done = _finished(pending.popleft(), done, progress)
+
+
+def _finished(batch: tuple[list[int], Future], done: int, progress: Progress) -> int:
+    ids, future = batch
+    future.result()
+    done += len(ids)
+    progress.advance(done, {"after_id": ids[-1], "done": done})
+    return done
+
+
+@contextmanager
+def _renderers(processes: int) -> Iterator[Callable[..., Future]]:
+    """A `submit` that runs the work in a pool of processes, or here and now with one process."""
+    if processes > 1:
+        with process_pool(processes) as pool:
+            yield pool.submit
+        return
+
+    def here(function, *arguments) -> Future:
+        future: Future = Future()
+        future.set_result(function(*arguments))
+        return future
+
+    yield here
+
+
+def _id_batches(people: Select, after: int) -> Iterator[list[int]]:
+    query = people.with_only_columns(User.id).order_by(None).order_by(User.id).limit(TRANSCRIPT_BATCH)
+    while ids := list(db.session.execute(query.where(User.id > after)).scalars()):
+        after = ids[-1]
+        yield ids
+
+
+def render_transcripts(ids: list[int], start: date, end: date, generated_at: datetime, folder: str) -> None:
+    """The transcripts of these people, each written to `folder`/<id>.pdf (in a pool's process, or the job's)."""
+    period = Period(start, end)
+    for person in db.session.execute(select(User).where(User.id.in_(ids))).scalars():
+        (Path(folder) / f"{person.id}.pdf").write_bytes(transcript_pdf(person, period, generated_at))
 
 
 def people_rows(people: Select) -> Iterator[list]:
