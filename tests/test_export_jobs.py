@@ -189,3 +189,17 @@ def test_the_requester_is_emailed_a_link_when_the_file_is_ready(app, client, aut
     [(recipients, message)] = inbox.messages
     assert recipients == [hr.email] and message["Subject"] == "Your certificates ZIP is ready"
     assert f"https://training.example.org{location}" in message.get_content()
+
+
+def test_purge_deletes_the_files_of_expired_links_only(app, client, auth, make_user, staff, runner):
+    auth.login(make_user(role="hr"))
+    expired = job_of(app, ask_for_export(client, "/certificates/export").headers["Location"])
+    app.extensions["jobs"].drain()
+    kept = job_of(app, ask_for_export(client, "/certificates/export", {"department": ""}).headers["Location"])
+    with app.app_context():
+        db.session.execute(update(Job).where(Job.id == expired.id).values(expires_at=utcnow() - timedelta(hours=1)))
+        db.session.commit()
+    app.extensions["jobs"].drain()
+    folder = Path(app.config["JOBS_RESULT_DIR"])
+    assert runner.invoke(args=["jobs", "purge"]).output.strip() == "Deleted 1 expired export file(s)."
+    assert [path.name for path in folder.glob("*.zip")] == [f"{kept.id}-certificates.zip"]
