@@ -67,13 +67,14 @@ def test_asking_answers_at_once_with_a_page_that_refreshes_and_twice_makes_one_j
     assert first.status_code == second.status_code == 303
     assert first.headers["Location"] == second.headers["Location"], "a double click finds the same job"
     page = client.get(first.headers["Location"]).get_data(as_text=True)
-    assert "Preparing" in page and '<meta http-equiv="refresh"' in page and not LINK.search(page)
+    assert "Preparing" in page and 'data-state="preparing"' in page and not LINK.search(page)
+    assert "export-progress.js" in page and 'href="/exports/' in page, "a script keeps it fresh; without it, a link"
     assert exported_events(app) == 0, "the audit event is written when the file is made"
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(Job)).scalar_one() == 1
     app.extensions["jobs"].drain()
     page = client.get(first.headers["Location"]).get_data(as_text=True)
-    assert "Your file is ready" in page and "http-equiv" not in page
+    assert "Your file is ready" in page and "export-progress.js" not in page
     assert fetch(client, LINK.search(page).group(1)).status_code == 200
     assert exported_events(app) == 1
 
