@@ -4,6 +4,7 @@ click, progress, a retry that continues from its checkpoint, who may see a job, 
 import hashlib
 import io
 import re
+import shutil
 import zipfile
 from datetime import timedelta
 from email import message_from_bytes
@@ -204,3 +205,25 @@ def test_purge_deletes_the_files_of_expired_links_only(app, client, auth, make_u
     folder = Path(app.config["JOBS_RESULT_DIR"])
     assert runner.invoke(args=["jobs", "purge"]).output.strip() == "Deleted 1 expired export file(s)."
     assert [path.name for path in folder.glob("*.zip")] == [f"{kept.id}-certificates.zip"]
+
+
+def test_a_retry_whose_parts_are_gone_starts_again(app, client, auth, make_user, staff, monkeypatch):
+    """A retry on a worker that cannot see the first try's files (another server's disk) makes the whole ZIP."""
+    monkeypatch.setattr(export, "BATCH", 1)
+    _, lost = stored(app, staff[2])
+    lost.unlink()
+    design = app.config["CERTIFICATE_DESIGN_DIR"]
+    app.config["CERTIFICATE_DESIGN_DIR"] = "/nonexistent/design"
+    auth.login(make_user(role="hr"))
+    location = ask_for_export(client, "/certificates/export").headers["Location"]
+    job_id = job_of(app, location).id
+    with app.app_context(), pytest.raises(Exception):  # noqa: B017 - whatever the renderer raises
+        run_job(job_id)
+    shutil.rmtree(Path(app.config["JOBS_RESULT_DIR"]) / "work" / str(job_id))
+    app.config["CERTIFICATE_DESIGN_DIR"] = design
+    app.extensions["jobs"].drain()
+    page = client.get(location).get_data(as_text=True)
+    archive = zipfile.ZipFile(io.BytesIO(fetch(client, LINK.search(page).group(1)).get_data()))
+    assert archive.testzip() is None
+    assert len([name for name in archive.namelist() if name.endswith(".pdf")]) == 4
+    assert archive.read("manifest.csv").decode("utf-8-sig").count("\r\n") == 5

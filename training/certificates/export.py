@@ -92,16 +92,23 @@ def make_certificate_zip(job: Job, progress: Progress) -> str:
 
 def build_zip(criteria: CertificateFilter, folder: Path, progress: Progress | Untracked) -> int:
     """Write the ZIP to `folder`/zip, continuing from the progress's checkpoint; returns the certificates in it."""
-    if not progress.checkpoint:
-        progress.start(_count(criteria))
     paths = [folder / part for part in ("zip", "directory", "manifest")]
-    with _open_parts(paths, progress.checkpoint) as (archive, directory, manifest):
-        writer = ZipWriter(archive, directory=directory, entries=progress.checkpoint.get("entries", 0))
-        done = _add_certificates(criteria, writer, manifest, progress)
+    checkpoint = progress.checkpoint
+    if checkpoint and not _parts_kept(paths, checkpoint["lengths"]):
+        checkpoint = {}  # the parts are gone (a worker on another server's disk?): start again
+    if not checkpoint:
+        progress.start(_count(criteria))
+    with _open_parts(paths, checkpoint) as (archive, directory, manifest):
+        writer = ZipWriter(archive, directory=directory, entries=checkpoint.get("entries", 0))
+        done = _add_certificates(criteria, writer, manifest, progress, checkpoint)
         manifest.seek(0)
         writer.add_chunks(MANIFEST_NAME, iter(lambda: manifest.read(1024 * 1024), b""), compress=True)
         writer.close()
     return done
+
+
+def _parts_kept(paths: list[Path], lengths: list[int]) -> bool:
+    return all(path.is_file() and path.stat().st_size >= length for path, length in zip(paths, lengths, strict=True))
 
 
 @contextmanager
@@ -119,10 +126,11 @@ def _open_parts(paths: list[Path], checkpoint: dict) -> Iterator[list[IO[bytes]]
         yield files
 
 
-def _add_certificates(criteria: CertificateFilter, writer: ZipWriter, manifest: IO[bytes], progress) -> int:
+def _add_certificates(
+    criteria: CertificateFilter, writer: ZipWriter, manifest: IO[bytes], progress, checkpoint: dict
+) -> int:
     """Each batch's PDFs into the ZIP and rows into the manifest, then a checkpoint with the files' lengths."""
     store, zone, now = certificate_store(), organisation_zone(), utcnow()
-    checkpoint = progress.checkpoint
     done = checkpoint.get("done", 0)
     for batch in _batches(criteria, checkpoint.get("after")):
         rows = []

@@ -101,6 +101,8 @@ def _render_transcripts(prepared: Packet, folder: Path, progress: Progress) -> N
     are done, so a retry renders only what was not finished."""
     checkpoint = progress.checkpoint
     after, done = checkpoint.get("after_id", 0), checkpoint.get("done", 0)
+    if sum(1 for _ in folder.glob("*.pdf")) < done:
+        after, done = 0, 0  # the transcripts are gone (a worker on another server's disk?): start again
     work = (prepared.period.start, prepared.period.end, prepared.generated_at, str(folder))
     processes = current_app.config["JOBS_RENDER_PROCESSES"]
     pending: deque[tuple[list[int], Future]] = deque()
