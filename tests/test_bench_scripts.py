@@ -269,3 +269,21 @@ def test_exports_prints_asking_the_packet_and_zip_memory():
         rf"  peak memory [\d,]+ -> [\d,]+ certificates: [+-]{FIGURE}% {GOAL}",
         rf"  slowest matrix export {FIGURE} s {GOAL}",
     )
+
+
+def test_transcript_prints_each_page_at_two_history_sizes_and_its_goals(postgresql_arguments):
+    pg_arguments, pg_backends = postgresql_arguments("bench_transcript")
+    output = run_tiny("transcript.py", *(pg_arguments or ["--no-pg"]))
+    backends = ["SQLite (temporary file)", *pg_backends]
+    for title in backends:
+        assert_lines(output, rf"{re.escape(title)}: median of 3 requests per page after 1 warm-ups")
+    cell = rf"\s+{FIGURE} /\s+{FIGURE} /\s+\d+"
+    assert_lines(
+        output,
+        rf"\s+100{cell * 4}$",
+        rf"\s+200{cell * 4}$",
+        rf"  every page under 60 KB at every size: largest {FIGURE} KB {GOAL}",
+        rf"  statements the same at every size: transcript \d+, last page \d+, HR person \d+ {GOAL}",
+        rf"  time growth 100 -> 200 attempts under 1.5x: .*; worst {FIGURE}x {GOAL}",
+        times=len(backends),
+    )

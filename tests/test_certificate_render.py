@@ -2,6 +2,7 @@
 
 import io
 import logging
+import re
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -17,6 +18,9 @@ from training.certificates.render import (
     DesignError,
     DesignFetcher,
     DesignSettings,
+    ImageCache,
+    data_url,
+    qr_png,
 )
 from training.config import PROJECT_ROOT
 
@@ -111,9 +115,43 @@ def test_archival_pdf_a_is_the_default_and_can_be_turned_off():
     assert b"pdfaid:part" not in xmp_packet(render(pdf_variant=""))
 
 
-def test_the_qr_code_is_vector_art_not_an_image():
+def test_the_archival_pdf_has_what_pdf_a_3u_requires_of_it():
+    """What veraPDF would check that a test can: an sRGB output intent, no encryption, embedded fonts whose
+    text maps back to Unicode (the "u"), and the image of the QR code among the page's resources."""
     reader = render()
-    assert not reader.pages[0].images, "the QR code should be inline SVG, drawn as vector paths"
+    (intent,) = reader.trailer["/Root"]["/OutputIntents"]
+    intent = intent.get_object()
+    assert intent["/S"] == "/GTS_PDFA1" and "/DestOutputProfile" in intent
+    assert not reader.is_encrypted and "/Encrypt" not in reader.trailer
+    for font in fonts_of(render()).values():
+        assert "/ToUnicode" in font
+    assert len(reader.pages[0].images) == 1
+
+
+def test_poppler_extracts_the_certificate_text(tmp_path):
+    """The text a search index or screen reader gets (pdftotext, README: test packages)."""
+    pdf = tmp_path / "certificate.pdf"
+    pdf.write_bytes(CertificateRenderer(DesignSettings(folder=DESIGN)).render(VIEW))
+    text = subprocess.run(["pdftotext", pdf, "-"], check=True, capture_output=True, text=True).stdout
+    text = " ".join(text.split())
+    for expected in (
+        VIEW.recipient_name,
+        VIEW.course_title,
+        VIEW.serial,
+        VIEW.completed_on,
+        VIEW.expires_on,
+        VIEW.verify_url,
+        "Course version 3",
+    ):
+        assert expected in text, expected
+
+
+def test_the_qr_code_is_one_pixel_per_module_drawn_without_smoothing():
+    """Scaled up with /Interpolate false, every module prints as a sharp square, as vector art did."""
+    (image,) = render().pages[0].images
+    modules = image.image.size
+    assert modules == (33 + 4, 33 + 4), "a version 4 code (33 modules) and its 2-module quiet zone, 1 pixel each"
+    assert image.indirect_reference.get_object()["/Interpolate"].value is False
 
 
 def test_rendering_is_deterministic():
@@ -154,6 +192,39 @@ def test_the_fetcher_refuses_the_network_and_files_outside_the_design(url):
         DesignFetcher(DESIGN).fetch(url)
 
 
+def test_the_fetcher_serves_a_generated_qr_code_only_to_the_document_it_was_made_for():
+    png = qr_png(VIEW.verify_url)
+    url = data_url(png)
+    response = DesignFetcher(DESIGN, {url: png}).fetch(url)
+    try:
+        assert response.read() == png
+    finally:
+        response.close()
+    with pytest.raises(URLFetchingError):
+        DesignFetcher(DESIGN).fetch(url)
+    with pytest.raises(URLFetchingError):
+        DesignFetcher(DESIGN, {url: png}).fetch(data_url(qr_png("https://example.org/other")))
+
+
+def test_the_image_cache_keeps_the_images_in_use_and_drops_the_oldest():
+    cache = ImageCache(limit=3)
+    cache["logo"] = "logo"
+    for number in range(5):
+        assert cache["logo"] == "logo"
+        cache[f"qr-{number}"] = number
+    assert list(cache) == ["qr-3", "logo", "qr-4"]
+
+
+def test_each_certificate_s_qr_code_leaves_the_design_s_cache_and_the_logo_stays():
+    """Memory stays flat however many certificates a process renders."""
+    renderer = CertificateRenderer(DesignSettings(folder=DESIGN))
+    renderer.document.cache = ImageCache(limit=4)
+    for number in range(4):
+        renderer.render(VIEW.__class__(**{**VIEW.__dict__, "verify_url": f"{VIEW.verify_url}{number}"}))
+    assert len(renderer.document.cache) <= 4
+    assert (DESIGN / "logo.svg").as_uri() in renderer.document.cache
+
+
 def test_the_fetcher_serves_files_of_the_design():
     response = DesignFetcher(DESIGN).fetch((DESIGN / "logo.svg").as_uri())
     try:
@@ -191,18 +262,74 @@ def test_a_design_folder_missing_its_files_is_a_clear_error(tmp_path):
         CertificateRenderer(DesignSettings(folder=tmp_path))
 
 
+def test_a_template_asking_for_a_variable_the_renderer_does_not_give_is_a_clear_error(tmp_path):
+    design = tmp_path / "design"
+    shutil.copytree(DESIGN, design)
+    template = (design / "certificate.html").read_text()
+    (design / "certificate.html").write_text(template.replace("{{ serial }}", "{{ serial_number }}"))
+    with pytest.raises(DesignError, match=r"uses serial_number, which the renderer does not provide"):
+        CertificateRenderer(DesignSettings(folder=design))
+
+
+def test_a_design_from_before_the_png_code_still_gets_its_svg_code(tmp_path):
+    """A hospital's own design written for `qr_svg` keeps rendering, with a code that still scans."""
+    design = tmp_path / "design"
+    shutil.copytree(DESIGN, design)
+    template = (design / "certificate.html").read_text()
+    (design / "certificate.html").write_text(
+        template.replace('<img class="qr" src="{{ qr_image }}" alt="">', '<div class="qr">{{ qr_svg }}</div>')
+    )
+    renderer = CertificateRenderer(DesignSettings(folder=design))
+    html = renderer.html(VIEW, data_url(qr_png(VIEW.verify_url)))
+    assert "<svg" in html and "data:image/png" not in html
+    pdf = tmp_path / "old-design.pdf"
+    pdf.write_bytes(renderer.render(VIEW))
+    assert scanned_code(pdf, tmp_path) == VIEW.verify_url
+
+
 @pytest.mark.parametrize(("setting", "value"), [("page_size", "A3"), ("pdf_variant", "pdf/x-4")])
 def test_unknown_settings_are_refused(setting, value):
     with pytest.raises(DesignError):
         CertificateRenderer(DesignSettings(folder=Path(DESIGN), **{setting: value}))
 
 
-def test_the_qr_code_scans_to_the_verification_url(tmp_path):
-    """Printed and scanned: the page rasterised by poppler, the code read by zbar (README: test packages)."""
+def word_positions(pdf: Path) -> dict[str, tuple[float, float]]:
+    """Where poppler finds each word: its top-left corner in points, the first time it appears."""
+    html = subprocess.run(["pdftotext", "-bbox", pdf, "-"], check=True, capture_output=True, text=True).stdout
+    positions = {}
+    for x, y, word in re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" [^>]*>([^<]*)</word>', html):
+        positions.setdefault(word, (float(x), float(y)))
+    return positions
+
+
+def test_the_footer_is_where_the_inline_block_layout_put_it(tmp_path):
+    """The footer's absolute boxes replaced inline-blocks for speed; the look stays. The positions are those
+    the inline-block footer gave this certificate (pdftotext -bbox, A4)."""
     pdf = tmp_path / "certificate.pdf"
     pdf.write_bytes(CertificateRenderer(DesignSettings(folder=DESIGN)).render(VIEW))
-    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", pdf, tmp_path / "page"], check=True)
+    positions = word_positions(pdf)
+    for word, expected in {
+        "COMPLETED": (91.28, 510.01),
+        "VALID": (227.94, 510.01),
+        "SERIAL": (425.95, 510.01),
+        "2027": (279.91, 521.35),
+        VIEW.serial: (364.60, 521.35),
+        "Scan": (671.98, 516.35),
+        VIEW.verify_url: (555.63, 524.35),
+    }.items():
+        assert positions[word] == pytest.approx(expected, abs=0.1), word
+
+
+def scanned_code(pdf: Path, folder: Path) -> str:
+    """Printed and scanned: the page rasterised by poppler, the code read by zbar (README: test packages)."""
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", pdf, folder / "page"], check=True)
     scanned = subprocess.run(
-        ["zbarimg", "--quiet", "--raw", tmp_path / "page.png"], check=True, capture_output=True, text=True
+        ["zbarimg", "--quiet", "--raw", folder / "page.png"], check=True, capture_output=True, text=True
     )
-    assert scanned.stdout.strip() == VIEW.verify_url
+    return scanned.stdout.strip()
+
+
+def test_the_qr_code_scans_to_the_verification_url(tmp_path):
+    pdf = tmp_path / "certificate.pdf"
+    pdf.write_bytes(CertificateRenderer(DesignSettings(folder=DESIGN)).render(VIEW))
+    assert scanned_code(pdf, tmp_path) == VIEW.verify_url

@@ -61,6 +61,18 @@ def test_users_create_refuses_hidden_characters_in_name_department_and_job_title
         assert (nia.name, nia.department.name) == ("Nia Okafor", "ICU")
 
 
+def test_users_create_joins_the_department_whatever_its_case_and_spacing(app, runner):
+    """The same department as staff, SCIM and SSO find: not a second "emergency  department"."""
+    for email, department in [("a@example.org", "Emergency Department"), ("b@example.org", " emergency  DEPARTMENT ")]:
+        result = runner.invoke(
+            args=["users", "create", email, "--name", "A", "--department", department], input="long enough password\n"
+        )
+        assert result.exit_code == 0, result.output
+    with app.app_context():
+        names = {u.department.name for u in db.session.execute(select(User)).scalars()}
+        assert names == {"Emergency Department"}
+
+
 def test_users_create_refuses_a_duplicate(runner):
     args = ["users", "create", "dup@example.org", "--name", "Dup"]
     assert runner.invoke(args=args, input="long enough password\n").exit_code == 0

@@ -1,5 +1,7 @@
 """The schema comes from migrations: upgrading an empty database gives exactly the models' schema."""
 
+from datetime import date
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -9,6 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import TEST_DATABASE_URL, _pg_uri, scratch_database_name
 from training import create_app
+from training.compliance.counts import BREACH_KEY, NEVER, OBLIGATION_KEY, reconcile, stored_counts
+from training.compliance.models import FirstBreachCount, ObligationCount
 from training.extensions import db
 
 
@@ -207,5 +211,59 @@ def test_0007_keeps_one_grant_per_key_and_refuses_truncating_the_audit_record(em
             with db.engine.begin() as conn:
                 conn.execute(text("TRUNCATE audit_event"))
                 assert conn.execute(text("SELECT count(*) FROM audit_event")).scalar_one() == 0
+        downgrade(revision="base")
+        db.engine.dispose()
+
+
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+def test_0013_fills_the_overview_counts_from_the_existing_obligations(empty_database_uri):
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": empty_database_uri})
+    with app.app_context():
+        upgrade(revision="0011")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO department (id, name) VALUES (7, 'Ward')"))
+            for user_id, department in ((1, "7"), (2, "7"), (3, "NULL")):
+                conn.execute(
+                    text(
+                        'INSERT INTO "user" (id, email, name, password_hash, role, job_title, active, updated_at,'
+                        f" created_at, department_id) VALUES ({user_id}, 'p{user_id}@example.org', 'P', 'x', 'staff',"
+                        f" '', true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, {department})"
+                    )
+                )
+            for course_id in (1, 2):
+                conn.execute(
+                    text(
+                        "INSERT INTO course (id, slug, title, summary, pass_mark, questions_per_attempt,"
+                        " certificate_validity_months, estimated_minutes, version, content_hash, published,"
+                        f" attempt_wait_minutes, updated_at, created_at) VALUES ({course_id}, 'c{course_id}', 'C',"
+                        " '', 80, 1, 12, 10, 1, 'h', true, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    )
+                )
+            obligations = [
+                (1, 7, 1, "'2026-01-10'", "NULL", "NULL", "false"),  # open, due 10 Jan
+                (1, 7, 2, "'2027-01-01'", "'2026-01-01'", "'2027-01-01'", "true"),  # completed, until 2027
+                (2, 7, 1, "'2026-01-10'", "NULL", "NULL", "false"),  # the same bucket as the first
+                (2, 7, 2, "'2026-03-01'", "NULL", "NULL", "true"),  # open and started
+                (3, "NULL", 1, "'2026-05-01'", "'2025-05-01'", "NULL", "false"),  # completed, no expiry
+            ]
+            for n, (user_id, department, course_id, due, done, until, started) in enumerate(obligations, 1):
+                conn.execute(
+                    text(
+                        "INSERT INTO obligation (id, user_id, department_id, course_id, due_on, completed_on,"
+                        f" valid_until, started, refreshed_at) VALUES ({n}, {user_id}, {department}, {course_id},"
+                        f" {due}, {done}, {until}, {started}, CURRENT_TIMESTAMP)"
+                    )
+                )
+        upgrade(revision="0013")
+        assert stored_counts(ObligationCount, OBLIGATION_KEY, "obligations") == {
+            (7, False, False, date(2026, 1, 10)): 2,
+            (7, True, False, date(2027, 1, 1)): 1,
+            (7, False, True, date(2026, 3, 1)): 1,
+            (0, True, False, NEVER): 1,
+        }
+        assert stored_counts(FirstBreachCount, BREACH_KEY, "people") == {(7, date(2026, 1, 10)): 2, (0, NEVER): 1}
+        assert reconcile() == []
+        downgrade(revision="0011")
+        assert not {"obligation_count", "first_breach_count"} & set(inspect(db.engine).get_table_names())
         downgrade(revision="base")
         db.engine.dispose()

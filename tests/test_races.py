@@ -56,6 +56,14 @@ def upload_folders(app, tmp_path):
     app.config["AUTHORING_IMPORT_DIR"] = str(tmp_path / "question-imports")
 
 
+@pytest.fixture(autouse=True)
+def counts_agree_after_the_race(app):
+    """After every race, the overview's counts still agree with the obligations they summarise."""
+    yield
+    result = app.test_cli_runner().invoke(args=["compliance", "reconcile"])
+    assert result.exit_code == 0, result.output
+
+
 @pytest.fixture
 def required(course, make_requirement):
     """The test course is required of everyone, so each write also rebuilds the person's obligations."""

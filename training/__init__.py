@@ -45,6 +45,9 @@ def register_extensions(app: Flask) -> None:
     from training.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    from training import session_end
+
+    session_end.init_app(app)  # after db.init_app: its teardown runs first
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     from training.web import refuse_malformed_referrer
 
@@ -53,7 +56,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     limiter.init_app(app)
     import training.compliance.subscribers
-    import training.models
+    import training.models  # every model registered before the mappers configure
     import training.reports.exports  # noqa: F401 - registers the export jobs and their ready email
     from training.audit import forwarding
 
@@ -127,6 +130,7 @@ def register_cli(app: Flask) -> None:
     from training.auth.cli import users_cli
     from training.certificates.cli import certificates_cli
     from training.cli import demo_command
+    from training.compliance.cli import compliance_cli
     from training.content.cli import content_cli
     from training.jobs.cli import jobs_cli
     from training.reminders.cli import reminders_cli
@@ -140,6 +144,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(staff_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(compliance_cli)
 
 
 def register_web(app: Flask) -> None:

@@ -5,7 +5,7 @@ from training.audit.models import AuditEvent
 from training.auth.models import Department, PasswordReset, RecoveryCode, User, UserSession
 from training.certificates.models import Certificate, CertificateFile, CertificateRevocation
 from training.completions.models import Completion, ModuleProgress
-from training.compliance.models import Obligation, Requirement
+from training.compliance.models import FirstBreachCount, Obligation, ObligationCount, Requirement
 from training.content.models import Course, Question, QuestionOption, QuestionVersion, TrainingModule
 from training.jobs.models import Job
 from training.policies.models import Attestation, Policy, PolicyCourse, PolicyReading, PolicyVersion
@@ -28,9 +28,11 @@ __all__ = [
     "Completion",
     "Course",
     "Department",
+    "FirstBreachCount",
     "Job",
     "ModuleProgress",
     "Obligation",
+    "ObligationCount",
     "PasswordReset",
     "Policy",
     "PolicyCourse",

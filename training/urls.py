@@ -5,6 +5,8 @@ from urllib.parse import urlsplit
 from flask import current_app
 from werkzeug.routing import IntegerConverter
 
+MAX_RECORD_ID = 2**31 - 1  # the largest id an integer column holds: beyond it a value is unknown, not a database error
+
 
 def public_url(path: str) -> str:
     """The full address of `path` as people outside reach it (PUBLIC_BASE_URL): for emails and QR codes."""
@@ -34,5 +36,5 @@ class RecordIdConverter(IntegerConverter):
     not an overflow error from SQLite or PostgreSQL."""
 
     def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_RECORD_ID)
         super().__init__(url_map, *args, **kwargs)

@@ -37,6 +37,7 @@ PLATFORM = (
     "paging",
     "paths",
     "security_log",
+    "session_end",
     "spreadsheets",
     "staging",
     "syslog",

@@ -61,6 +61,7 @@ ACTION_LABELS: dict[str, str] = {
     "certificate.rerendered": "Certificate file rendered again",
     "certificate.revoked": "Certificate revoked",
     "compliance.exported": "Compliance records exported",
+    "compliance.counts_reconciled": "Overview counts recomputed",
     "transcript.exported": "Transcript exported",
     "audit_packet.exported": "Audit packet downloaded",
     "audit.exported": "Audit record exported",

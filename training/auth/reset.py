@@ -27,6 +27,7 @@ from training.db import utcnow
 from training.errors import NotFound
 from training.extensions import db
 from training.mail import MailConfigError, MailError, MailSettings, build_message, transport_for
+from training.urls import public_url
 
 TOKEN_BYTES = 32
 LINK_PATH = "/password/reset/"
@@ -103,7 +104,7 @@ def _send_link(user: User, token: str, minutes: int) -> None:
         # Outside development a link printed to the console would end up in the server's logs.
         logger.warning("Password-reset email for user %s not sent: MAIL_SERVER is not set.", user.id)
         return
-    link = config["PUBLIC_BASE_URL"].rstrip("/") + LINK_PATH + token
+    link = public_url(LINK_PATH + token)
     organisation = config["ORGANISATION_NAME"]
     message = build_message(
         settings.sender,

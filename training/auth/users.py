@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from training import events
 from training.auth import password_rules
+from training.auth.departments import add_department, department_named
 from training.auth.models import ROLES, Department, User
 from training.auth.passwords import hash_password
 from training.auth.sessions import end_all_sessions, revoke_all_sessions
@@ -40,13 +41,8 @@ def check_password_rules(password: str, *, email: str | None = None) -> None:
 
 
 def get_or_create_department(name: str) -> Department:
-    name = name.strip()
-    department = db.session.execute(select(Department).where(Department.name == name)).scalar_one_or_none()
-    if department is None:
-        department = Department(name=name)
-        db.session.add(department)
-        db.session.flush()
-    return department
+    """The department of this name ignoring case and spacing, as staff, SCIM and SSO find it; else a new one."""
+    return department_named(name) or add_department(name)
 
 
 def create_user(
@@ -119,11 +115,13 @@ def set_password(email: str, password: str) -> User:
 
 
 def set_active(email: str, active: bool) -> User:
-    """Activate or deactivate an account; deactivating ends every open session at once."""
+    """Activate or deactivate an account; deactivating ends every open session at once. A deactivated person
+    leaves the compliance figures (and comes back when activated), as when HR deactivates them."""
     user = user_by_email(email)
     user.active = active
     if not active:
         end_all_sessions(user.id, reason="deactivated")
+    events.publish(events.person_changed, "auth", user_ids=[user.id])
     db.session.commit()
     return user
 

@@ -1,12 +1,16 @@
 """Certificate and transcript PDFs: Jinja templates and stylesheets of the design folder, by WeasyPrint.
 
 The renderers take plain values (`CertificateView`, the transcript's view), never ORM objects, and
-read nothing but the files of their design folder: `DesignFetcher` refuses every network scheme and
-every path outside that folder. One `FontConfiguration` and one parsed stylesheet are kept per design
-for the life of the process, so fonts are loaded once, not on every document.
+read nothing but the files of their design folder and the QR code made for the document: `DesignFetcher`
+refuses every network scheme and every path outside that folder. One `FontConfiguration` and one parsed
+stylesheet are kept per design for the life of the process, so fonts are loaded once, not on every document.
 """
 
+import base64
+import io
 import threading
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -14,11 +18,11 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import segno
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, meta, select_autoescape
 from markupsafe import Markup
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher, URLFetchingError, path2url
+from weasyprint.urls import URLFetcher, URLFetcherResponse, URLFetchingError, path2url
 
 from training.errors import DomainError
 
@@ -26,7 +30,29 @@ TEMPLATE_NAME = "certificate.html"
 STYLESHEET_NAME = "certificate.css"
 PAGE_SIZES = {"A4": "A4 landscape", "Letter": "letter landscape"}
 QR_MASK = 2
+QR_DARK = "#1d2b36"
+# WeasyPrint's image cache of a design holds its own images (used on every render) and each certificate's QR
+# code (used once); the least recently used entries go first, so the design's stay and memory stays flat.
+IMAGE_CACHE_ENTRIES = 64
 PDF_VARIANTS = ("pdf/a-3u", "pdf/a-3b", "pdf/a-2u", "pdf/a-2b", "")
+# What `CertificateRenderer.html` gives the certificate template (certificates/README.md lists them).
+CERTIFICATE_VARIABLES = frozenset(
+    {
+        "serial",
+        "recipient_name",
+        "course_title",
+        "course_version",
+        "score_percent",
+        "completed_on",
+        "expires_on",
+        "organisation_name",
+        "verify_url",
+        "issued_at_iso",
+        "logo",
+        "qr_image",
+        "qr_svg",
+    }
+)
 
 
 class DesignError(DomainError):
@@ -61,13 +87,16 @@ class DesignSettings:
 
 
 class DesignFetcher(URLFetcher):
-    """Serves `file:` URLs inside the design folder and refuses everything else."""
+    """Serves `file:` URLs inside the design folder and the PNG images made for one document; refuses the rest."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, generated: Mapping[str, bytes] | None = None):
         super().__init__(allowed_protocols=("file",))
         self.folder = folder.resolve()
+        self.generated = dict(generated or {})
 
     def fetch(self, url, headers=None):
+        if url in self.generated:
+            return URLFetcherResponse(url, self.generated[url], {"Content-Type": "image/png"})
         parts = urlsplit(url)
         if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
             raise URLFetchingError(f"Certificates may only use files of their design folder, not {url!r}")
@@ -75,6 +104,25 @@ class DesignFetcher(URLFetcher):
         if not path.is_relative_to(self.folder) or not path.is_file():
             raise URLFetchingError(f"Certificates may only use files of their design folder, not {url!r}")
         return super().fetch(path2url(str(path)), headers)
+
+
+class ImageCache(OrderedDict):
+    """WeasyPrint's image cache for one design, holding at most `limit` entries, least recently used out first."""
+
+    def __init__(self, limit: int = IMAGE_CACHE_ENTRIES):
+        super().__init__()
+        self.limit = limit
+
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        self.move_to_end(key)
+        return value
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.limit:
+            self.popitem(last=False)
 
 
 _FONT_CONFIG: FontConfiguration | None = None
@@ -125,6 +173,7 @@ class DesignDocument:
             auto_reload=False,
         )
         self.template = self.environment.get_template(template_name)
+        self.template_name = template_name
         fonts = font_configuration()
         self.stylesheets = [
             CSS(
@@ -135,14 +184,23 @@ class DesignDocument:
             ),
             CSS(string=f"@page {{ size: {page_size}; }}", font_config=fonts),
         ]
-        self.cache: dict = {}
+        self.cache = ImageCache()
 
     def html(self, **context) -> str:
         return self.template.render(**context)
 
-    def render(self, html: str, identifier: bytes) -> bytes:
-        """PDF bytes of the rendered HTML; metadata (title, author, dates) comes from its <head>."""
-        document = HTML(string=html, base_url=self.base_url, url_fetcher=self.fetcher)
+    def variables(self) -> set[str]:
+        """The names the template reads from its context."""
+        source = self.environment.loader.get_source(self.environment, self.template_name)[0]
+        return meta.find_undeclared_variables(self.environment.parse(source))
+
+    def render(self, html: str, identifier: bytes, images: Mapping[str, bytes] | None = None) -> bytes:
+        """PDF bytes of the rendered HTML; metadata (title, author, dates) comes from its <head>.
+
+        `images` are generated for this document (a QR code), by the `data:` URL the HTML uses for each.
+        """
+        fetcher = DesignFetcher(self.folder, images) if images else self.fetcher
+        document = HTML(string=html, base_url=self.base_url, url_fetcher=fetcher)
         options = {
             "stylesheets": self.stylesheets,
             "font_config": font_configuration(),
@@ -177,9 +235,20 @@ class CertificateRenderer:
             settings.pdf_variant,
             extra_files=(settings.logo,),
         )
+        unknown = self.document.variables() - CERTIFICATE_VARIABLES
+        if unknown:
+            # A design fault (503) that names the variable, not a Jinja error in the middle of a render.
+            raise DesignError(
+                f"The certificate template uses {', '.join(sorted(unknown))}, which the renderer does not provide; "
+                "see certificates/README.md for the variables it does."
+            )
+        self.uses_qr_svg = "qr_svg" in self.document.variables()
 
-    def html(self, view: CertificateView) -> str:
+    def html(self, view: CertificateView, qr_image: str) -> str:
+        # Designs from before the PNG code draw `qr_svg`; it costs a seventh of a render, so only they get it.
+        older = {"qr_svg": qr_svg(view.verify_url)} if self.uses_qr_svg else {}
         return self.document.html(
+            **older,
             serial=view.serial,
             recipient_name=view.recipient_name,
             course_title=view.course_title,
@@ -191,21 +260,38 @@ class CertificateRenderer:
             verify_url=view.verify_url,
             issued_at_iso=view.issued_at.isoformat(timespec="seconds"),
             logo=self.settings.logo,
-            qr_svg=qr_svg(view.verify_url),
+            qr_image=qr_image,
         )
 
     def render(self, view: CertificateView) -> bytes:
         """The certificate as PDF bytes; the same view and design always give the same bytes."""
-        return self.document.render(self.html(view), view.serial.encode())
+        png = qr_png(view.verify_url)
+        url = data_url(png)
+        return self.document.render(self.html(view, url), view.serial.encode(), images={url: png})
 
 
-def qr_svg(url: str) -> Markup:
-    """The URL as a QR code in inline SVG (vector, so it stays sharp when printed)."""
+def qr_png(url: str) -> bytes:
+    """The URL as a QR code: a PNG of one pixel per module, which the design scales up without smoothing.
+
+    An inline SVG code cost WeasyPrint about a seventh of a certificate's render to parse and draw.
+    """
     # A fixed mask pattern skips segno's scoring of all eight (about 3 ms of a certificate's render);
     # any of the eight is valid and every reader handles them all.
     qr = segno.make_qr(url, error="m", mask=QR_MASK)
-    svg = qr.svg_inline(scale=1, border=2, dark="#1d2b36", omitsize=True)
+    buffer = io.BytesIO()
+    qr.save(buffer, kind="png", scale=1, border=2, dark=QR_DARK)
+    return buffer.getvalue()
+
+
+def qr_svg(url: str) -> Markup:
+    """The URL as a QR code in inline SVG, for designs made before `qr_image`."""
+    qr = segno.make_qr(url, error="m", mask=QR_MASK)
+    svg = qr.svg_inline(scale=1, border=2, dark=QR_DARK, omitsize=True)
     return Markup(svg)  # noqa: S704 - segno's own output, and the URL inside it is escaped by segno
+
+
+def data_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 @lru_cache(maxsize=4)

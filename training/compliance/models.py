@@ -79,3 +79,35 @@ class Obligation(db.Model):
     valid_until: Mapped[date | None]
     started: Mapped[bool] = mapped_column(default=False)
     refreshed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ObligationCount(db.Model):
+    """How many obligations share a department, whether they are completed or started, and their deciding day.
+
+    The deciding day is `due_on` for an open obligation, `valid_until` for a completed one (`NEVER`: no
+    expiry): with today's date and the due-soon window it decides the status, so the dashboard's counts per
+    status are a sum over these rows. Kept by `compliance.counts` in the transaction that writes obligations;
+    `department_key` is 0 for no department, because a key column cannot be NULL for ON CONFLICT to match.
+    No CHECK keeps the counts from going negative: both databases check a row before they find its conflict,
+    and a difference is inserted as it is (-1); `flask compliance reconcile` finds a count gone wrong.
+    """
+
+    # The organisation-wide dashboard sums ranges of days per bucket from this index alone.
+    __table_args__ = (Index("ix_obligation_count_status", "completed", "started", "day", "obligations"),)
+
+    department_key: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    completed: Mapped[bool] = mapped_column(primary_key=True)
+    started: Mapped[bool] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    obligations: Mapped[int] = mapped_column(default=0)
+
+
+class FirstBreachCount(db.Model):
+    """How many people of a department have the same first breach day: the earliest deciding day of their
+    obligations (see `ObligationCount`). A person is out of compliance on every day after it, so the people
+    behind in a department on any date are one sum. A person counts once per department of their obligations.
+    """
+
+    department_key: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    people: Mapped[int] = mapped_column(default=0)

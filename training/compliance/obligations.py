@@ -2,7 +2,8 @@
 
 `refresh_obligations(user_ids)` recomputes these people's rows and writes only the differences; compliance
 calls it (before the commit) for the domain events that can change what a person must do or has done.
-`mark_started` is the one-statement path for the events that can only put an item "in progress".
+`mark_started` is the one-UPDATE path for the events that can only put an item "in progress".
+Both move the overview's counts (`compliance.counts`) in the same transaction.
 """
 
 from collections import defaultdict
@@ -16,7 +17,7 @@ from training.auth.models import User
 from training.certificates.models import Certificate, CertificateRevocation
 from training.clock import organisation_zone
 from training.completions.models import Completion, ModuleProgress
-from training.compliance import rules
+from training.compliance import counts, rules
 from training.compliance.models import Obligation, Requirement
 from training.content.models import Course, TrainingModule
 from training.db import utcnow
@@ -49,17 +50,20 @@ def refresh_obligations(user_ids: Iterable[int] | None = None, now: datetime | N
     else:
         ids = sorted(set(user_ids))
     count = 0
+    differences = counts.Differences()
     for start in range(0, len(ids), REFRESH_BATCH):
         batch = ids[start : start + REFRESH_BATCH]
         _lock_people(batch)
         rows = _obligation_rows(batch, _active_rules(), now)
-        _write_differences(batch, rows, now)
+        _write_differences(batch, rows, now, differences)
         count += len(rows)
+    differences.write()
     return count
 
 
 def mark_started(user_ids: Iterable[int], course_id: int, now: datetime | None = None) -> None:
-    """Put these people's obligations for a course "in progress": one UPDATE, of the rows not started yet.
+    """Put these people's obligations for a course "in progress": one UPDATE, of the rows not started yet, whose
+    RETURNING tells the overview's counts which open obligations moved to "started".
 
     For the events that only add activity to the learner's current cycle (a quiz attempt drawn, a module
     marked): the current cycle always comes after the latest completion, so the rebuild would set
@@ -67,11 +71,15 @@ def mark_started(user_ids: Iterable[int], course_id: int, now: datetime | None =
     """
     ids = sorted(set(user_ids))
     _lock_people(ids)
-    db.session.execute(
+    changed = db.session.execute(
         update(Obligation)
         .where(Obligation.user_id.in_(ids), Obligation.course_id == course_id, Obligation.started.is_(False))
         .values(started=True, refreshed_at=now or utcnow())
+        .returning(Obligation.department_id, Obligation.due_on, Obligation.completed_on, Obligation.valid_until)
     )
+    differences = counts.Differences()
+    differences.started({**row._mapping, "started": False} for row in changed)
+    differences.write()
 
 
 def _lock_people(user_ids: list[int]) -> None:
@@ -86,8 +94,8 @@ def _lock_people(user_ids: list[int]) -> None:
     ).all()
 
 
-def _write_differences(user_ids: list[int], rows: list[dict], now: datetime) -> None:
-    """Make these people's stored obligations equal `rows`, writing only what differs."""
+def _write_differences(user_ids: list[int], rows: list[dict], now: datetime, differences: counts.Differences) -> None:
+    """Make these people's stored obligations equal `rows`, writing only what differs; note what the counts gain."""
     stored = {
         (row.user_id, row.course_id, row.policy_id): row
         for row in db.session.execute(
@@ -96,6 +104,7 @@ def _write_differences(user_ids: list[int], rows: list[dict], now: datetime) -> 
             .where(Obligation.user_id.in_(user_ids))
         )
     }
+    differences.rebuild([old._mapping for old in stored.values()], rows)
     inserts, updates = [], []
     for row in rows:
         old = stored.pop((row["user_id"], row["course_id"], row["policy_id"]), None)

@@ -1,7 +1,8 @@
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from training.courses import services
+from training.courses.transcript import requested_pages, transcript_page
 from training.quizzes.allowances import attempt_gate, gate_message
 from training.quizzes.attempts import attempt_history, open_attempt
 
@@ -12,7 +13,8 @@ RECENT_ATTEMPTS = 3  # on the course page; the attempts page lists them all
 @bp.route("/transcript")
 @login_required
 def transcript():
-    return render_template("courses/transcript.html", transcript=services.transcript(current_user.id))
+    record = transcript_page(current_user.id, *requested_pages(request.args))
+    return render_template("courses/transcript.html", record=record)
 
 
 @bp.route("/courses/<slug>")

@@ -15,7 +15,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from training import events
-from training.certificates import rules as certificate_rules
 from training.certificates.files import store_file_of_completion
 from training.certificates.issuing import issue_certificate
 from training.certificates.models import Certificate, CertificateRevocation
@@ -269,49 +268,3 @@ def submit_quiz(
     db.session.commit()
     store_file_of_completion(completion)
     return attempt
-
-
-@dataclass(frozen=True)
-class TranscriptEntry:
-    completion: Completion
-    certificate: Certificate | None
-    certificate_status: str | None
-
-
-@dataclass(frozen=True)
-class Transcript:
-    completions: list[TranscriptEntry]
-    attempts: list[QuizAttempt]
-
-
-def transcript(user_id: int, now: datetime | None = None) -> Transcript:
-    """Every completion (with its certificate) and every quiz attempt of one person, newest first."""
-    now = now or utcnow()
-    rows = db.session.execute(
-        select(Completion, Certificate)
-        .options(joinedload(Completion.course))
-        .outerjoin(Certificate, Certificate.completion_id == Completion.id)
-        .where(Completion.user_id == user_id)
-        .order_by(Completion.completed_at.desc())
-    ).all()
-    entries = [
-        TranscriptEntry(
-            completion=completion,
-            certificate=certificate,
-            certificate_status=certificate_rules.certificate_status(certificate.expires_at, certificate.revoked_at, now)
-            if certificate
-            else None,
-        )
-        for completion, certificate in rows
-    ]
-    attempts = (
-        db.session.execute(
-            select(QuizAttempt)
-            .options(joinedload(QuizAttempt.course))
-            .where(QuizAttempt.user_id == user_id)
-            .order_by(QuizAttempt.started_at.desc())
-        )
-        .scalars()
-        .all()
-    )
-    return Transcript(completions=entries, attempts=list(attempts))

@@ -8,12 +8,11 @@ from sqlalchemy import and_, func, select
 from training.errors import NotFound
 from training.extensions import db
 from training.policies.models import Policy, PolicyCourse, PolicyVersion
-
-MAX_ID = 2**31 - 1  # ids and numbers from a URL or form beyond this are unknown, not a database error
+from training.urls import MAX_RECORD_ID
 
 
 def in_range(number: int) -> bool:
-    return 1 <= number <= MAX_ID
+    return 1 <= number <= MAX_RECORD_ID
 
 
 def policy_by_slug(slug: str) -> Policy:

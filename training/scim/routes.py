@@ -1,6 +1,6 @@
 """SCIM 2.0 at /scim/v2 (RFC 7644): SCIM tokens only, never the browser session; JSON in and out."""
 
-from flask import Blueprint, Response, current_app, g, json, request
+from flask import Blueprint, Response, g, json, request
 from scim2_models import Context, Error, ListResponse
 from werkzeug.exceptions import HTTPException
 
@@ -10,6 +10,7 @@ from training.errors import DomainError
 from training.extensions import csrf
 from training.scim import resources, services, tokens
 from training.scim.services import ScimCaller, ScimError
+from training.urls import public_url
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 csrf.exempt(bp)  # a bearer token, which browsers never send on their own, authenticates every call
@@ -21,7 +22,7 @@ HTTPS_REQUIRED = (
 
 
 def base_url() -> str:
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + bp.url_prefix
+    return public_url(bp.url_prefix)
 
 
 def scim_response(body: dict, status: int = 200, etag: str | None = None) -> Response:

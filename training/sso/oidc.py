@@ -22,6 +22,7 @@ from joserfc.errors import JoseError
 
 from training.sso.identity import IdpIdentity
 from training.sso.oidc_claims import identity_from_claims
+from training.urls import public_url
 
 CLIENT_NAME = "oidc"
 # Signature algorithms accepted for ID tokens, whatever the provider advertises: asymmetric only.
@@ -113,7 +114,7 @@ def client() -> CheckedOidcClient:
 
 def redirect_uri() -> str:
     """Our callback as registered at the provider: PUBLIC_BASE_URL, never the Host a request names."""
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/sso/oidc/callback"
+    return public_url("/sso/oidc/callback")
 
 
 def start_sign_in(next_path: str | None):
@@ -225,7 +226,7 @@ def logout_url(logout: dict) -> str | None:
         return None
     if not metadata.get("end_session_endpoint"):
         return None
-    back_to = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/login"
+    back_to = public_url("/login")
     return client().create_logout_url(
         post_logout_redirect_uri=back_to, id_token_hint=logout.get("id_token"), client_id=client().client_id
     )["url"]

@@ -1,0 +1,218 @@
+"""The overview's counts: the dashboard read from them equals the aggregate over every obligation, they follow each
+change of obligations (HTTP, and many at once), and `flask compliance reconcile` finds and fixes any drift."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
+
+import pytest
+from sqlalchemy import case, func, select, update
+
+from tests.concurrency import POOL, at_once, copies
+from tests.conftest import Auth, csrf_token
+from tests.helpers import complete_course, start_quiz
+from tests.test_compliance_queries import organisation
+from tests.test_staff import person_form
+from training.audit.models import AuditEvent
+from training.auth.models import Department, User
+from training.compliance import overview
+from training.compliance.models import FirstBreachCount, Obligation, ObligationCount
+from training.compliance.status import non_compliant_condition, status_conditions
+from training.config import engine_options
+from training.extensions import db
+
+
+@pytest.fixture
+def app_config(backend):
+    """A pool large enough for every request of the race to hold its own connection at once."""
+    return {"SQLALCHEMY_ENGINE_OPTIONS": engine_options(f"{backend}://") | POOL}
+
+
+@pytest.fixture
+def hr(make_user):
+    return make_user("hr", email="hr@example.org", name="Harper HR")
+
+
+def reconcile(runner, *options):
+    return runner.invoke(args=["compliance", "reconcile", *options])
+
+
+def people_per_department() -> dict[str, int]:
+    return {d.name: d.people for d in overview.dashboard().departments}
+
+
+def assert_no_drift(runner):
+    result = reconcile(runner)
+    assert result.exit_code == 0, result.output
+    assert "No drift" in result.output
+
+
+# --- the dashboard as it was: aggregates over every obligation ------------------------------------------------
+
+
+def aggregate_dashboard(department_id, on, window) -> tuple[dict[str, int], list[tuple]]:
+    """Counts per status and (department id, name, people, behind) by name, computed over the obligations."""
+    conditions = status_conditions(on, window)
+    scope = [] if department_id is None else [Obligation.department_id == department_id]
+    sums = [func.coalesce(func.sum(case((condition, 1), else_=0)), 0) for condition in conditions.values()]
+    counts = dict(zip(conditions, db.session.execute(select(*sums).where(*scope)).one(), strict=True))
+    behind = case((non_compliant_condition(on), Obligation.user_id))
+    rows = db.session.execute(
+        select(
+            Obligation.department_id,
+            Department.name,
+            func.count(func.distinct(Obligation.user_id)),
+            func.count(func.distinct(behind)),
+        )
+        .outerjoin(Department, Department.id == Obligation.department_id)
+        .where(*scope)
+        .group_by(Obligation.department_id, Department.name)
+        .order_by(Department.name.is_(None), Department.name)
+    ).all()
+    return counts, [(dep_id, name or "No department", people, late) for dep_id, name, people, late in rows]
+
+
+def counted_dashboard(department_id, on) -> tuple[dict[str, int], list[tuple]]:
+    figures = overview.dashboard(department_id, now=datetime.combine(on, time(12), tzinfo=UTC))
+    assert figures.on == on
+    return figures.counts, [(d.id, d.name, d.people, d.non_compliant) for d in figures.departments]
+
+
+def dates_to_check(days, window) -> list:
+    """Around a sample of the obligations' deciding days: the day itself and the edges of the due-soon window."""
+    sample = sorted(days)[:: max(1, len(days) // 8)]
+    return sorted(
+        {d + timedelta(days=shift) for d in sample for shift in (-1, 0, 1, -window - 1, -window, -window + 1)}
+    )
+
+
+def test_the_dashboard_from_the_counts_equals_the_aggregate_over_obligations(
+    app, content_dirs, write_course, make_user, runner
+):
+    write_course("privacy", "Privacy Basics", questions=(("pb-1", "single"), ("pb-2", "true_false")))
+    write_course("photos", "Photos on the Ward", questions=(("pw-1", "single"), ("pw-2", "multiple")))
+    organisation(app, content_dirs, 120)
+    make_user(department=None, hire_date=datetime.now(UTC).date())  # someone without a department
+    with app.app_context():
+        window = app.config.get("COMPLIANCE_DUE_SOON_DAYS", 30)
+        rows = db.session.execute(select(Obligation.due_on, Obligation.completed_on, Obligation.valid_until)).all()
+        days = {until if done else due for due, done, until in rows if until or not done}
+        started_open = db.session.execute(
+            select(func.count()).where(Obligation.started.is_(True), Obligation.completed_on.is_(None))
+        ).scalar_one()
+        scopes = [None, *db.session.execute(select(Department.id)).scalars()]
+        assert len(rows) > 200 and len(days) > 20 and started_open > 0 and len(scopes) > 3
+        assert db.session.execute(select(Obligation.id).where(Obligation.department_id.is_(None))).first()
+        for on in dates_to_check(days, window):
+            for department_id in scopes:
+                expected = aggregate_dashboard(department_id, on, window)
+                assert counted_dashboard(department_id, on) == expected, (on, department_id)
+    assert_no_drift(runner)
+
+
+# --- the counts follow every change -----------------------------------------------------------------------------
+
+
+def test_the_counts_follow_moves_deactivations_starts_and_completions(
+    app, auth, course, make_user, make_requirement, hr, runner
+):
+    mover = make_user(department="Emergency", name="Moving Mo")
+    leaver = make_user(department="Emergency", name="Leaving Lee")
+    learner = make_user(department="Radiology", name="Learning Lou")
+    make_requirement(course)
+    assert_no_drift(runner)
+    with app.app_context():
+        radiology = db.session.execute(select(Department.id).where(Department.name == "Radiology")).scalar_one()
+    auth.login(hr)
+    edit = person_form(name=mover.name, email=mover.email, department=str(radiology), employee_id="")
+    assert auth.post(f"/staff/{mover.id}/edit", edit, token_from="/staff").status_code == 302
+    assert_no_drift(runner)
+    assert auth.post(f"/staff/{leaver.id}/deactivate", token_from="/staff").status_code == 302
+    assert_no_drift(runner)
+    auth.logout()
+    auth.login(learner)
+    start_quiz(auth, course)
+    assert_no_drift(runner)
+    complete_course(app, auth)
+    assert_no_drift(runner)
+    auth.logout()
+    with app.app_context():
+        figures = overview.dashboard()
+    assert [(d.name, d.people) for d in figures.departments] == [("Radiology", 2), ("No department", 1)]
+
+
+def test_people_of_one_department_changing_at_once_are_all_counted(app, course, make_user, make_requirement, hr):
+    """Twenty HR requests at the same moment, each moving or deactivating someone of Emergency: on PostgreSQL
+    each with its own connection, the counts' rows shared by all of them; then reconcile finds no drift."""
+    people = [make_user(department="Emergency") for _ in range(20)]
+    make_user(department="Radiology")
+    make_requirement(course, due_within_days=0)
+    with app.app_context():
+        radiology = db.session.execute(select(Department.id).where(Department.name == "Radiology")).scalar_one()
+    browser = app.test_client()
+    assert Auth(browser).login(hr).status_code == 302
+    token = csrf_token(browser, f"/staff/{people[0].id}/deactivate")
+    clients = copies(app, browser)
+    calls = []
+    for client, person in zip(clients, people, strict=True):
+        if person.id % 2:
+            form = person_form(name=person.name, email=person.email, department=str(radiology), employee_id="")
+            calls.append(partial(client.post, f"/staff/{person.id}/edit", data=form | {"csrf_token": token}))
+        else:
+            calls.append(partial(client.post, f"/staff/{person.id}/deactivate", data={"csrf_token": token}))
+    outcome = at_once(app, calls)
+    assert outcome.tally() == {302: 20}, outcome.errors()
+    assert_no_drift(app.test_cli_runner())
+    with app.app_context():
+        moved = sum(1 for person in people if person.id % 2)
+        assert people_per_department() == {"Radiology": moved + 1, "No department": 1}
+        assert overview.dashboard().counts["due_soon"] == moved + 2
+
+
+# --- reconcile ------------------------------------------------------------------------------------------------------
+
+
+def test_reconcile_reports_each_drifting_row_and_fixes_it_with_an_audit_event(
+    app, course, make_user, make_requirement, runner
+):
+    make_user(department="Emergency")
+    make_requirement(course)
+    with app.app_context():
+        db.session.execute(update(ObligationCount).values(obligations=ObligationCount.obligations + 2))
+        db.session.execute(FirstBreachCount.__table__.delete())
+        db.session.add(
+            ObligationCount(department_key=99, completed=True, started=False, day=date(2030, 1, 1), obligations=3)
+        )
+        db.session.commit()
+        emergency = db.session.execute(select(User.department_id).where(User.department_id.is_not(None))).first()[0]
+    result = reconcile(runner)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert any(line.startswith(f"obligation_count ({emergency}, False, False, ") for line in lines), lines
+    assert any(
+        line.startswith(f"first_breach_count ({emergency}, ") and "stored 0, recomputed 1" in line for line in lines
+    )
+    assert "Run with --fix" in lines[-1]
+    fixed = reconcile(runner, "--fix")
+    assert fixed.exit_code == 0 and "Fixed" in fixed.output
+    assert_no_drift(runner)
+    with app.app_context():
+        event = db.session.execute(
+            select(AuditEvent).where(AuditEvent.action == "compliance.counts_reconciled")
+        ).scalar_one()
+        assert event.actor_id is None and event.details["tables"] == ["first_breach_count", "obligation_count"]
+
+
+def test_deactivating_an_account_from_the_command_line_takes_it_out_of_the_counts(
+    app, course, make_user, make_requirement, runner
+):
+    leaver = make_user(department="Emergency")
+    make_user(department="Emergency")
+    make_requirement(course)
+    assert runner.invoke(args=["users", "deactivate", leaver.email]).exit_code == 0
+    with app.app_context():
+        assert people_per_department() == {"Emergency": 1, "No department": 1}  # the rule maker has no department
+    assert_no_drift(runner)
+    assert runner.invoke(args=["users", "activate", leaver.email]).exit_code == 0
+    with app.app_context():
+        assert people_per_department() == {"Emergency": 2, "No department": 1}
+    assert_no_drift(runner)

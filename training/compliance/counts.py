@@ -1,0 +1,203 @@
+"""The overview's counts: obligations per (department, completed, started, deciding day) and people per
+(department, first breach day), kept in the transaction that writes obligations and recomputed by reconcile.
+
+There is a row per department and day, not per person, so the dashboard reads a number of rows that stops
+growing with the staff. Every change adds a difference
+with INSERT ... ON CONFLICT DO UPDATE (`n = n + excluded.n`), so two transactions changing people of one
+department at once both count: PostgreSQL makes the second wait for the first's row and adds to what it
+committed; SQLite has one writer at a time. A transaction writes its keys once, sorted: they lock in one order.
+Rows that fall to zero are kept (the next change in that bucket reuses them) and every reader ignores them.
+"""
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, case, false, func, literal, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from training.audit.services import record_event
+from training.compliance.models import FirstBreachCount, Obligation, ObligationCount
+from training.extensions import db
+
+NEVER = date.max  # the deciding day of a completion that never expires
+NO_DEPARTMENT = 0
+OBLIGATION_KEY = ("department_key", "completed", "started", "day")
+BREACH_KEY = ("department_key", "day")
+
+
+def obligation_key(row: Mapping) -> tuple[int, bool, bool, date]:
+    """The bucket of one obligation (a mapping with the `Obligation` columns): `started` only matters while open."""
+    completed = row["completed_on"] is not None
+    day = (row["valid_until"] or NEVER) if completed else row["due_on"]
+    return (row["department_id"] or NO_DEPARTMENT, completed, not completed and bool(row["started"]), day)
+
+
+def breach_keys(rows: Iterable[Mapping]) -> Counter:
+    """(department key, first breach day) per person and department of these obligations, counted."""
+    first: dict[tuple[int, int], date] = {}
+    for row in rows:
+        department_key, _, _, day = obligation_key(row)
+        person = (row["user_id"], department_key)
+        first[person] = min(day, first.get(person, NEVER))
+    return Counter((department_key, day) for (_, department_key), day in first.items())
+
+
+class Differences:
+    """What a transaction's obligation writes change in the counts, written once at its end (`write`): all in
+    one key order, however many batches the rebuild had, so two transactions never wait for each other in turn."""
+
+    def __init__(self) -> None:
+        self.obligations: Counter = Counter()
+        self.people: Counter = Counter()
+
+    def rebuild(self, before: Iterable[Mapping], after: Iterable[Mapping]) -> None:
+        """`before` and `after` are all the obligations of the same people."""
+        before, after = list(before), list(after)
+        self.obligations.update(obligation_key(row) for row in after)
+        self.obligations.subtract(obligation_key(row) for row in before)
+        self.people.update(breach_keys(after))
+        self.people.subtract(breach_keys(before))
+
+    def started(self, rows: Iterable[Mapping]) -> None:
+        """These obligations (as they were before) are now started: the open ones move to the started bucket."""
+        for row in rows:
+            department_key, completed, started, day = obligation_key(row)
+            if not completed and not started:
+                self.obligations[(department_key, False, False, day)] -= 1
+                self.obligations[(department_key, False, True, day)] += 1
+
+    def write(self) -> None:
+        _add(ObligationCount, OBLIGATION_KEY, "obligations", self.obligations)
+        _add(FirstBreachCount, BREACH_KEY, "people", self.people)
+
+
+def _add(model, key_names: tuple[str, ...], count_name: str, differences: Counter) -> None:
+    """Add each non-zero difference to its row (created when missing), in key order."""
+    values = [{**dict(zip(key_names, key, strict=True)), count_name: n} for key, n in sorted(differences.items()) if n]
+    if not values:
+        return
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(model)
+    column = getattr(model, count_name)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(key_names), set_={count_name: column + getattr(statement.excluded, count_name)}
+    )
+    db.session.execute(statement, values)
+
+
+# --- recomputing them from the obligations ------------------------------------------------------------
+
+
+def _department_key():
+    return func.coalesce(Obligation.department_id, literal(NO_DEPARTMENT))
+
+
+def _deciding_day():
+    return case(
+        (Obligation.completed_on.is_(None), Obligation.due_on),
+        else_=func.coalesce(Obligation.valid_until, literal(NEVER, type_=Obligation.due_on.type)),
+    )
+
+
+def recomputed_obligation_counts() -> dict[tuple, int]:
+    completed = Obligation.completed_on.is_not(None)
+    started = and_(Obligation.completed_on.is_(None), Obligation.started.is_(True))
+    keys = (_department_key(), case((completed, True), else_=False), case((started, True), else_=False))
+    day = _deciding_day()
+    rows = db.session.execute(select(*keys, day, func.count()).group_by(*keys, day))
+    return {(department_key, bool(done), bool(begun), on): n for department_key, done, begun, on, n in rows}
+
+
+def recomputed_breach_counts() -> dict[tuple, int]:
+    department_key = _department_key()
+    person = (
+        select(department_key.label("department_key"), func.min(_deciding_day()).label("day"))
+        .group_by(Obligation.user_id, department_key)
+        .subquery()
+    )
+    rows = db.session.execute(select(person.c.department_key, person.c.day, func.count()).group_by(*person.c))
+    return {(department_key, day): n for department_key, day, n in rows}
+
+
+def stored_counts(model, key_names: tuple[str, ...], count_name: str) -> dict[tuple, int]:
+    """The stored rows that count something (rows at zero mean nothing)."""
+    columns = [getattr(model, name) for name in key_names]
+    count = getattr(model, count_name)
+    rows = db.session.execute(select(*columns, count).where(count != 0))
+    return {tuple(row[:-1]): row[-1] for row in rows}
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One row whose stored count differs from the obligations' (0 where either has no row)."""
+
+    table: str
+    key: tuple
+    stored: int
+    recomputed: int
+
+
+@dataclass(frozen=True)
+class TableCheck:
+    model: type
+    key_names: tuple[str, ...]
+    count_name: str
+    recompute: object
+
+    @property
+    def table(self) -> str:
+        return self.model.__tablename__
+
+
+TABLES = (
+    TableCheck(ObligationCount, OBLIGATION_KEY, "obligations", recomputed_obligation_counts),
+    TableCheck(FirstBreachCount, BREACH_KEY, "people", recomputed_breach_counts),
+)
+
+
+def drift_of(check: TableCheck) -> tuple[list[Drift], dict[tuple, int]]:
+    """The drifting rows of one table, and its recomputed counts."""
+    stored = stored_counts(check.model, check.key_names, check.count_name)
+    recomputed = check.recompute()
+    drift = [
+        Drift(check.table, key, stored.get(key, 0), recomputed.get(key, 0))
+        for key in sorted(set(stored) | set(recomputed))
+        if stored.get(key, 0) != recomputed.get(key, 0)
+    ]
+    return drift, recomputed
+
+
+def lock_obligations() -> None:
+    """Hold obligation writers off until the commit, so the counts and the obligations are read at one moment
+    (a SHARE lock on PostgreSQL, which readers pass; the database write lock on SQLite)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(Obligation).where(false()).values(started=Obligation.started))
+        return
+    db.session.execute(text("LOCK TABLE obligation IN SHARE MODE"))
+
+
+def replace_counts(check: TableCheck, recomputed: dict[tuple, int]) -> None:
+    """Make a table hold exactly the recomputed counts."""
+    db.session.execute(check.model.__table__.delete())
+    rows = [{**dict(zip(check.key_names, key, strict=True)), check.count_name: n} for key, n in recomputed.items()]
+    if rows:
+        db.session.execute(check.model.__table__.insert(), rows)
+
+
+def reconcile(fix: bool = False) -> list[Drift]:
+    """Recompute both tables from the obligations and return the rows that drifted; with `fix`, store the
+    recomputed counts and record it in the audit log. Commits."""
+    lock_obligations()
+    found: list[Drift] = []
+    for check in TABLES:
+        drift, recomputed = drift_of(check)
+        found += drift
+        if fix and drift:
+            replace_counts(check, recomputed)
+    if fix and found:
+        tables = sorted({d.table for d in found})
+        record_event("compliance.counts_reconciled", actor_id=None, details={"rows": len(found), "tables": tables})
+    db.session.commit()
+    return found
