@@ -187,6 +187,7 @@ def test_completing_again_after_expiry_issues_a_new_certificate_and_the_old_one_
     assert client.get(f"/verify/{old.serial}.json").json["status"] == "expired"
 
 
+@pytest.mark.renders_certificates_at_completion
 def test_a_rendering_failure_does_not_lose_the_completion(app, client, auth, make_user, course, tmp_path):
     app.config["CERTIFICATE_DESIGN_DIR"] = str(tmp_path / "no-such-design")
     user = make_user()
@@ -196,7 +197,12 @@ def test_a_rendering_failure_does_not_lose_the_completion(app, client, auth, mak
     assert certificate.sha256 == "" and not certificate.path.exists()
     response = client.get(f"/certificates/{certificate.serial}.pdf")
     assert response.status_code == 503 and "no file certificate.html" in response.get_data(as_text=True)
+    with app.app_context():
+        job = db.session.execute(select(Job)).scalar_one()
+        assert (job.kind, job.status) == ("certificate-render", "queued"), "a job will render it again"
     app.config["CERTIFICATE_DESIGN_DIR"] = str(Path(__file__).resolve().parent.parent / "certificates")
+    app.extensions["jobs"].drain()
+    assert certificate.path.is_file(), "the job rendered it"
     assert download(client, certificate.serial)[0].status_code == 200
 
 

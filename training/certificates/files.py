@@ -154,10 +154,10 @@ def record_certificate_file(certificate: Certificate, data: bytes) -> None:
 def store_file_of_completion(completion: Completion | None) -> None:
     """After a completion is committed: write its new certificate's file.
 
-    A rendering failure must not undo a learner's completion, so it is logged and the file is
-    rendered on first download (or by the job of `flask certificates render-missing`) instead. With
-    CERTIFICATE_RENDER_AT_COMPLETION off (the test suite's default: only the tests that look at
-    certificates render them) every file is rendered that way, on first use.
+    A rendering failure must not undo a learner's completion, so it is logged and a job is asked
+    for that renders the file again (with the queue's retries and backoff); a download before then
+    renders it itself. With CERTIFICATE_RENDER_AT_COMPLETION off (the test suite's default: only the
+    tests that look at certificates render them) every file is rendered on first use.
     """
     if completion is None or not current_app.config["CERTIFICATE_RENDER_AT_COMPLETION"]:
         return
@@ -166,7 +166,20 @@ def store_file_of_completion(completion: Completion | None) -> None:
         write_certificate_file(certificate)
     except Exception:
         db.session.rollback()
-        log.exception("Could not render certificate %s; it will be rendered on first use", certificate.serial)
+        log.exception("Could not render certificate %s; a job will render it again", certificate.serial)
+        request_job(RENDER_JOB, f"{RENDER_JOB}:{certificate.id}", {"certificate_id": certificate.id}, None)
+
+
+RENDER_JOB = "certificate-render"
+
+
+@handler(RENDER_JOB)
+def render_one(job: Job, progress: Progress) -> None:
+    """The file of one certificate whose rendering failed when it was issued (unless it was made since)."""
+    certificate = db.session.get(Certificate, job.params["certificate_id"])
+    progress.start(1)
+    if certificate is not None and not _stored_file_intact(certificate, certificate_store()):
+        write_certificate_file(certificate)
 
 
 RENDER_MISSING_JOB = "certificate-render-missing"
