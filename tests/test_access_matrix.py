@@ -97,7 +97,8 @@ EXPECTED: dict[str, dict[str, int]] = {
     "POST /policies/manage/<slug>/retire": HR_DONE_FIRST,
     # certificates
     "GET /certificates": HR_ONLY,
-    "GET /certificates/export.zip": HR_ONLY,
+    # HR asks for the ZIP: a new job, and a redirect to its page.
+    "POST /certificates/export": answers(302, 403, 403, 303, 403, 303),
     "GET /certificates/<serial>": HERS_AND_HER_MANAGERS,
     "GET /certificates/<serial>.pdf": HERS_AND_HER_MANAGERS,
     "POST /certificates/<serial>/revoke": HR_FORM,
@@ -116,6 +117,9 @@ EXPECTED: dict[str, dict[str, int]] = {
     "GET /compliance/export.csv": VIEWERS,
     "GET /compliance/export.xlsx": VIEWERS,
     "GET /compliance/packet": VIEWERS,
+    # The manager's queued packet of his department: his, HR's and admins'; the file is not ready (back to the page).
+    "GET /exports/<int:job_id>": VIEWERS,
+    "GET /exports/<int:job_id>/download": answers(302, 403, 302, 302, 403, 302),
     "GET /reminders": HR_ONLY,
     # staff records
     "GET /staff": HR_ONLY,

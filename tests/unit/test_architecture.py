@@ -43,6 +43,7 @@ PLATFORM = (
     "syslog",
     "urls",
     "visible_text",
+    "zip_writer",
 )
 
 # Lowest first. Units in one layer are siblings: they may not import each other.
