@@ -145,7 +145,7 @@ def ask_for_export(client, path: str, query: dict | None = None, data: dict | No
     from tests.conftest import csrf_token
 
     form = {"csrf_token": csrf_token(client, "/"), **(data or {})}
-    return client.post(path, query_string=query or {}, data=form)
+    return client.post(path, query_string=query, data=form)
 
 
 def fetch_export(app, client, path: str, query: dict | None = None, data: dict | None = None):

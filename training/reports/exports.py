@@ -24,7 +24,7 @@ from training.extensions import db
 from training.jobs.models import Job
 from training.jobs.results import result_path
 from training.mail import MailConfigError, MailError, MailSettings, build_message, transport_for
-from training.reports import packet_job
+from training.reports import matrix_job, packet_job
 from training.urls import public_url
 
 log = logging.getLogger(__name__)
@@ -33,9 +33,18 @@ log = logging.getLogger(__name__)
 KIND_ROLES = {
     certificate_export.JOB_KIND: VIEW_ANY_ROLES,
     packet_job.JOB_KIND: packet_job.PACKET_ROLES,
+    matrix_job.JOB_KIND: packet_job.PACKET_ROLES,
 }
-TITLES = {certificate_export.JOB_KIND: "Certificates ZIP", packet_job.JOB_KIND: "Audit packet"}
-NOUNS = {certificate_export.JOB_KIND: "certificates ZIP", packet_job.JOB_KIND: "audit packet"}
+TITLES = {
+    certificate_export.JOB_KIND: "Certificates ZIP",
+    packet_job.JOB_KIND: "Audit packet",
+    matrix_job.JOB_KIND: "Compliance spreadsheet",
+}
+NOUNS = {
+    certificate_export.JOB_KIND: "certificates ZIP",
+    packet_job.JOB_KIND: "audit packet",
+    matrix_job.JOB_KIND: "compliance spreadsheet (Excel)",
+}
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,5 @@
 """Exports of the compliance matrix, transcript PDFs and audit packets. Every download is audited."""
 
-import os
-import tempfile
-
 from flask import Blueprint, current_app, redirect, render_template, request, send_file, stream_with_context, url_for
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
@@ -13,7 +10,7 @@ from training.clock import local_time, today
 from training.compliance.people import ComplianceFilter, person_for_viewer, scoped_filter
 from training.errors import DomainError
 from training.limits import heavy_download, heavy_download_post
-from training.reports import exports, matrix, packet, packet_job, transcript_pdf
+from training.reports import exports, matrix, matrix_job, packet, packet_job, transcript_pdf
 from training.reports.forms import ComplianceFilterForm, PacketForm
 from training.reports.period import Period, last_twelve_months
 from training.security_log import tampering
@@ -21,7 +18,6 @@ from training.security_log import tampering
 bp = Blueprint("reports", __name__)
 bp.add_app_template_filter(local_time, "local_time")
 
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _export_filter() -> ComplianceFilter:
@@ -56,25 +52,13 @@ def export_csv():
     return response
 
 
-@bp.route("/compliance/export.xlsx")
+@bp.route("/compliance/export.xlsx", methods=["POST"])
 @roles_required(*packet.PACKET_ROLES)
 @heavy_download
 def export_xlsx():
-    """Written to an unnamed temporary file (see `matrix.write_xlsx` for why), sent, then gone with it."""
-    criteria, on = _export_filter(), today()
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed (and so deleted) when the response closes
-    try:
-        rows = matrix.write_xlsx(criteria, on, handle)
-        matrix.record_export(current_user, criteria, "xlsx", rows, client_ip())
-        handle.seek(0)
-        response = send_file(
-            handle, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=matrix.file_name(on, "xlsx"), max_age=0
-        )
-    except BaseException:
-        handle.close()
-        raise
-    response.content_length = os.fstat(handle.fileno()).st_size
-    return response
+    """Asks for the workbook (a background job: an XLSX file cannot be streamed) and shows the job's page."""
+    job = matrix_job.request_matrix_xlsx(current_user, _export_filter(), today(), client_ip())
+    return redirect(url_for("reports.export_job", job_id=job.id), code=303)
 
 
 @bp.route("/compliance/people/<int:user_id>/transcript.pdf")
