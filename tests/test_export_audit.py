@@ -30,7 +30,12 @@ FILTER = {"q": "", "department_id": None, "job_title": "", "item": "", "status":
 # rule -> (who downloads, query string or form, action, details the event must have)
 EXPORTS = {
     "GET /compliance/export.csv": ("manager", "?status=completed", "compliance.exported", {"format": "csv", "rows": 1}),
-    "POST /compliance/export.xlsx": ("hr", "job", "compliance.exported", {"format": "xlsx", "rows": 7, "filter": FILTER}),
+    "POST /compliance/export.xlsx": (
+        "hr",
+        "job",
+        "compliance.exported",
+        {"format": "xlsx", "rows": 7, "filter": FILTER},
+    ),
     "POST /certificates/export": ("hr", "job", "certificate.exported", {"count": 1, "channel": "web"}),
     "GET /certificates/<serial>.pdf": ("manager", "", "certificate.downloaded", {"format": "pdf"}),
     "GET /compliance/people/<int:user_id>/transcript.pdf": ("hr", "", "transcript.exported", {"format": "pdf"}),

@@ -19,7 +19,6 @@ bp = Blueprint("reports", __name__)
 bp.add_app_template_filter(local_time, "local_time")
 
 
-
 def _export_filter() -> ComplianceFilter:
     """The people list's filter from the query string, narrowed to what the viewer may see."""
     form = ComplianceFilterForm(formdata=MultiDict(request.args))
