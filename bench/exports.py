@@ -20,7 +20,8 @@ Organisation
 
 Goals, each printed with its figure
     1. Asking for an export answers in under 1 s: POST /compliance/packet (the largest department, the
-       last twelve months) and POST /certificates/export (every certificate), through the Flask test client
+       last twelve months), POST /certificates/export (every certificate) and POST /compliance/export.xlsx
+       (the compliance matrix of everyone), through the Flask test client
        signed in as HR through the sign-in form; the time to the redirect to the job page, for the first
        ask and for a second ask while the job is queued (a double click: the same job).
     2. The packet of the largest department is ready in under 5 minutes: the job run to the end in this
@@ -28,9 +29,9 @@ Goals, each printed with its figure
     3. A ZIP job's peak memory is flat in the number of certificates (within 10%): the ZIP of the newest
        ~1,000 certificates and the ZIP of all of them, each job run in a freshly spawned process; "peak" is
        its VmHWM after the job, "start" its RSS after the app was made.
-    4. The compliance matrix exports, which stay requests (they stream): GET /compliance/export.csv and
-       /compliance/export.xlsx of everyone, read to the end; goal: well within gunicorn's 120 s timeout
-       (under a quarter of it, 30 s), or they too must become jobs.
+    4. The compliance matrix: the CSV, a streamed request (GET /compliance/export.csv of everyone, read to the
+       end; goal: well within gunicorn's 120 s timeout, under a quarter of it, 30 s), and the Excel file's job
+       (asked for in 1., run to the end here), printed beside it.
 """
 
 import multiprocessing
@@ -140,7 +141,8 @@ def largest_department(app) -> tuple[int, int]:
 
 def timed_ask(client, path: str, data: dict) -> tuple[float, str]:
     """Seconds to the redirect to the job page, and its address; NotThePage for any other answer."""
-    token = CSRF_FIELD.search(client.get(path if path.endswith("packet") else "/certificates").get_data(as_text=True))
+    form_page = {"/compliance/packet": path, "/certificates/export": "/certificates"}.get(path, "/compliance/people")
+    token = CSRF_FIELD.search(client.get(form_page).get_data(as_text=True))
     form = {"csrf_token": token.group(1) if token else ""} | data
     start = time.perf_counter()
     response = client.post(path, data=form)
@@ -289,11 +291,15 @@ def run(arguments) -> None:
         packet_again, again_page = timed_ask(client, "/compliance/packet", packet_form(department_id))
         zip_first, zip_page = timed_ask(client, "/certificates/export", {})
         zip_again, _ = timed_ask(client, "/certificates/export", {})
+        xlsx_first, xlsx_page = timed_ask(client, "/compliance/export.xlsx", {})
+        xlsx_again, _ = timed_ask(client, "/compliance/export.xlsx", {})
         asks = {
             f"POST /compliance/packet ({people:,} people), first": packet_first,
             "POST /compliance/packet, again (same job)": packet_again,
             "POST /certificates/export (all), first": zip_first,
             "POST /certificates/export, again (same job)": zip_again,
+            "POST /compliance/export.xlsx (everyone), first": xlsx_first,
+            "POST /compliance/export.xlsx, again (same job)": xlsx_again,
         }
         for what, elapsed in asks.items():
             print(f"  {what:<55} {elapsed * 1000:10.1f} ms")
@@ -329,13 +335,14 @@ def run(arguments) -> None:
             f"{verdict(abs(growth) < MEMORY_GOAL)}"
         )
 
-        heading(f"4. Compliance matrix exports, still requests (goal: under {MATRIX_GOAL_SECONDS} s)")
-        slowest = 0.0
-        for path in ("/compliance/export.csv", "/compliance/export.xlsx"):
-            elapsed, size = timed_download(client, path)
-            slowest = max(slowest, elapsed)
-            print(f"  GET {path:<28} {elapsed:8.1f} s {size / 2**20:8.1f} MiB")
-        print(f"  slowest matrix export {slowest:.1f} s {verdict(slowest < MATRIX_GOAL_SECONDS)}")
+        heading(f"4. Compliance matrix: the CSV request (goal: under {MATRIX_GOAL_SECONDS} s) and the Excel job")
+        elapsed, size = timed_download(client, "/compliance/export.csv")
+        print(f"  GET /compliance/export.csv          {elapsed:8.1f} s {size / 2**20:8.1f} MiB")
+        print(f"  CSV export {elapsed:.1f} s {verdict(elapsed < MATRIX_GOAL_SECONDS)}")
+        xlsx_seconds, job = run_to_the_end(app, xlsx_page)
+        check_ready(client, xlsx_page)
+        size = (folder / "exports" / f"{job.id}-{job.result_name}").stat().st_size
+        print(f"  Excel job {job.status}: {xlsx_seconds:.1f} s, {job.total_count:,} rows, {size / 2**20:.1f} MiB")
         with app.app_context():
             db.session.remove()
             db.engine.dispose()

@@ -267,7 +267,8 @@ def test_exports_prints_asking_the_packet_and_zip_memory():
         rf"  slowest ask {FIGURE} ms; a double click finds the same job: True {GOAL}",
         rf"  packet ready in {FIGURE} s {GOAL}",
         rf"  peak memory [\d,]+ -> [\d,]+ certificates: [+-]{FIGURE}% {GOAL}",
-        rf"  slowest matrix export {FIGURE} s {GOAL}",
+        rf"  CSV export {FIGURE} s {GOAL}",
+        rf"  Excel job done: {FIGURE} s, [\d,]+ rows, {FIGURE} MiB",
     )
 
 
