@@ -19,9 +19,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * (os.cpu_count() or 1) + 
 worker_class = "sync"
 
 # A request that takes longer than this is killed and its worker restarted. With sync workers it
-# covers a streamed response too. An audit packet renders its missing certificates and one transcript
-# per person (~0.23 s each) before its first byte, so 120 s covers about a hundred people: the largest
-# department of `flask demo --staff 10000` (1,491 people) takes ~20 minutes (docs/operations.md).
+# covers a streamed response too. Audit packets and certificate ZIPs, which take minutes for a large
+# department, are background jobs (`flask jobs work`): asking for one answers at once, so no request
+# waits for them; 120 s is for the compliance CSV/XLSX exports, which stream (docs/operations.md).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 

@@ -38,12 +38,14 @@ Bulk ZIP
     rendered and stored with `write_certificate_file` (render + fsync + database commit:
     the "render speed" figure). Then, all warm-cache (the files were just written and the page
     cache cannot be dropped without root): reading every stored PDF from disk (the "disk speed"
-    baseline), building and fully consuming the export ZIP exactly as the route does
-    (`export_certificates` + `certificate_zip`), and the route itself through the Flask test
-    client signed in as an HR user through the sign-in form. Goal: the ZIP is served at disk
-    speed, not render speed; the verdict uses the ZIP time as a share of re-rendering every
-    certificate (goal met under 10%) and checks that no stored file was re-rendered during the
-    export.
+    baseline), building the export ZIP exactly as its job does (`build_zip`, batches read by
+    keyset, written to a file), and the whole way through the Flask test client signed in as an
+    HR user through the sign-in form: asking for it (POST /certificates/export), running the job
+    (the in-memory queue, drained) and downloading the file from the job page's link. Goal: the
+    ZIP is made at disk speed, not render speed; the verdict uses the job's ZIP time as a share of
+    re-rendering every certificate (goal met under 10%) and checks that no stored file was
+    re-rendered during the export. The HTTP time is printed beside it: it adds the queue's
+    hand-off to a worker (about a second, whatever the size).
 """
 
 import argparse
@@ -71,7 +73,9 @@ if str(_REPOSITORY) not in sys.path:
 import weasyprint  # noqa: E402
 
 from bench.common import (  # noqa: E402
+    CSRF_FIELD,
     ZIP_FILE,
+    NotThePage,
     argument_parser,
     bench_app,
     check_response,
@@ -82,10 +86,10 @@ from bench.common import (  # noqa: E402
 )
 from training.auth.passwords import hash_password  # noqa: E402
 from training.auth.users import create_user  # noqa: E402
-from training.certificates.export import certificate_zip  # noqa: E402
-from training.certificates.files import certificate_store, write_certificate_file  # noqa: E402
+from training.certificates.export import build_zip  # noqa: E402
+from training.certificates.files import write_certificate_file  # noqa: E402
 from training.certificates.issuing import issue_certificate  # noqa: E402
-from training.certificates.listing import CertificateFilter, export_certificates  # noqa: E402
+from training.certificates.listing import CertificateFilter  # noqa: E402
 from training.certificates.models import Certificate  # noqa: E402
 from training.certificates.render import (  # noqa: E402
     CertificateView,
@@ -94,11 +98,11 @@ from training.certificates.render import (  # noqa: E402
     renderer_for,
 )
 from training.certificates.serials import display_serial, new_serial  # noqa: E402
-from training.clock import organisation_zone  # noqa: E402
 from training.completions.models import Completion  # noqa: E402
 from training.config import PROJECT_ROOT  # noqa: E402
 from training.content.models import Course  # noqa: E402
 from training.extensions import db  # noqa: E402
+from training.jobs.runner import Untracked  # noqa: E402
 from training.quizzes.models import QuizAttempt  # noqa: E402
 
 BARE_PAGE_HTML = "<p>Hello</p>"
@@ -109,7 +113,8 @@ ZIP_SHARE_OF_RENDER_GOAL = 0.10
 MIB = 1024 * 1024
 PASSWORD = secrets.token_urlsafe(16)  # the throwaway accounts' password, new every run
 HR_EMAIL = "hr@example.org"
-EXPORT_PATH = "/certificates/export.zip"
+EXPORT_PATH = "/certificates/export"
+JOB_LINK = re.compile(r'href="(/exports/\d+/download)"')
 
 FIRST_NAMES = ("Amara", "Bartholomew", "Chloé", "Dmitri", "Eleanor", "Fatima", "Giovanni", "Hannah", "Ifeoma", "José")
 LAST_NAMES = ("Okonkwo", "Fitzgerald-Smythe", "Nguyen", "Müller", "O'Sullivan", "Kowalczyk", "García", "Lindqvist")
@@ -370,24 +375,39 @@ def modification_times(paths: list[Path]) -> list[int]:
 
 
 def export_zip_once(app) -> tuple[float, float, int]:
-    """The route's work without HTTP: (seconds to load and check, seconds in all, ZIP bytes)."""
-    with app.app_context():
+    """The job's work without HTTP and the queue: (seconds to count the rows, seconds in all, ZIP bytes)."""
+    counted = Counted()
+    with app.app_context(), tempfile.TemporaryDirectory(prefix="bench-zip-") as folder:
         start = time.perf_counter()
-        certificates = export_certificates(CertificateFilter())
-        loaded = time.perf_counter()
-        archive = certificate_zip(certificates, certificate_store(), organisation_zone())
-        declared = len(archive)
-        streamed = sum(len(chunk) for chunk in archive)
+        build_zip(CertificateFilter(), Path(folder), counted)
         finished = time.perf_counter()
+        size = (Path(folder) / "zip").stat().st_size
         db.session.remove()
-    assert streamed == declared, (streamed, declared)
-    return loaded - start, finished - start, streamed
+    return counted.started - start, finished - start, size
 
 
-def export_zip_over_http(client) -> tuple[float, int]:
-    """Seconds to GET the export and read it all, and its bytes; NotThePage unless it is a ZIP."""
+class Counted(Untracked):
+    """Notes when the job knew its total (the count query), and records nothing."""
+
+    started = 0.0
+
+    def start(self, total: int) -> None:
+        self.started = time.perf_counter()
+
+
+def export_zip_over_http(app, client) -> tuple[float, int]:
+    """Seconds to ask for the export, run its job and download the file, and its bytes; NotThePage unless it
+    is a ZIP."""
     start = time.perf_counter()
-    response = client.get(EXPORT_PATH)
+    token = CSRF_FIELD.search(client.get("/certificates").get_data(as_text=True))
+    asked = client.post(EXPORT_PATH, data={"csrf_token": token.group(1) if token else ""})
+    if asked.status_code != 303:
+        raise NotThePage(f"POST {EXPORT_PATH}: HTTP {asked.status_code}, not the redirect to the job page")
+    app.extensions["jobs"].drain()
+    link = JOB_LINK.search(client.get(asked.headers["Location"]).get_data(as_text=True))
+    if link is None:
+        raise NotThePage(f"{asked.headers['Location']}: no download link on the job page")
+    response = client.get(link.group(1))
     chunks = response.iter_encoded()
     first = next(chunks, b"")
     received = len(first) + sum(len(chunk) for chunk in chunks)
@@ -420,7 +440,7 @@ def measure_bulk_zip(how_many: int, repeats: int, with_http: bool) -> ZipFigures
         http_runs = []
         if with_http:
             client = signed_in_client(app, HR_EMAIL, PASSWORD)
-            http_runs = [export_zip_over_http(client) for _ in range(repeats)]
+            http_runs = [export_zip_over_http(app, client) for _ in range(repeats)]
         rerendered = sum(old != new for old, new in zip(before, modification_times(paths), strict=True))
 
         with app.app_context():
@@ -552,15 +572,15 @@ def report_bulk_zip(figures: ZipFigures, repeats: int) -> None:
         "baseline",
     )
     row(
-        "ZIP: export_certificates + stream",
+        "ZIP: build_zip (the job's work)",
         f"{figures.zip_seconds:.3f}",
         megabytes_per_second(figures.zip_bytes, figures.zip_seconds),
         f"{figures.zip_seconds / figures.disk_seconds:.2f}x",
-        f"{figures.zip_bytes / MIB:.1f} MiB; {figures.export_query_seconds:.3f} s of it loading and checking rows",
+        f"{figures.zip_bytes / MIB:.1f} MiB; {figures.export_query_seconds:.3f} s of it counting rows",
     )
     if figures.http_seconds is not None:
         row(
-            "HTTP: GET /certificates/export.zip",
+            "HTTP: ask, run the job, download",
             f"{figures.http_seconds:.3f}",
             megabytes_per_second(figures.http_bytes, figures.http_seconds),
             f"{figures.http_seconds / figures.disk_seconds:.2f}x",
@@ -573,9 +593,9 @@ def report_bulk_zip(figures: ZipFigures, repeats: int) -> None:
         f"{figures.rerendered_during_export}"
     )
     if figures.http_seconds is not None:
-        print(f"  HTTP time / ({n} x render time): {figures.http_seconds / render_all:.3f}")
-    worst = max(figures.zip_seconds, figures.http_seconds or 0.0)
-    met = worst / render_all < ZIP_SHARE_OF_RENDER_GOAL and figures.rerendered_during_export == 0
+        # Not in the verdict: it includes the queue's hand-off to a worker (about a second, whatever the size).
+        print(f"  HTTP time / ({n} x render time): {figures.http_seconds / render_all:.3f} (with the queue's hand-off)")
+    met = share < ZIP_SHARE_OF_RENDER_GOAL and figures.rerendered_during_export == 0
     print(
         f"  served at disk speed, not render speed (under {ZIP_SHARE_OF_RENDER_GOAL:.0%} of re-rendering, "
         f"nothing re-rendered): -> {verdict(met)}"

@@ -97,7 +97,8 @@ def app_settings(database_uri: str, folder: Path) -> dict:
 
     Development: plain HTTP through the test client (production redirects it to HTTPS). Two-step
     sign-in not required, as with `make run`. Rate-limit counts in this process's memory: no Redis,
-    nothing shared with another run. Shipped content; files in the run's own folder.
+    nothing shared with another run. Shipped content; files in the run's own folder. Background jobs on the
+    in-memory queue, run by the script itself (`app.extensions["jobs"].drain()`), not by a thread of the app.
     """
     return {
         "TESTING": True,
@@ -111,6 +112,8 @@ def app_settings(database_uri: str, folder: Path) -> dict:
         "CERTIFICATE_STORAGE_DIR": str(folder / "store"),
         "STAFF_IMPORT_DIR": str(folder / "staff-imports"),
         "AUTHORING_IMPORT_DIR": str(folder / "question-imports"),
+        "JOBS_RESULT_DIR": str(folder / "exports"),
+        "JOBS_IN_PROCESS": False,
     }
 
 

@@ -23,6 +23,7 @@ from training.compliance.models import Requirement
 from training.content.models import Course, Question
 from training.db import utcnow
 from training.extensions import db
+from training.jobs.models import Job
 from training.policies.management import VersionInput, create_policy, link_course
 from training.quizzes.models import QuizAttempt
 from training.sso.models import SsoIdentity
@@ -65,6 +66,7 @@ class World:
     revoked_token: str
     owner_session_id: int = 0
     owner_sso_link_id: int = 0
+    job_id: int = 0
     policy: str = POLICY
 
     def url_values(self, rule: str) -> dict[str, object]:
@@ -86,6 +88,7 @@ class World:
             "employee_id": self.owner_employee_id,
             "session_id": self.owner_session_id,
             "link_id": self.owner_sso_link_id,
+            "job_id": self.job_id,
             "token": "not-a-reset-token",
             "name": "User",
             "schema_id": "urn:ietf:params:scim:schemas:core:2.0:User",
@@ -141,6 +144,15 @@ def build_world(app, make_user, make_requirement, saved: dict | None = None) -> 
         owner_session_id = db.session.execute(select(UserSession.id).where(UserSession.user_id == owner.id)).scalar()
         link = SsoIdentity(user_id=owner.id, protocol="oidc", issuer="https://idp.example", subject="olive")
         db.session.add(link)
+        department_id = db.session.execute(select(Department.id).where(Department.name == "Emergency")).scalar_one()
+        # The manager's audit packet of Emergency, still queued: his, HR's and admins' to see.
+        job = Job(
+            kind="audit-packet",
+            key=f"audit-packet:{users['manager'].id}:department_id={department_id}:2026-01-01:2026-06-30",
+            params={"department_id": department_id, "person": "", "from": "2026-01-01", "to": "2026-06-30"},
+            requested_by_id=users["manager"].id,
+        )
+        db.session.add(job)
         db.session.commit()
         token = create_token(hr, "Payroll sync")
         revoked = create_token(hr, "Old payroll sync")
@@ -159,12 +171,13 @@ def build_world(app, make_user, make_requirement, saved: dict | None = None) -> 
             module_id=course.modules[0].id,
             question_id=db.session.execute(select(Question.id).where(Question.key == "tc-q1")).scalar_one(),
             requirement_id=db.session.get(Requirement, requirement_id).id,
-            department_id=db.session.execute(select(Department.id).where(Department.name == "Emergency")).scalar_one(),
+            department_id=department_id,
             token_id=token.token.id,
             token=token.secret,
             revoked_token=revoked.secret,
             owner_session_id=owner_session_id,
             owner_sso_link_id=link.id,
+            job_id=job.id,
         )
     return world
 

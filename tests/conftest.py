@@ -42,6 +42,7 @@ TEST_SETTINGS = {
     "PASSWORD_HASHING_FOR_TESTS_ONLY": True,
     "CERTIFICATE_RENDER_AT_COMPLETION": False,
     "JOBS_IN_PROCESS": False,  # tests run queued jobs themselves (JobQueue.drain)
+    "JOBS_RENDER_PROCESSES": 1,  # transcripts rendered in the job's own process (one test spawns two)
 }
 _PASSWORD_HASH = hash_password(PASSWORD, hasher=TEST_PASSWORD_HASHER)
 
@@ -236,6 +237,7 @@ def app(request, database_uri, tmp_path, content_dirs, app_config):
             "CONTENT_MODULES_DIR": str(content_dirs[0]),
             "CONTENT_QUIZZES_DIR": str(content_dirs[1]),
             "CERTIFICATE_STORAGE_DIR": str(tmp_path / "certificate-store"),
+            "JOBS_RESULT_DIR": str(tmp_path / "exports"),
             "PUBLIC_BASE_URL": "https://training.example.org",
             # Plain HTTP through the test client; tests/test_security_headers.py covers production.
             "TRAINING_ENV": "development",

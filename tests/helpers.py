@@ -137,3 +137,32 @@ def smtp_server(handler, **options) -> Iterator[int]:
         yield port
     finally:
         controller.stop()
+
+
+def ask_for_export(client, path: str, query: dict | None = None, data: dict | None = None):
+    """Ask for an export as its page does (a POST with the page's CSRF token); the answer is a redirect to the
+    export's job page, or the response that refused."""
+    from tests.conftest import csrf_token
+
+    form = {"csrf_token": csrf_token(client, "/"), **(data or {})}
+    return client.post(path, query_string=query, data=form)
+
+
+def fetch_export(app, client, path: str, query: dict | None = None, data: dict | None = None):
+    """Ask for an export, let a worker run its job (the in-memory queue, drained), then download the file from
+    the job page's link; returns the download response."""
+    return download_when_ready(app, client, ask_for_export(client, path, query, data))
+
+
+def download_when_ready(app, client, asked):
+    """From the answer to asking for an export: run its job, then download the file from the job page's link."""
+    assert asked.status_code == 303, asked.get_data(as_text=True)[:2000]
+    job_page = asked.headers["Location"]
+    app.extensions["jobs"].drain()
+    page = client.get(job_page).get_data(as_text=True)
+    link = re.search(r'href="(/exports/\d+/download)"', page)
+    assert link, page
+    response = client.get(link.group(1))
+    response.get_data()  # read whole, so the file can be closed
+    response.close()
+    return response

@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from tests.conftest import question_yaml
-from tests.helpers import answer_key, complete_modules, start_quiz, submit
+from tests.helpers import answer_key, complete_modules, download_when_ready, start_quiz, submit
 from tests.saved_worlds import built_once
 from training.audit.models import AuditEvent
 from training.auth.models import Department, User
@@ -25,7 +25,7 @@ from training.content.models import Question, QuestionOption, QuestionVersion
 from training.extensions import db
 from training.policies.models import Attestation, Policy, PolicyVersion
 from training.quizzes.models import AttemptQuestion
-from training.reports import packet_csv
+from training.reports import packet_job
 
 # The packet holds each certificate's PDF with the SHA-256 recorded when it was issued.
 pytestmark = pytest.mark.renders_certificates_at_completion
@@ -104,6 +104,11 @@ def post_packet(auth, org, **fields):
     return auth.post("/compliance/packet", data=data, token_from="/compliance/packet")
 
 
+def packet_file(app, client, auth, org, **fields):
+    """The packet's ZIP, as its requester downloads it from the job page once a worker made it."""
+    return download_when_ready(app, client, post_packet(auth, org, **fields))
+
+
 def open_zip(response) -> zipfile.ZipFile:
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.mimetype == "application/zip"
@@ -127,7 +132,7 @@ def test_the_form_offers_the_last_twelve_months(client, auth, org):
 
 def test_a_packet_for_one_person(app, client, auth, org):
     auth.login(org.people["hr"])
-    archive = open_zip(post_packet(auth, org, person="E1001"))
+    archive = open_zip(packet_file(app, client, auth, org, person="E1001"))
     assert archive.namelist() == [
         "README.txt",
         "attestations.csv",
@@ -164,7 +169,7 @@ def test_a_packet_for_one_person(app, client, auth, org):
 
 def test_attempts_csv_has_every_answer_with_the_options_shown(app, client, auth, org):
     auth.login(org.people["hr"])
-    rows = read_csv(open_zip(post_packet(auth, org, person="nurse@example.org")), "attempts.csv")
+    rows = read_csv(open_zip(packet_file(app, client, auth, org, person="nurse@example.org")), "attempts.csv")
     assert len(rows) == 6
     assert [r["passed"] for r in rows] == ["no"] * 3 + ["yes"] * 3
     assert [r["correct"] for r in rows] == ["no"] * 3 + ["yes"] * 3
@@ -197,7 +202,7 @@ def test_the_question_version_asked_is_recorded_after_the_bank_changes(app, clie
         ).one()
     assert tuple(current) == (2, "A reworded question?")
     auth.login(org.people["hr"])
-    rows = read_csv(open_zip(post_packet(auth, org, person="E1001")), "attempts.csv")
+    rows = read_csv(open_zip(packet_file(app, client, auth, org, person="E1001")), "attempts.csv")
     asked = [r for r in rows if r["question_key"] == "tc-q1"]
     assert [(r["question_version"], r["prompt"]) for r in asked] == [("1", "What should you do in tc-q1?")] * 2
 
@@ -208,18 +213,20 @@ def test_a_missing_certificate_file_is_rendered_again_not_left_out(app, client, 
         path = certificate_store().path_for(certificate.serial)
     path.unlink()
     auth.login(org.people["hr"])
-    archive = open_zip(post_packet(auth, org, person="E1001"))
+    archive = open_zip(packet_file(app, client, auth, org, person="E1001"))
     assert hashlib.sha256(archive.read(f"certificates/{org.serial}.pdf")).hexdigest() == org.sha256
     assert path.is_file()
 
 
 def test_a_department_packet_has_a_transcript_for_everyone_in_it(app, client, auth, org, monkeypatch):
-    monkeypatch.setattr(packet_csv, "CSV_CHUNK", 1)
+    monkeypatch.setattr(packet_job, "CHUNK", 1)
+    monkeypatch.setattr(packet_job, "TRANSCRIPT_BATCH", 1)
+    app.config["JOBS_RENDER_PROCESSES"] = 2  # the transcripts are rendered by two spawned processes
     with app.app_context():
         db.session.get(User, org.people["colleague"].id).active = False
         db.session.commit()
     auth.login(org.people["pharmacy_manager"])
-    archive = open_zip(post_packet(auth, org, scope="department", department=str(org.pharmacy_id)))
+    archive = open_zip(packet_file(app, client, auth, org, scope="department", department=str(org.pharmacy_id)))
     transcripts = sorted(n for n in archive.namelist() if n.startswith("transcripts/"))
     assert len(transcripts) == 4
     assert "transcripts/e1001-nina-nurse.pdf" in transcripts
@@ -279,7 +286,7 @@ def test_a_post_without_the_csrf_token_is_refused(client, auth, org):
 
 def test_each_packet_is_in_the_audit_record(app, client, auth, org):
     auth.login(org.people["hr"])
-    open_zip(post_packet(auth, org, person="E1001"))
+    open_zip(packet_file(app, client, auth, org, person="E1001"))
     with app.app_context():
         event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "audit_packet.exported")).scalar_one()
         assert event.actor_id == org.people["hr"].id

@@ -106,8 +106,8 @@ def test_certificates_prints_render_memory_and_zip_figures():
         rf"  median ms per render\s+{FIGURE}\s+{FIGURE}\s+{FIGURE}x",
         rf"  certificate <= 3x bare page \(median\): {FIGURE}x {GOAL}",
         rf"  certificate growth < 10% from render 2 to 4: [+-]{FIGURE}% {GOAL}",
-        rf"  ZIP: export_certificates \+ stream\s+{FIGURE}\s+{FIGURE} MiB/s",
-        rf"  HTTP: GET /certificates/export.zip\s+{FIGURE}\s+{FIGURE} MiB/s\s+{FIGURE}x  checked: HTTP 200, a ZIP",
+        rf"  ZIP: build_zip \(the job's work\)\s+{FIGURE}\s+{FIGURE} MiB/s",
+        rf"  HTTP: ask, run the job, download\s+{FIGURE}\s+{FIGURE} MiB/s\s+{FIGURE}x  checked: HTTP 200, a ZIP",
         rf"  served at disk speed, not render speed .* {GOAL}",
     )
 
@@ -257,4 +257,34 @@ def test_scim_prints_users_per_second_for_create_and_patch_against_a_bare_get():
         rf"  bare GET /ServiceProviderConfig\s+{FIGURE} requests/s \(1\.0x\)",
         rf"  POST /Users \(create\)\s+{FIGURE} users/s\s+\({FIGURE}x bare\)",
         rf"  PATCH /Users/<id> \(Entra-style\)\s+{FIGURE} users/s\s+\({FIGURE}x bare\)",
+    )
+
+
+def test_exports_prints_asking_the_packet_and_zip_memory():
+    output = run_tiny("exports.py")
+    assert_lines(
+        output,
+        rf"  slowest ask {FIGURE} ms; a double click finds the same job: True {GOAL}",
+        rf"  packet ready in {FIGURE} s {GOAL}",
+        rf"  peak memory [\d,]+ -> [\d,]+ certificates: [+-]{FIGURE}% {GOAL}",
+        rf"  CSV export {FIGURE} s {GOAL}",
+        rf"  Excel job done: {FIGURE} s, [\d,]+ rows, {FIGURE} MiB",
+    )
+
+
+def test_transcript_prints_each_page_at_two_history_sizes_and_its_goals(postgresql_arguments):
+    pg_arguments, pg_backends = postgresql_arguments("bench_transcript")
+    output = run_tiny("transcript.py", *(pg_arguments or ["--no-pg"]))
+    backends = ["SQLite (temporary file)", *pg_backends]
+    for title in backends:
+        assert_lines(output, rf"{re.escape(title)}: median of 3 requests per page after 1 warm-ups")
+    cell = rf"\s+{FIGURE} /\s+{FIGURE} /\s+\d+"
+    assert_lines(
+        output,
+        rf"\s+100{cell * 4}$",
+        rf"\s+200{cell * 4}$",
+        rf"  every page under 60 KB at every size: largest {FIGURE} KB {GOAL}",
+        rf"  statements the same at every size: transcript \d+, last page \d+, HR person \d+ {GOAL}",
+        rf"  time growth 100 -> 200 attempts under 1.5x: .*; worst {FIGURE}x {GOAL}",
+        times=len(backends),
     )

@@ -19,7 +19,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from tests.conftest import csrf_token
-from tests.helpers import comparable_page, complete_course
+from tests.helpers import ask_for_export, comparable_page, complete_course, fetch_export
 from training.audit.models import AuditEvent
 from training.auth.models import Department
 from training.certificates import files, issuing, revocation, verification
@@ -34,6 +34,7 @@ from training.courses import services as course_services
 from training.courses.services import mark_module_complete
 from training.db import utcnow
 from training.extensions import db
+from training.jobs.models import Job
 from training.quizzes import attempts as quiz_attempts
 
 
@@ -186,6 +187,7 @@ def test_completing_again_after_expiry_issues_a_new_certificate_and_the_old_one_
     assert client.get(f"/verify/{old.serial}.json").json["status"] == "expired"
 
 
+@pytest.mark.renders_certificates_at_completion
 def test_a_rendering_failure_does_not_lose_the_completion(app, client, auth, make_user, course, tmp_path):
     app.config["CERTIFICATE_DESIGN_DIR"] = str(tmp_path / "no-such-design")
     user = make_user()
@@ -195,7 +197,12 @@ def test_a_rendering_failure_does_not_lose_the_completion(app, client, auth, mak
     assert certificate.sha256 == "" and not certificate.path.exists()
     response = client.get(f"/certificates/{certificate.serial}.pdf")
     assert response.status_code == 503 and "no file certificate.html" in response.get_data(as_text=True)
+    with app.app_context():
+        job = db.session.execute(select(Job)).scalar_one()
+        assert (job.kind, job.status) == ("certificate-render", "queued"), "a job will render it again"
     app.config["CERTIFICATE_DESIGN_DIR"] = str(Path(__file__).resolve().parent.parent / "certificates")
+    app.extensions["jobs"].drain()
+    assert certificate.path.is_file(), "the job rendered it"
     assert download(client, certificate.serial)[0].status_code == 200
 
 
@@ -602,13 +609,11 @@ def test_hr_exports_a_zip_with_a_manifest_of_serials_and_hashes(app, client, aut
     _, second = certified(department="Pharmacy", name='=HYPERLINK("http://evil")')
     hr = make_user(role="hr")
     auth.login(hr)
-    response = client.get("/certificates/export.zip")
+    response = fetch_export(app, client, "/certificates/export")
     assert response.status_code == 200 and response.mimetype == "application/zip"
     assert int(response.headers["Content-Length"]) == len(response.get_data())
-    streamed = client.get("/certificates/export.zip", buffered=False)
-    chunks = list(streamed.response)  # the archive goes out piece by piece, never built whole in memory
-    streamed.close()
-    assert len(chunks) > 3 and zip_members(b"".join(chunks)) == zip_members(response.get_data())
+    again = fetch_export(app, client, "/certificates/export")
+    assert zip_members(again.get_data()) == zip_members(response.get_data())
     manifest, archive = read_zip(response)
     assert {row["serial"] for row in manifest} == {first.serial, second.serial}
     for row in manifest:
@@ -632,30 +637,30 @@ def test_the_export_follows_the_filter_and_leaves_out_revoked_files(app, client,
     assert revoke(auth, revoked.serial).status_code == 302
     with app.app_context():
         pharmacy_id = db.session.execute(select(Department.id).where(Department.name == "Pharmacy")).scalar_one()
-    manifest, archive = read_zip(client.get("/certificates/export.zip", query_string={"department": pharmacy_id}))
+    manifest, archive = read_zip(fetch_export(app, client, "/certificates/export", {"department": pharmacy_id}))
     assert {row["serial"] for row in manifest} == {pharmacy.serial, revoked.serial}
     revoked_row = next(row for row in manifest if row["serial"] == revoked.serial)
     assert revoked_row["status"] == "revoked" and revoked_row["file"] == "" and revoked_row["revoked_on"]
     assert sorted(archive.namelist()) == sorted(["manifest.csv", f"certificates/{pharmacy.serial}.pdf"])
     today = utcnow().date()
     empty, _ = read_zip(
-        client.get("/certificates/export.zip", query_string={"issued_from": (today + timedelta(days=1)).isoformat()})
+        fetch_export(app, client, "/certificates/export", {"issued_from": (today + timedelta(days=1)).isoformat()})
     )
     assert empty == []
     everything, _ = read_zip(
-        client.get(
-            "/certificates/export.zip", query_string={"issued_from": today.isoformat(), "issued_to": today.isoformat()}
+        fetch_export(
+            app, client, "/certificates/export", {"issued_from": today.isoformat(), "issued_to": today.isoformat()}
         )
     )
     assert len(everything) == 3 and emergency.serial in {row["serial"] for row in everything}
 
 
 @pytest.mark.renders_certificates_at_completion
-def test_the_export_renders_files_that_went_missing(client, auth, make_user, certified):
+def test_the_export_renders_files_that_went_missing(app, client, auth, make_user, certified):
     _, certificate = certified()
     certificate.path.unlink()
     auth.login(make_user(role="admin"))
-    manifest, archive = read_zip(client.get("/certificates/export.zip"))
+    manifest, archive = read_zip(fetch_export(app, client, "/certificates/export"))
     assert hashlib.sha256(archive.read(manifest[0]["file"])).hexdigest() == certificate.sha256
 
 
@@ -675,7 +680,7 @@ def test_a_tampered_filter_is_a_400_not_a_500(client, auth, make_user, certified
     certified()
     auth.login(make_user(role="hr"))
     assert client.get("/certificates", query_string=query).status_code == 400
-    assert client.get("/certificates/export.zip", query_string=query).status_code == 400
+    assert ask_for_export(client, "/certificates/export", query).status_code == 400
 
 
 def test_hr_lists_certificates_with_filters_and_pages(app, client, auth, make_user, certified):
@@ -693,7 +698,7 @@ def test_staff_and_managers_cannot_list_or_export(client, auth, make_user, certi
     certified()
     auth.login(make_user(role=role))
     assert client.get("/certificates").status_code == 403
-    assert client.get("/certificates/export.zip").status_code == 403
+    assert ask_for_export(client, "/certificates/export").status_code == 403
 
 
 # --- command line --------------------------------------------------------------------------------
@@ -731,14 +736,21 @@ def test_cli_export_rejects_bad_filters(runner, course, tmp_path, args, message)
 
 
 @pytest.mark.renders_certificates_at_completion
-def test_cli_render_missing_restores_deleted_files(runner, certified):
+def test_cli_render_missing_asks_for_a_job_that_restores_deleted_files(app, runner, certified, monkeypatch):
+    monkeypatch.setattr(files, "RENDER_BATCH", 1)
     _, first = certified()
     certified()
     first.path.unlink()
     result = runner.invoke(args=["certificates", "render-missing"])
-    assert result.exit_code == 0 and "Checked 2 certificate(s); rendered 1." in result.output
+    assert result.exit_code == 0 and "renders the missing certificate files (queued)" in result.output
+    assert not first.path.exists(), "the job renders it, not the command"
+    assert runner.invoke(args=["jobs", "work", "--once"]).exit_code == 0
     assert hashlib.sha256(first.path.read_bytes()).hexdigest() == first.sha256
-    assert runner.invoke(args=["certificates", "render-missing"]).output.strip().endswith("rendered 0.")
+    with app.app_context():
+        job = db.session.execute(select(Job)).scalar_one()
+        assert (job.status, job.done_count, job.params) == ("done", 2, {"checked": 2, "rendered": 1})
+    here = runner.invoke(args=["certificates", "render-missing", "--here"])
+    assert here.output.strip() == "Checked 2 certificate(s); rendered 0."
 
 
 def test_cli_issue_missing_covers_completions_recorded_before_certificates(app, runner, certified):

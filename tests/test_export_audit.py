@@ -12,24 +12,31 @@ from sqlalchemy import select
 
 from tests.access_world import RULES, build_world
 from tests.conftest import csrf_token
+from tests.helpers import download_when_ready
 from training.audit.models import AuditEvent
 from training.bearer_tokens import hash_token
 from training.clock import today
 from training.extensions import db
 
-DOWNLOAD = re.compile(r"\.(csv|xlsx|zip|pdf|yaml|gift|json)$|^/api/v1/|/packet$")
+DOWNLOAD = re.compile(r"\.(csv|xlsx|zip|pdf|yaml|gift|json)$|^/api/v1/|/packet$|/export$|/download$")
 # Downloads that are not records of people: nothing to audit.
 NOT_RECORDS = {
     "GET /verify/<serial>.json": "public certificate check: only what the printed certificate shows",
     "GET /api/v1/openapi.json": "the API's own description",
+    "GET /exports/<int:job_id>/download": "an export job's file: its event was recorded when the job made it",
 }
 
 FILTER = {"q": "", "department_id": None, "job_title": "", "item": "", "status": ""}
 # rule -> (who downloads, query string or form, action, details the event must have)
 EXPORTS = {
     "GET /compliance/export.csv": ("manager", "?status=completed", "compliance.exported", {"format": "csv", "rows": 1}),
-    "GET /compliance/export.xlsx": ("hr", "", "compliance.exported", {"format": "xlsx", "rows": 7, "filter": FILTER}),
-    "GET /certificates/export.zip": ("hr", "", "certificate.exported", {"count": 1, "channel": "web"}),
+    "POST /compliance/export.xlsx": (
+        "hr",
+        "job",
+        "compliance.exported",
+        {"format": "xlsx", "rows": 7, "filter": FILTER},
+    ),
+    "POST /certificates/export": ("hr", "job", "certificate.exported", {"count": 1, "channel": "web"}),
     "GET /certificates/<serial>.pdf": ("manager", "", "certificate.downloaded", {"format": "pdf"}),
     "GET /compliance/people/<int:user_id>/transcript.pdf": ("hr", "", "transcript.exported", {"format": "pdf"}),
     "GET /compliance/packet": (
@@ -81,7 +88,9 @@ def download(app, world, client, key: str, query: str):
             "date_from": (on - timedelta(days=30)).isoformat(),
             "date_to": on.isoformat(),
         }
-        return client.post(path, data=data)
+        return download_when_ready(app, client, client.post(path, data=data))
+    if query == "job":
+        return download_when_ready(app, client, client.post(path, data={"csrf_token": csrf_token(client, "/")}))
     return client.get(path + query)
 
 

@@ -9,7 +9,8 @@ import openpyxl
 import pytest
 from sqlalchemy import event, select
 
-from tests.helpers import complete_course
+from tests.conftest import csrf_token
+from tests.helpers import ask_for_export, complete_course, fetch_export
 from training.audit.models import AuditEvent
 from training.auth.models import Department, User
 from training.clock import today
@@ -124,10 +125,16 @@ def test_csv_has_one_row_per_person_and_required_item(client, auth, org):
     assert date.fromisoformat(radiographer["Due date"]) > org.on
 
 
-def test_xlsx_matches_the_csv_with_real_dates_a_bold_frozen_header_and_widths(client, auth, org):
+def export(app, client, extension: str, query: str = ""):
+    """The CSV as a streamed download; the workbook asked for, made by its job and downloaded from its page."""
+    path = f"/compliance/export.{extension}" + (f"?{query}" if query else "")
+    return client.get(path) if extension == "csv" else fetch_export(app, client, path)
+
+
+def test_xlsx_matches_the_csv_with_real_dates_a_bold_frozen_header_and_widths(app, client, auth, org):
     auth.login(org.hr)
     csv_export = csv_rows(client.get("/compliance/export.csv"))
-    response = client.get("/compliance/export.xlsx")
+    response = export(app, client, "xlsx")
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert response.headers["Content-Disposition"] == f"attachment; filename=compliance-{org.on.isoformat()}.xlsx"
     assert int(response.headers["Content-Length"]) == len(response.get_data())
@@ -146,12 +153,12 @@ def test_xlsx_matches_the_csv_with_real_dates_a_bold_frozen_header_and_widths(cl
 
 
 @pytest.mark.parametrize("extension", ["csv", "xlsx"])
-def test_filters_are_honoured(client, auth, org, extension):
+def test_filters_are_honoured(app, client, auth, org, extension):
     auth.login(org.hr)
     read = csv_rows if extension == "csv" else xlsx_rows
 
     def emails(query: str) -> list[str]:
-        return sorted(r["Email"] for r in read(client.get(f"/compliance/export.{extension}?{query}")))
+        return sorted(r["Email"] for r in read(export(app, client, extension, query)))
 
     assert emails(f"department={org.radiology_id}") == ["rad@example.org"]
     assert emails("status=completed") == ["nurse@example.org"]
@@ -165,23 +172,43 @@ def test_filters_are_honoured(client, auth, org, extension):
 
 
 @pytest.mark.parametrize("extension", ["csv", "xlsx"])
-def test_a_manager_gets_their_own_department_whatever_they_ask_for(client, auth, org, extension):
+def test_a_manager_gets_their_own_department_whatever_they_ask_for(app, client, auth, org, extension):
     auth.login(org.manager)
     read = csv_rows if extension == "csv" else xlsx_rows
     for query in ("", f"department={org.radiology_id}", "q=ray", f"department={org.radiology_id}&status=not_started"):
-        rows = read(client.get(f"/compliance/export.{extension}?{query}"))
+        rows = read(export(app, client, extension, query))
         assert {r["Department"] for r in rows} <= {"Pharmacy"}, query
-    assert sorted(r["Email"] for r in read(client.get(f"/compliance/export.{extension}"))) == [
+    assert sorted(r["Email"] for r in read(export(app, client, extension))) == [
         "boss@example.org",
         "nurse@example.org",
     ]
 
 
-@pytest.mark.parametrize("path", ["/compliance/export.csv", "/compliance/export.xlsx"])
-def test_staff_are_refused_and_visitors_sent_to_sign_in(client, auth, org, path):
-    assert client.get(path).status_code == 302
+def ask(client, extension: str, query: str = ""):
+    """Only ask: a GET of the CSV, the POST that asks for the workbook's job."""
+    path = f"/compliance/export.{extension}" + (f"?{query}" if query else "")
+    return client.get(path) if extension == "csv" else ask_for_export(client, path)
+
+
+@pytest.mark.parametrize("extension", ["csv", "xlsx"])
+def test_staff_are_refused_and_visitors_sent_to_sign_in(client, auth, org, extension):
+    path = f"/compliance/export.{extension}"
+    visitor = client.get(path) if extension == "csv" else client.post(path, data={"csrf_token": csrf_token(client)})
+    assert visitor.status_code == 302 and "/login" in visitor.headers["Location"]
     auth.login(org.nurse)
-    assert client.get(path).status_code == 403
+    assert ask(client, extension).status_code == 403
+
+
+def test_the_workbook_is_asked_for_with_a_post_that_answers_at_once_and_makes_one_job(app, client, auth, org):
+    auth.login(org.hr)
+    assert client.get("/compliance/export.xlsx").status_code == 405
+    first, again = ask(client, "xlsx", "status=completed"), ask(client, "xlsx", "status=completed")
+    assert first.status_code == again.status_code == 303
+    assert first.headers["Location"] == again.headers["Location"], "a double click finds the same job"
+    preparing = client.get(first.headers["Location"]).get_data(as_text=True)
+    assert "Compliance spreadsheet" in preparing and "Preparing" in preparing
+    no_token = client.post("/compliance/export.xlsx")
+    assert no_token.status_code == 400
 
 
 @pytest.mark.parametrize(
@@ -191,7 +218,7 @@ def test_staff_are_refused_and_visitors_sent_to_sign_in(client, auth, org, path)
 def test_a_tampered_filter_is_a_400_not_a_500(client, auth, org, query):
     auth.login(org.hr)
     for extension in ("csv", "xlsx"):
-        response = client.get(f"/compliance/export.{extension}?{query}")
+        response = ask(client, extension, query)
         assert response.status_code == 400
         assert "export filter is not valid" in response.get_data(as_text=True)
 
@@ -199,7 +226,7 @@ def test_a_tampered_filter_is_a_400_not_a_500(client, auth, org, query):
 def test_every_export_is_in_the_audit_record(app, client, auth, org):
     auth.login(org.manager)
     client.get(f"/compliance/export.csv?status=not_started&department={org.radiology_id}")
-    xlsx_book(client.get("/compliance/export.xlsx"))
+    xlsx_book(export(app, client, "xlsx"))
     with app.app_context():
         events = db.session.execute(select(AuditEvent).where(AuditEvent.action == "compliance.exported")).scalars()
         recorded = [(e.actor_id, e.details["format"], e.details["filter"], e.details["rows"]) for e in events]
@@ -225,7 +252,7 @@ def test_formulas_in_names_are_neutralised(app, client, auth, org, make_user):
     row = next(r for r in csv_rows(client.get("/compliance/export.csv")) if r["Email"] == "evil@example.org")
     assert row["Name"] == '\'=HYPERLINK("http://evil.example","x")'
     assert row["Job title"] == "'+cmd|' /C calc'!A0"
-    sheet = xlsx_book(client.get("/compliance/export.xlsx")).active
+    sheet = xlsx_book(export(app, client, "xlsx")).active
     evil = next(r for r in sheet.iter_rows(min_row=2) if r[2].value == "evil@example.org")
     assert evil[1].data_type == "s" and evil[1].value.startswith("'=")
     assert evil[4].data_type == "s" and evil[4].value.startswith("'+")
@@ -275,10 +302,10 @@ def test_the_csv_is_produced_chunk_by_chunk(app, client, auth, org, monkeypatch)
     assert len(people_queries) == -(-304 // 40)
 
 
-def test_a_long_xlsx_continues_on_another_sheet(client, auth, org, monkeypatch):
+def test_a_long_xlsx_continues_on_another_sheet(app, client, auth, org, monkeypatch):
     monkeypatch.setattr(matrix, "MAX_SHEET_ROWS", 3)
     auth.login(org.hr)
-    book = xlsx_book(client.get("/compliance/export.xlsx"))
+    book = xlsx_book(export(app, client, "xlsx"))
     assert book.sheetnames == ["Compliance", "Compliance (2)"]
     assert [sheet.max_row for sheet in book.worksheets] == [4, 2]
     assert book.worksheets[1].freeze_panes == "A2"

@@ -123,6 +123,12 @@ def _reset_link_followed(seed, client) -> str:
     return client.get("/password/reset").get_data(as_text=True)
 
 
+def certificate_list(seed, client) -> str:
+    """The certificate list once there is a certificate (the export's button shows only then)."""
+    assert seed.serial
+    return client.get("/certificates").get_data(as_text=True)
+
+
 STAFF_CSV = (
     b"employee_id,name,email,department,job_title,hire_date,manager_email\n"
     b"F100,Fuzz Person,fuzz.person@example.org,Ward 1,Nurse,2020-01-06,\n"
@@ -198,6 +204,7 @@ TARGETS = {
     "/certificates/<serial>/revoke": Target(
         "admin", "/certificates/{serial}/revoke", "/certificates/{serial}", {"reason": "Issued to the wrong person."}
     ),
+    "/certificates/export": Target("admin", "/certificates/export", certificate_list),
     "/verify/<serial>": Target(None, "/verify/{serial}", "/verify/{serial}", {"pdf": ("certificate.pdf", PDF)}),
     "/compliance/people/<int:user_id>/allowances": Target(
         "admin",

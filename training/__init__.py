@@ -45,6 +45,9 @@ def register_extensions(app: Flask) -> None:
     from training.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    from training import session_end
+
+    session_end.init_app(app)  # after db.init_app: its teardown runs first
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     from training.web import refuse_malformed_referrer
 
@@ -53,13 +56,14 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     limiter.init_app(app)
     import training.compliance.subscribers
-    import training.models  # noqa: F401 - every model registered before the mappers configure
+    import training.models  # every model registered before the mappers configure
+    import training.reports.exports  # noqa: F401 - registers the export jobs and their ready email
     from training.audit import forwarding
 
     forwarding.init_app(app)
     from training.jobs import queue
 
-    queue.init_app(app)
+    queue.init_app(app, factory=create_app)
 
 
 def register_blueprints(app: Flask) -> None:

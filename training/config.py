@@ -74,6 +74,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CERTIFICATE_RENDER_AT_COMPLETION": True,
         "STAFF_IMPORT_DIR": os.environ.get("STAFF_IMPORT_DIR", str(Path(instance_path) / "staff-imports")),
         "AUTHORING_IMPORT_DIR": os.environ.get("AUTHORING_IMPORT_DIR", str(Path(instance_path) / "question-imports")),
+        # Where background jobs write their files (finished exports, and the parts a retry continues from).
+        "JOBS_RESULT_DIR": os.environ.get("JOBS_RESULT_DIR", str(Path(instance_path) / "exports")),
         # `flask staff sync` refuses a run that would deactivate more than this % of the people the feed manages.
         "STAFF_SYNC_MAX_DEACTIVATE_PERCENT": _whole_number("STAFF_SYNC_MAX_DEACTIVATE_PERCENT", 10, 100),
         # /healthz fails its storage check when any of the three folders above has less free space (MB; 0: off).
@@ -91,6 +93,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # the app runs its jobs on a worker thread of its own (docs/operations.md, "Background jobs").
         "JOBS_BROKER_URL": os.environ.get("JOBS_BROKER_URL") or None,
         "JOBS_MAX_TRIES": max(1, _whole_number("JOBS_MAX_TRIES", 3, 20)),
+        # Processes a job renders PDFs with (audit packets' transcripts): one per core by default.
+        "JOBS_RENDER_PROCESSES": max(1, _whole_number("JOBS_RENDER_PROCESSES", os.cpu_count() or 1, 64)),
         # How long a finished export can be downloaded, in hours.
         "JOBS_RESULT_SECONDS": _whole_number("JOBS_RESULT_HOURS", 24, 24 * 14) * 3600,
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",

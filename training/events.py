@@ -42,7 +42,13 @@ policy_changed = _signals.signal(
 policy_read = _signals.signal(
     "policy-read", doc="A person opened or attested to a policy version. Sent with user_ids, now."
 )
+job_finished = _signals.signal(
+    "job-finished",
+    doc="A background job made its result. Unlike the others, sent after the job's row is committed. Sent with "
+    "user_ids (who asked for it), job_id.",
+)
 
+# The events of domain records, which compliance follows (job_finished is not one).
 ALL = (
     person_changed,
     module_completed,

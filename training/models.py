@@ -6,7 +6,7 @@ from training.auth.models import Department, PasswordReset, RecoveryCode, User, 
 from training.certificates.models import Certificate, CertificateFile, CertificateRevocation
 from training.completions.models import Completion, ModuleProgress
 from training.compliance.models import FirstBreachCount, Obligation, ObligationCount, Requirement
-from training.content.models import Course, Question, QuestionOption, QuestionVersion, TrainingModule
+from training.content.models import ContentVersion, Course, Question, QuestionOption, QuestionVersion, TrainingModule
 from training.jobs.models import Job
 from training.policies.models import Attestation, Policy, PolicyCourse, PolicyReading, PolicyVersion
 from training.quizzes.models import AttemptAllowance, AttemptAnswer, AttemptQuestion, QuizAttempt
@@ -26,6 +26,7 @@ __all__ = [
     "CertificateFile",
     "CertificateRevocation",
     "Completion",
+    "ContentVersion",
     "Course",
     "Department",
     "FirstBreachCount",

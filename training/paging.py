@@ -1,4 +1,5 @@
-"""One page of a list (people, staff, certificates, reminders, the audit record, authoring activity), one way.
+"""One page of a list (people, staff, certificates, reminders, the audit record, authoring activity, a transcript's
+completions and quiz attempts), one way.
 
 Every list pages alike: numbers from 1, a number past the last shows the last page, an empty list is
 "page 1 of 1", and a page costs two queries, the count and then the page's rows.

@@ -17,6 +17,7 @@ from training.audit.services import DeniedAccess, record_denied_access
 from training.auth.sessions import user_for_session
 from training.client import client_ip
 from training.compliance import rules as compliance_rules
+from training.content import catalog
 from training.courses.rules import STATUS_LABELS
 from training.error_pages import TOO_LARGE_MESSAGE, error_response
 from training.errors import DomainError, HiddenRecord
@@ -57,7 +58,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
-    login_manager.user_loader(user_for_session)
+    login_manager.user_loader(_user_of_session)
     login_manager.unauthorized_handler(_sign_in_first)
     app.session_interface = ServerBoundSessionCookie()
     app.before_request(_load_signed_in_user)
@@ -81,6 +82,14 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["error_items"] = error_items
     app.jinja_env.globals["error_item"] = ErrorItem
     app.jinja_env.globals["sso_sign_in_buttons"] = sso_sign_in_buttons
+
+
+_CONTENT_TOKEN = catalog.content_token_column()
+
+
+def _user_of_session(token: str):
+    """The signed-in user, and in the same statement the content version the catalog cache checks."""
+    return user_for_session(token, also=_CONTENT_TOKEN, receive=catalog.remember_token)
 
 
 def _load_signed_in_user() -> None:

@@ -1,15 +1,22 @@
 """HR in Chromium: sets a requirement, sees a person become overdue, filters the people list from
-the overview and exports the filtered list as CSV."""
+the overview, exports the filtered list as CSV, and asks for a department's audit packet: its job page
+while it is prepared, then its download."""
 
 import csv
 import io
 from datetime import timedelta
 
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from tests.e2e.browser import sign_in
 from tests.helpers import age_requirement
 from training.clock import today
+from training.content.models import Course
+from training.courses import services as course_services
+from training.courses.services import mark_module_complete
+from training.extensions import db
+from training.quizzes import attempts as quiz_attempts
 
 COURSE = "Patient Confidentiality and HIPAA on Social Media"
 
@@ -53,6 +60,9 @@ def test_hr_journey(app, page, make_user, check_page, tmp_path):
         ("Larry Lane", larry.email, "Pharmacy", COURSE, "Overdue")
     ]
     assert rows[0]["Due date"] == (today_in(app) - timedelta(days=15)).isoformat()
+
+    complete_course(app, larry.id, COURSE)  # something for the packet to hold
+    prepare_packet(page, app, check_page, tmp_path)
 
 
 def main_nav(page, name):
@@ -98,3 +108,31 @@ def download_csv(page, tmp_path) -> list[dict]:
     download.value.save_as(path)
     assert path.name.startswith("compliance-") and path.suffix == ".csv"
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+
+
+def complete_course(app, user_id: int, title: str) -> None:
+    """The person completes the course through the services, as the demo does."""
+    with app.app_context():
+        course = db.session.execute(select(Course).where(Course.title == title)).scalar_one()
+        for module in course.modules:
+            mark_module_complete(user_id, module)
+        attempt = course_services.start_quiz(user_id, course)
+        answers = {q.id: sorted(q.correct_option_ids) for q in quiz_attempts.gradable(attempt)}
+        course_services.submit_quiz(user_id, attempt.id, answers)
+
+
+def prepare_packet(page, app, check_page, tmp_path):
+    """The packet's job page says it is being prepared, and offers the ZIP once a worker has made it."""
+    page.get_by_role("navigation", name="Compliance").get_by_role("link", name="Audit packet").click()
+    page.get_by_label("A department").check()
+    page.get_by_label("Department", exact=True).select_option(label="Pharmacy")
+    page.get_by_role("button", name="Prepare audit packet (ZIP)").click()
+    expect(page.get_by_role("heading", level=1, name="Audit packet")).to_be_visible()
+    expect(page.get_by_text("Preparing")).to_be_visible()
+    check_page(page, "packet-preparing")
+    app.extensions["jobs"].drain()
+    expect(page.get_by_text("Your file is ready.")).to_be_visible()  # the page's script fetched the news
+    check_page(page, "packet-ready")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download").click()
+    assert download.value.suggested_filename.startswith("audit-packet-")

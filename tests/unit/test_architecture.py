@@ -37,11 +37,13 @@ PLATFORM = (
     "paging",
     "paths",
     "security_log",
+    "session_end",
     "spreadsheets",
     "staging",
     "syslog",
     "urls",
     "visible_text",
+    "zip_writer",
 )
 
 # Lowest first. Units in one layer are siblings: they may not import each other.

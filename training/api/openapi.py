@@ -271,7 +271,7 @@ def document() -> dict:
             "/api/v1/people/{employee_id}/transcript": {
                 "get": operation(
                     "getTranscript",
-                    "One person's obligations, completions, quiz attempts and attestations.",
+                    "One person's obligations, completions, quiz attempts and attestations: the whole record, unpaged.",
                     response("The transcript.", ref("Transcript")),
                     [path("employee_id", "The organisation's employee id.")],
                     {"404": response("No person has this employee id.", ERROR)},

@@ -23,7 +23,7 @@ from training.compliance.people import ComplianceFilter, PersonRow, people_page
 from training.compliance.requirements import Item, required_items
 from training.compliance.status import Cell, due_soon_days, person_cells
 from training.content.models import Course
-from training.courses.services import transcript
+from training.courses.transcript import transcript
 from training.db import utcnow
 from training.errors import NotFound
 from training.extensions import db
@@ -169,7 +169,11 @@ def _cell(cell: Cell, slugs: dict[str, str]) -> dict:
 
 
 def person_transcript(employee_id: str, caller: ApiCaller) -> dict:
-    """Everything one person must do and has done, found by employee id (deactivated people too)."""
+    """Everything one person must do and has done, found by employee id (deactivated people too).
+
+    The whole record, unlike the transcript pages: an HR system reads it to keep a copy, as an auditor reads the
+    PDF, and clients written for version 1 read these lists as complete. Its JSON is about 150 bytes an attempt.
+    """
     person = _person_by_employee_id(employee_id)
     cells = person_cells(person.id)
     slugs = item_slugs([cell.item for cell in cells])

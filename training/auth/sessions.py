@@ -6,9 +6,10 @@ The cookie holds a random token; only its SHA-256 is stored (`UserSession.token_
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import current_app, g
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from training.audit.services import record_event
 from training.auth import session_rules
@@ -115,22 +116,34 @@ def _end_lapsed_sessions(user_id: int, now: datetime) -> None:
             record.ended_at, record.ended_reason = ended.at, ended.reason
 
 
-def user_for_session(token: str) -> User | None:
+@cache
+def _session_statement(also):
+    """The open session of a token hash with its user (and `also`), built once per process and column."""
+    columns = (UserSession, User) if also is None else (UserSession, User, also)
+    return (
+        select(*columns)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == bindparam("token_hash"), UserSession.ended_at.is_(None))
+    )
+
+
+def user_for_session(token: str, also=None, receive=None) -> User | None:
     """The Flask-Login user loader: the user of a live session token, or None.
+
+    `also` is a column of another area's that the request needs anyway, read in the same statement
+    (web.py: the content version); `receive` is given its value when the session exists.
 
     A session past its idle timeout or absolute end is ended here (reason "idle" or "expired") and
     the message for the sign-in page is left in `g.session_end_message`. `last_seen_at` is written
     at most once a minute (session_rules.TOUCH_INTERVAL). This commits: web.py loads the user at
     the start of each request, before a view has changed anything.
     """
-    row = db.session.execute(
-        select(UserSession, User)
-        .join(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == _token_hash(token), UserSession.ended_at.is_(None))
-    ).first()
+    row = db.session.execute(_session_statement(also), {"token_hash": _token_hash(token)}).first()
     if row is None:
         return None
-    record, user = row.UserSession, row.User
+    record, user = row[0], row[1]
+    if receive is not None:
+        receive(row[2])
     now = utcnow()
     if not user.active:
         _end_record(record, now, "deactivated")

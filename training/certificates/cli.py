@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from training.auth.models import Department
 from training.certificates import files, issuing, listing
-from training.certificates.export import certificate_zip
-from training.clock import organisation_zone
+from training.certificates.export import build_zip
 from training.content.models import Course
 from training.errors import domain_errors_as_click
 from training.extensions import db
+from training.jobs.runner import Untracked
 
 certificates_cli = AppGroup("certificates", help="Export certificates and keep their stored PDFs complete.")
 
@@ -45,33 +45,29 @@ def export_command(output: Path, department, course, issued_from: datetime | Non
         issued_from=issued_from.date() if issued_from else None,
         issued_to=issued_to.date() if issued_to else None,
     )
-    with domain_errors_as_click():
-        certificates = listing.export_certificates(criteria)
-    archive = certificate_zip(certificates, files.certificate_store(), organisation_zone())
-    _write_atomically(output, archive)
-    listing.record_export(None, criteria, len(certificates), channel="cli")
-    click.echo(f"Wrote {len(certificates)} certificate(s) to {output} ({len(archive):,} bytes).")
-
-
-def _write_atomically(output: Path, chunks) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".zip", dir=output.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-        os.replace(temporary, output)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with tempfile.TemporaryDirectory(prefix=".tmp-", dir=output.parent) as folder, domain_errors_as_click():
+        count = build_zip(criteria, Path(folder), Untracked())
+        os.replace(Path(folder) / "zip", output)
+    listing.export_event(None, criteria, count, channel="cli")
+    db.session.commit()
+    click.echo(f"Wrote {count} certificate(s) to {output} ({output.stat().st_size:,} bytes).")
 
 
 @certificates_cli.command("render-missing")
-def render_missing_command():
-    """Render every certificate whose stored PDF is missing or is not the recorded file."""
-    with domain_errors_as_click():
-        checked, rendered = files.render_missing()
-    click.echo(f"Checked {checked} certificate(s); rendered {rendered}.")
+@click.option("--here", is_flag=True, help="Check and render in this process now (a restore check; no workers).")
+def render_missing_command(here: bool):
+    """Ask for the job that renders every certificate whose stored PDF is missing or is not the recorded file."""
+    if here:
+        with domain_errors_as_click():
+            checked, rendered = files.render_missing(Untracked())
+        click.echo(f"Checked {checked} certificate(s); rendered {rendered}.")
+        return
+    job = files.request_render_missing()
+    click.echo(
+        f"Job {job.id} renders the missing certificate files ({job.status}); the job workers run it "
+        "(`flask jobs work`; `flask jobs list` shows where it stands)."
+    )
 
 
 @certificates_cli.command("issue-missing")

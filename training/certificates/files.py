@@ -4,7 +4,7 @@ import logging
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from training.audit.services import record_event
@@ -16,6 +16,8 @@ from training.clock import local_date_text
 from training.completions.models import Completion
 from training.db import utcnow
 from training.extensions import db
+from training.jobs.models import Job
+from training.jobs.runner import Progress, Untracked, handler, request_job
 from training.urls import public_url
 
 log = logging.getLogger(__name__)
@@ -152,10 +154,10 @@ def record_certificate_file(certificate: Certificate, data: bytes) -> None:
 def store_file_of_completion(completion: Completion | None) -> None:
     """After a completion is committed: write its new certificate's file.
 
-    A rendering failure must not undo a learner's completion, so it is logged and the file is
-    rendered on first download (or by `flask certificates render-missing`) instead. With
-    CERTIFICATE_RENDER_AT_COMPLETION off (the test suite's default: only the tests that look at
-    certificates render them) every file is rendered that way, on first use.
+    A rendering failure must not undo a learner's completion, so it is logged and a job is asked
+    for that renders the file again (with the queue's retries and backoff); a download before then
+    renders it itself. With CERTIFICATE_RENDER_AT_COMPLETION off (the test suite's default: only the
+    tests that look at certificates render them) every file is rendered on first use.
     """
     if completion is None or not current_app.config["CERTIFICATE_RENDER_AT_COMPLETION"]:
         return
@@ -164,21 +166,55 @@ def store_file_of_completion(completion: Completion | None) -> None:
         write_certificate_file(certificate)
     except Exception:
         db.session.rollback()
-        log.exception("Could not render certificate %s; it will be rendered on first use", certificate.serial)
+        log.exception("Could not render certificate %s; a job will render it again", certificate.serial)
+        request_job(RENDER_JOB, f"{RENDER_JOB}:{certificate.id}", {"certificate_id": certificate.id}, None)
 
 
-def render_missing() -> tuple[int, int]:
-    """Render every certificate whose stored file is missing or differs from its record.
+RENDER_JOB = "certificate-render"
 
-    Returns (checked, rendered).
-    """
+
+@handler(RENDER_JOB)
+def render_one(job: Job, progress: Progress) -> None:
+    """The file of one certificate whose rendering failed when it was issued (unless it was made since)."""
+    certificate = db.session.get(Certificate, job.params["certificate_id"])
+    progress.start(1)
+    if certificate is not None and not _stored_file_intact(certificate, certificate_store()):
+        write_certificate_file(certificate)
+
+
+RENDER_MISSING_JOB = "certificate-render-missing"
+RENDER_BATCH = 200
+
+
+def request_render_missing() -> Job:
+    """Ask for the job that renders every missing or altered file (one at a time: asking again finds it)."""
+    return request_job(RENDER_MISSING_JOB, RENDER_MISSING_JOB, {}, None)
+
+
+@handler(RENDER_MISSING_JOB)
+def render_missing_job(job: Job, progress: Progress) -> None:
+    checked, rendered = render_missing(progress)
+    job.params = {**job.params, "checked": checked, "rendered": rendered}
+
+
+def render_missing(progress: Progress | Untracked) -> tuple[int, int]:
+    """Check every certificate's stored file against its record, by id `RENDER_BATCH` at a time, and render the
+    missing or altered ones; the checkpoint after each batch lets a retry start where the last try stopped.
+    Returns (checked, rendered)."""
     store = certificate_store()
-    checked = rendered = 0
-    for certificate in db.session.execute(select(Certificate).order_by(Certificate.id)).scalars():
-        checked += 1
-        if not _stored_file_intact(certificate, store):
-            write_certificate_file(certificate, store)
-            rendered += 1
+    checkpoint = progress.checkpoint
+    if not checkpoint:
+        progress.start(db.session.execute(select(func.count(Certificate.id))).scalar_one())
+    after, checked, rendered = checkpoint.get("after_id", 0), checkpoint.get("done", 0), checkpoint.get("rendered", 0)
+    query = select(Certificate).order_by(Certificate.id).limit(RENDER_BATCH)
+    while batch := list(db.session.execute(query.where(Certificate.id > after)).scalars()):
+        after = batch[-1].id
+        for certificate in batch:
+            if not _stored_file_intact(certificate, store):
+                write_certificate_file(certificate, store)
+                rendered += 1
+        checked += len(batch)
+        progress.advance(checked, {"after_id": after, "done": checked, "rendered": rendered})
     return checked, rendered
 
 

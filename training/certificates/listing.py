@@ -1,4 +1,4 @@
-"""HR's certificate list: the filter and its choices, the pages, and what an export holds, with its audit record."""
+"""HR's certificate list: the filter and its choices, the pages, and the audit record of an export."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -8,7 +8,6 @@ from sqlalchemy.orm import joinedload
 
 from training.audit.services import record_event
 from training.auth.models import Department, User
-from training.certificates.files import certificate_store, stored_in_full, write_certificate_file
 from training.certificates.models import Certificate
 from training.clock import organisation_zone
 from training.content.models import Course
@@ -52,34 +51,17 @@ def find_certificates(criteria: CertificateFilter, page: int = 1, per_page: int 
     return paginate(filtered_query(criteria).options(joinedload(Certificate.user)), page, per_page)
 
 
-def export_certificates(criteria: CertificateFilter) -> list[Certificate]:
-    """Every certificate of the filter, with its file on disk (missing ones are rendered first).
-
-    Files are checked by size only, so a large export runs at disk speed; the manifest carries the
-    recorded SHA-256 of each file for the auditor to check.
-    """
-    query = filtered_query(criteria).options(joinedload(Certificate.user))
-    certificates = list(db.session.execute(query).unique().scalars())
-    store = certificate_store()
-    missing = [c for c in certificates if c.revocation is None and not stored_in_full(c, store)]
-    for certificate in missing:
-        write_certificate_file(certificate, store)
-    if missing:  # each write commits, which expires what was loaded: load it again, in one query
-        certificates = list(db.session.execute(query).unique().scalars())
-    return certificates
-
-
-def record_export(
-    actor: User | None, criteria: CertificateFilter, count: int, channel: str, ip_address: str = ""
+def export_event(
+    actor_id: int | None, criteria: CertificateFilter, count: int, channel: str, ip_address: str = ""
 ) -> None:
+    """The audit record of a finished export, in the caller's transaction (a job's: committed with its "done")."""
     record_event(
         "certificate.exported",
-        actor_id=actor.id if actor else None,
+        actor_id=actor_id,
         subject_type="certificate",
         details={"filter": criteria.as_dict(), "count": count, "channel": channel},
         ip_address=ip_address,
     )
-    db.session.commit()
 
 
 def departments_for_filter() -> list[Department]:

@@ -9,20 +9,18 @@ from flask import (
     render_template,
     request,
     send_file,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from training.auth.access import roles_required
-from training.certificates import access, files, listing, revocation, verification
-from training.certificates.export import certificate_zip
+from training.certificates import access, listing, revocation, verification
+from training.certificates.export import request_certificate_zip
 from training.certificates.forms import CertificateFilterForm, FileCheckForm, RevokeForm, SerialLookupForm
 from training.certificates.serials import InvalidSerial, display_serial, parse_serial
 from training.certificates.storage import sha256_hex
 from training.client import client_ip
-from training.clock import organisation_zone
 from training.errors import DomainError
 from training.extensions import limiter
 from training.limits import heavy_download
@@ -118,21 +116,17 @@ def index():
     )
 
 
-@bp.route("/certificates/export.zip")
+@bp.route("/certificates/export", methods=["POST"])
 @roles_required(*access.VIEW_ANY_ROLES)
 @heavy_download
 def export():
+    """Asks for the ZIP (a background job) and shows its page; asking again while it runs finds the same job."""
     form, criteria = _filter_form()
     if criteria is None:
         errors = "; ".join(f"{form[name].label.text}: {' '.join(msgs)}" for name, msgs in form.errors.items())
         raise DomainError(f"The export filter is not valid. {errors}")
-    certificates = listing.export_certificates(criteria)
-    archive = certificate_zip(certificates, files.certificate_store(), organisation_zone())
-    listing.record_export(current_user, criteria, len(certificates), channel="web", ip_address=client_ip())
-    response = current_app.response_class(stream_with_context(iter(archive)), mimetype="application/zip")
-    response.headers["Content-Length"] = str(len(archive))
-    response.headers["Content-Disposition"] = "attachment; filename=certificates.zip"
-    return response
+    job = request_certificate_zip(current_user, criteria, client_ip())
+    return redirect(url_for("reports.export_job", job_id=job.id), code=303)
 
 
 @bp.route("/verify")

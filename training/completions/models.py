@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.content.models import Course
@@ -29,6 +29,8 @@ class Completion(db.Model):
         UniqueConstraint("user_id", "course_id", "cycle"),
         UniqueConstraint("attempt_id"),
         CheckConstraint("score BETWEEN 0 AND 100", name="score_percent"),
+        # A person's completions newest first, a page at a time (the transcript pages).
+        Index("ix_completion_user_completed", "user_id", "completed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

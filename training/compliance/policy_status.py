@@ -6,12 +6,16 @@ records, so they live here, above both.
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 
 from training.clock import today
+from training.compliance import rules
 from training.compliance.models import Obligation
-from training.compliance.status import Cell, person_cells
+from training.compliance.requirements import Item
+from training.compliance.status import Cell, cell_with, due_soon_days, person_cells
+from training.content import catalog
 from training.extensions import db
 from training.policies.lookups import with_current_versions
 from training.policies.models import Attestation, Policy, PolicyVersion
@@ -51,8 +55,8 @@ class PolicyListing:
     """A live policy as one person sees it: its current version, their status when required, and
     when they attested to the current version (if they did)."""
 
-    policy: Policy
-    current: PolicyVersion
+    policy: "Policy | PolicyHead"
+    current: "PolicyVersion | VersionHead"
     cell: Cell | None
     attested_at: datetime | None
 
@@ -84,6 +88,88 @@ def learner_compliance(user_id: int, now: datetime | None = None) -> LearnerComp
     required = [by_id[c.item.id] for c in cells if c.item.kind == "policy" and c.item.id in by_id]
     others = [listing for listing in listings if listing.cell is None]
     return LearnerCompliance(courses=course_cells, policies=required, others=others)
+
+
+@dataclass(frozen=True)
+class PolicyHead:
+    """What a listing shows of a policy."""
+
+    id: int
+    slug: str
+    title: str
+
+
+@dataclass(frozen=True)
+class VersionHead:
+    """What a listing shows of a policy's current version."""
+
+    id: int
+    version: int
+    published_at: datetime
+
+
+@dataclass(frozen=True)
+class LearnerRequirements:
+    """What one person is required to do, as "My training" shows it: their courses' cells by course id, and the
+    policies to attest to with their current version and the person's attestation to it."""
+
+    courses: dict[int, Cell]
+    policies: list[PolicyListing]
+
+
+@cache
+def _requirements_statement():
+    """A person's obligations, each policy's current version and their attestation to it; built once per process."""
+    user_id = bindparam("user_id")
+    latest = (
+        select(PolicyVersion.policy_id, func.max(PolicyVersion.version).label("version"))
+        .group_by(PolicyVersion.policy_id)
+        .subquery()
+    )
+    current = and_(PolicyVersion.policy_id == Policy.id, PolicyVersion.version == latest.c.version)
+    return (
+        select(
+            Obligation.course_id,
+            Obligation.due_on,
+            Obligation.completed_on,
+            Obligation.valid_until,
+            Obligation.started,
+            Policy.id,
+            Policy.slug,
+            Policy.title,
+            PolicyVersion.id,
+            PolicyVersion.version,
+            PolicyVersion.published_at,
+            Attestation.attested_at,
+        )
+        .outerjoin(Policy, and_(Policy.id == Obligation.policy_id, Policy.retired_at.is_(None)))
+        .outerjoin(latest, latest.c.policy_id == Policy.id)
+        .outerjoin(PolicyVersion, current)
+        .outerjoin(Attestation, and_(Attestation.user_id == user_id, Attestation.policy_version_id == PolicyVersion.id))
+        .where(Obligation.user_id == user_id)
+    )
+
+
+def learner_requirements(user_id: int, now: datetime | None = None) -> LearnerRequirements:
+    """What this person must do, in one statement.
+
+    The obligations are what the active requirements ask of this person (compliance keeps them so); course
+    titles come from the catalog cache. A retired policy's obligation is left out, as `required_items` does.
+    """
+    on, window = today(now), due_soon_days()
+    rows = db.session.execute(_requirements_statement(), {"user_id": user_id}).all()
+    courses, policies, catalog_courses = {}, [], catalog.courses_by_id()
+    for course_id, *dates, policy_id, slug, title, version_id, number, published_at, attested_at in rows:
+        obligation = rules.ObligationDates(*dates)
+        if course_id in catalog_courses:  # a course created after this request read the content version waits
+            item = Item("course", course_id, catalog_courses[course_id].title)
+            courses[course_id] = cell_with(obligation, item, on, window)
+        elif policy_id is not None and version_id is not None:
+            cell = cell_with(obligation, Item("policy", policy_id, title), on, window)
+            head, version = PolicyHead(policy_id, slug, title), VersionHead(version_id, number, published_at)
+            policies.append(PolicyListing(head, version, cell, attested_at))
+    policies.sort(key=lambda listing: (listing.policy.title.casefold(), listing.policy.id))
+    return LearnerRequirements(courses=courses, policies=policies)
 
 
 def policy_cell(user_id: int, policy_id: int, now: datetime | None = None) -> Cell | None:

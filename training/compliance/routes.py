@@ -21,7 +21,7 @@ from training.compliance.requirements import (
     retire_requirement,
 )
 from training.compliance.status import due_soon_days, person_cells
-from training.courses.services import transcript
+from training.courses.transcript import requested_pages, transcript_page
 from training.extensions import db
 from training.quizzes import allowances as quiz_allowances
 from training.security_log import tampering
@@ -79,7 +79,7 @@ def _person_page(person, form=None, status=200):
         "compliance/person.html",
         person=person,
         cells=person_cells(person.id),
-        record=transcript(person.id),
+        record=transcript_page(person.id, *requested_pages(request.args), with_current=False),
         attestations=attestations_of(person.id),
         allowances=quiz_allowances.allowances_of(person.id),
         allowance_form=form or _allowance_form(),

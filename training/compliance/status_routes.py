@@ -25,7 +25,7 @@ def home():
     return render_template(
         "courses/home.html",
         items=courses.learner_courses(current_user.id),
-        compliance=policy_status.learner_compliance(current_user.id),
+        compliance=policy_status.learner_requirements(current_user.id),
     )
 
 

@@ -9,15 +9,14 @@ It runs inside that transaction: it commits or rolls back with the change that c
 Not every event needs a rebuild. Drawing a quiz attempt or marking a module only adds activity to the learner's
 current cycle, which can only put the course "in progress" (`mark_started`, one UPDATE); submitting an attempt
 that completes nothing changes no obligation at all (the completion, when there is one, sends its own event).
-`note_change` hears every event and counts them per person; `note_course_started` and `note_no_change` hear
-the light ones and count those, so a person is rebuilt exactly when one of their events was not a light one,
-whatever order the receivers run in.
+Each signal gets its own receiver, which knows which event it hears.
 """
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from blinker import Signal
 from sqlalchemy import event
 
 from training import events
@@ -34,18 +33,14 @@ CHANGES_NOTHING = (events.attempt_submitted,)
 class PendingRebuild:
     """What this transaction's events ask of compliance; `everyone` when an event named no one."""
 
-    events_by_person: Counter = field(default_factory=Counter)
-    light_events_by_person: Counter = field(default_factory=Counter)
+    rebuild: set[int] = field(default_factory=set)
     started_courses: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     everyone: bool = False
     now: datetime | None = None
 
-    @property
-    def user_ids(self) -> set[int]:
-        return set(self.events_by_person)
-
-    def to_rebuild(self) -> set[int]:
-        return {p for p, n in self.events_by_person.items() if n > self.light_events_by_person[p]}
+    def people(self) -> set[int]:
+        """Everyone an event named: the light events' people join a rebuild's batch at no extra statement."""
+        return self.rebuild.union(*self.started_courses.values())
 
 
 def _pending() -> PendingRebuild:
@@ -56,33 +51,32 @@ def _pending() -> PendingRebuild:
     return session.info.setdefault(PENDING, PendingRebuild())
 
 
-def note_change(sender, *, user_ids, now=None, **_details) -> None:
+def note_event(signal: Signal, user_ids: list[int] | None, course_id: int | None, now: datetime | None) -> None:
     pending = _pending()
-    if user_ids is None:
+    pending.now = now or pending.now
+    if signal in CHANGES_NOTHING:
+        return
+    if signal in STARTS_COURSE:
+        pending.started_courses[course_id].update(user_ids)
+    elif user_ids is None:
         pending.everyone = True
     else:
-        pending.events_by_person.update(user_ids)
-    pending.now = now or pending.now
+        pending.rebuild.update(user_ids)
 
 
-def note_course_started(sender, *, user_ids, course_id, **_details) -> None:
-    pending = _pending()
-    pending.light_events_by_person.update(user_ids)
-    pending.started_courses[course_id].update(user_ids)
+def receiver_for(signal: Signal):
+    def note(sender, *, user_ids, now=None, course_id=None, **_details) -> None:
+        note_event(signal, user_ids, course_id, now)
 
-
-def note_no_change(sender, *, user_ids, **_details) -> None:
-    _pending().light_events_by_person.update(user_ids)
+    return note
 
 
 def rebuild_before_commit(session) -> None:
     pending: PendingRebuild | None = session.info.pop(PENDING, None)
-    if pending is None or not (pending.everyone or pending.user_ids):
+    if pending is None:
         return
-    rebuild = pending.to_rebuild()
-    if pending.everyone or rebuild:
-        # A rebuild runs anyway: the light events' people join its batch, which costs no extra statement.
-        refresh_obligations(None if pending.everyone else pending.user_ids, pending.now)
+    if pending.everyone or pending.rebuild:
+        refresh_obligations(None if pending.everyone else pending.people(), pending.now)
         return
     for course_id, user_ids in sorted(pending.started_courses.items()):
         mark_started(user_ids, course_id, pending.now)
@@ -94,11 +88,8 @@ def forget_after_rollback(session, previous_transaction) -> None:
         session.info.pop(PENDING, None)
 
 
-for signal in events.ALL:
-    signal.connect(note_change)
-for signal in STARTS_COURSE:
-    signal.connect(note_course_started)
-for signal in CHANGES_NOTHING:
-    signal.connect(note_no_change)
+for each_signal in events.ALL:
+    # Strong references: blinker would otherwise drop these closures as soon as the loop moves on.
+    each_signal.connect(receiver_for(each_signal), weak=False)
 event.listen(db.session, "before_commit", rebuild_before_commit)
 event.listen(db.session, "after_soft_rollback", forget_after_rollback)

@@ -134,3 +134,14 @@ class QuestionOption(db.Model):
     feedback: Mapped[str] = mapped_column(Text)
 
     question_version: Mapped[QuestionVersion] = relationship(back_populates="options")
+
+
+class ContentVersion(db.Model):
+    """One row whose token changes in every transaction that writes the catalog (training/content/catalog.py),
+    so each process can keep the published content and know, with one column read, when to drop it."""
+
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,8 +2,10 @@
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import inspect
 
 from training import question_types
+from training.content import catalog
 from training.courses import services as courses
 from training.quizzes import attempts
 
@@ -14,7 +16,8 @@ bp = Blueprint("quizzes", __name__)
 @login_required
 def start(slug: str):
     attempt = courses.start_quiz(current_user.id, courses.published_course(slug))
-    return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
+    # The id from the identity map: after the commit, `attempt.id` would read the whole attempt again.
+    return redirect(url_for("quizzes.attempt", attempt_id=inspect(attempt).identity[0]))
 
 
 @bp.route("/attempts/<int:attempt_id>")
@@ -26,6 +29,7 @@ def attempt(attempt_id: int):
     return render_template(
         "quizzes/result.html",
         attempt=attempt,
+        course=catalog.course(attempt.course_id),
         items=attempts.review(attempt),
     )
 
@@ -50,6 +54,7 @@ def _render_quiz(attempt, answers=None, missing=frozenset(), message=None):
     return render_template(
         "quizzes/take.html",
         attempt=attempt,
+        course=catalog.course(attempt.course_id),
         questions=attempts.review(attempt),
         question_types=question_types.QUESTION_TYPES,
         answers=answers or {},

@@ -1,9 +1,10 @@
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from training.courses import services
-from training.quizzes.allowances import attempt_gate, gate_message
-from training.quizzes.attempts import attempt_history, open_attempt
+from training.courses.transcript import requested_pages, transcript_page
+from training.quizzes.allowances import gate_message
+from training.quizzes.attempts import attempt_history
 
 bp = Blueprint("courses", __name__)
 RECENT_ATTEMPTS = 3  # on the course page; the attempts page lists them all
@@ -12,15 +13,16 @@ RECENT_ATTEMPTS = 3  # on the course page; the attempts page lists them all
 @bp.route("/transcript")
 @login_required
 def transcript():
-    return render_template("courses/transcript.html", transcript=services.transcript(current_user.id))
+    record = transcript_page(current_user.id, *requested_pages(request.args))
+    return render_template("courses/transcript.html", record=record)
 
 
 @bp.route("/courses/<slug>")
 @login_required
 def course(slug: str):
     course = services.published_course(slug)
-    progress = services.course_progress(current_user.id, course)
-    gate = attempt_gate(current_user.id, course, progress.cycle)
+    progress = services.course_progress(current_user.id, course, recent=RECENT_ATTEMPTS)
+    gate = progress.gate()
     return render_template(
         "courses/course.html",
         gate=gate,
@@ -28,8 +30,8 @@ def course(slug: str):
         course=course,
         progress=progress,
         done_ids=services.completed_module_ids(course, progress),
-        open_attempt=open_attempt(current_user.id, course.id),
-        attempts=attempt_history(current_user.id, course.id, limit=RECENT_ATTEMPTS),
+        open_attempt=progress.open_attempt,
+        attempts=progress.recent,
     )
 
 

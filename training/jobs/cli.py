@@ -8,8 +8,10 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from training.db import utcnow
 from training.extensions import db
 from training.jobs.models import Job
+from training.jobs.results import purge_expired
 from training.jobs.runner import run_job, unfinished_job_ids
 
 jobs_cli = AppGroup("jobs", help="Run and inspect background jobs (heavy exports).")
@@ -67,3 +69,9 @@ def list_command() -> None:
     counts = db.session.execute(select(Job.status, func.count()).group_by(Job.status).order_by(Job.status))
     for status, count in counts:
         click.echo(f"{status}: {count}")
+
+
+@jobs_cli.command("purge")
+def purge_command() -> None:
+    """Delete the files of exports whose links have expired (run it daily, like the reminders)."""
+    click.echo(f"Deleted {purge_expired(utcnow())} expired export file(s).")

@@ -5,20 +5,24 @@ Without it (`make run` on SQLite) the broker is Dramatiq's in-memory one and the
 of its own when the first job is sent; JOBS_IN_PROCESS=False keeps it from starting (tests drain the queue).
 """
 
+import multiprocessing
 import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
-from flask import Flask
+from flask import Flask, current_app
 
 QUEUE_NAME = "exports"
 ACTOR_NAME = "run_job"
 
 
 class JobQueue:
-    def __init__(self, app: Flask):
+    def __init__(self, app: Flask, factory: Callable[[dict], Flask] | None = None):
         self.app = app
+        self.factory = factory
         url = app.config.get("JOBS_BROKER_URL")
         self.broker: dramatiq.Broker = RedisBroker(url=url, namespace="training-jobs") if url else StubBroker()
         self.in_memory = not url
@@ -76,6 +80,24 @@ class JobQueue:
             worker.stop()
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, factory: Callable[[dict], Flask] | None = None) -> None:
+    """`factory` makes an app from settings: the processes of `process_pool` make theirs with it."""
     app.config.setdefault("JOBS_TIME_LIMIT_SECONDS", 2 * 60 * 60)
-    app.extensions["jobs"] = JobQueue(app)
+    app.extensions["jobs"] = JobQueue(app, factory)
+
+
+def process_pool(processes: int) -> ProcessPoolExecutor:
+    """Processes for the CPU-bound part of a job (rendering PDFs), each with an app of its own made by the app's
+    factory from the same settings. Spawned, not forked: a worker has threads (Dramatiq's), and a fork copies
+    the locks they hold."""
+    app = current_app._get_current_object()
+    return ProcessPoolExecutor(
+        processes,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_process,
+        initargs=(app.extensions["jobs"].factory, dict(app.config)),
+    )
+
+
+def _start_process(factory: Callable[[dict], Flask], config: dict) -> None:
+    factory(config).app_context().push()

@@ -7,6 +7,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from training import events
 from training.db import utcnow
 from training.extensions import db
 from training.jobs.models import ACTIVE, Job
@@ -31,6 +32,20 @@ class Progress:
         self.job.done_count = done
         self.job.checkpoint = checkpoint
         db.session.commit()
+
+
+class Untracked:
+    """The `Progress` of work run outside a job (a CLI command that writes the file itself): nothing is kept."""
+
+    @property
+    def checkpoint(self) -> dict:
+        return {}
+
+    def start(self, total: int) -> None:
+        pass
+
+    def advance(self, done: int, checkpoint: dict) -> None:
+        pass
 
 
 # A handler does the job's work and returns the name of the file it made. It may add rows to the session (its
@@ -105,6 +120,8 @@ def run_job(job_id: int) -> None:
     job.finished_at = utcnow()
     job.expires_at = job.finished_at + timedelta(seconds=current_app.config["JOBS_RESULT_SECONDS"])
     db.session.commit()
+    requester = [job.requested_by_id] if job.requested_by_id else []
+    events.publish(events.job_finished, "jobs", user_ids=requester, job_id=job.id)
 
 
 def unfinished_job_ids(statuses: tuple[str, ...] = ACTIVE) -> list[int]:

@@ -3,7 +3,7 @@
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 
 from training.errors import NotFound
 from training.extensions import db
@@ -67,10 +67,10 @@ def with_current_versions(*conditions):
     ).all()
 
 
-def material_changes_by_course(course_ids: list[int]) -> dict[int, list[datetime]]:
-    """Publication times of material policy changes (after the first version), per linked course."""
-    changes: dict[int, list[datetime]] = defaultdict(list)
-    for course_id, published_at in db.session.execute(
+def material_changes(course_ids: list[int]) -> Select:
+    """The statement of `material_changes_by_course`, (course_id, published_at) rows, for a caller that reads
+    it within a larger one (courses' progress)."""
+    return (
         select(PolicyCourse.course_id, PolicyVersion.published_at)
         .join(PolicyVersion, PolicyVersion.policy_id == PolicyCourse.policy_id)
         .where(
@@ -78,7 +78,14 @@ def material_changes_by_course(course_ids: list[int]) -> dict[int, list[datetime
             PolicyVersion.material_change.is_(True),
             PolicyVersion.version > 1,
         )
-        .order_by(PolicyVersion.published_at)
+    )
+
+
+def material_changes_by_course(course_ids: list[int]) -> dict[int, list[datetime]]:
+    """Publication times of material policy changes (after the first version), per linked course."""
+    changes: dict[int, list[datetime]] = defaultdict(list)
+    for course_id, published_at in db.session.execute(
+        material_changes(course_ids).order_by(PolicyVersion.published_at)
     ):
         changes[course_id].append(published_at)
     return changes

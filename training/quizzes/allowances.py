@@ -1,10 +1,9 @@
-"""HR's extra attempts at a course with an attempt limit, and the gate they open for a learner's next attempt."""
+"""HR's extra attempts at a course with an attempt limit, and what the learner is told when the gate is closed."""
 
 import re
 import secrets
-from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from training.audit.services import record_event
@@ -12,46 +11,10 @@ from training.auth.models import User
 from training.clock import local_time
 from training.completions.services import current_cycle
 from training.content.models import Course
-from training.db import utcnow
 from training.errors import DomainError, NotFound
 from training.extensions import db
 from training.quizzes import rules
-from training.quizzes.models import AttemptAllowance, QuizAttempt
-
-
-def attempt_gate(user_id: int, course: Course, cycle: int, now: datetime | None = None) -> rules.AttemptGate:
-    """May this learner start a new attempt in this cycle? (training/quizzes/rules.attempt_gate)."""
-    in_cycle = (QuizAttempt.user_id == user_id) & (QuizAttempt.course_id == course.id) & (QuizAttempt.cycle == cycle)
-    submitted = in_cycle & QuizAttempt.submitted_at.is_not(None)
-
-    def of_the_last(column):
-        return select(column).where(submitted).order_by(QuizAttempt.submitted_at.desc()).limit(1).scalar_subquery()
-
-    # One statement: the count, the newest submitted attempt and HR's extra attempts as scalar subqueries.
-    count, last_submitted_at, last_passed, extra = db.session.execute(
-        select(
-            select(func.count()).select_from(QuizAttempt).where(submitted).scalar_subquery(),
-            of_the_last(QuizAttempt.submitted_at),
-            of_the_last(QuizAttempt.passed),
-            select(func.coalesce(func.sum(AttemptAllowance.extra_attempts), 0))
-            .where(
-                AttemptAllowance.user_id == user_id,
-                AttemptAllowance.course_id == course.id,
-                AttemptAllowance.cycle == cycle,
-            )
-            .scalar_subquery(),
-        )
-    ).one()
-    facts = rules.AttemptFacts(
-        now=now or utcnow(),
-        max_attempts=course.max_attempts,
-        extra_attempts=int(extra),
-        submitted=count,
-        wait_minutes=course.attempt_wait_minutes,
-        last_submitted_at=last_submitted_at,
-        last_passed=last_passed,
-    )
-    return rules.attempt_gate(facts)
+from training.quizzes.models import AttemptAllowance
 
 
 def gate_message(gate: rules.AttemptGate) -> str:

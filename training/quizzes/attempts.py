@@ -7,20 +7,22 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from training import events
-from training.content.models import Course, Question, QuestionVersion
+from training.content import catalog
 from training.db import utcnow
 from training.errors import Conflict, DomainError, HiddenRecord, NotFound
 from training.extensions import db
 from training.quizzes import grading
-from training.quizzes.allowances import attempt_gate, gate_message
+from training.quizzes.allowances import gate_message
 from training.quizzes.models import AttemptAnswer, AttemptQuestion, QuizAttempt
+from training.quizzes.rules import AttemptGate
 
 _system_random = random.SystemRandom()
 NO_SUCH_ATTEMPT = "There is no such quiz attempt."
@@ -54,26 +56,29 @@ class IncompleteAnswers(DomainError):
 
 @dataclass(frozen=True)
 class ReviewItem:
-    """One question of a graded attempt, as the results page shows it."""
+    """One question of an attempt, as the quiz and results pages show it."""
 
     asked: AttemptQuestion
-    options: list
+    version: catalog.QuestionVersionView
+    options: list[catalog.OptionView]
     selected_ids: frozenset[int]
     correct: bool
 
 
 def _load_attempt(attempt_id: int) -> QuizAttempt | None:
-    """The attempt and its course, then its questions with their versions, options and answers joined:
-    two statements (a quiz has a handful of questions with a handful of options each)."""
-    asked = selectinload(QuizAttempt.questions)
-    return db.session.execute(
+    """The attempt with its questions and answers, in one statement; the question versions they point to come
+    from the catalog cache, and the course from `catalog.course(attempt.course_id)`."""
+    return db.session.execute(_attempt_statement(), {"attempt_id": attempt_id}).unique().scalar_one_or_none()
+
+
+@cache
+def _attempt_statement():
+    """Built once per process: building a statement and its cache key costs more than running it."""
+    return (
         select(QuizAttempt)
-        .where(QuizAttempt.id == attempt_id)
-        .options(
-            asked.joinedload(AttemptQuestion.question_version).joinedload(QuestionVersion.options),
-            asked.joinedload(AttemptQuestion.answer),
-        )
-    ).scalar_one_or_none()
+        .where(QuizAttempt.id == bindparam("attempt_id"))
+        .options(lazyload(QuizAttempt.course), joinedload(QuizAttempt.questions).joinedload(AttemptQuestion.answer))
+    )
 
 
 def attempt_for_learner(user_id: int, attempt_id: int) -> QuizAttempt:
@@ -98,30 +103,32 @@ def open_attempt(user_id: int, course_id: int) -> QuizAttempt | None:
 
 def start_attempt(
     user_id: int,
-    course: Course,
+    course: catalog.CourseView,
     *,
     cycle: int,
     completed_until: datetime | None,
+    open_attempt_id: int | None,
+    gate: AttemptGate,
     rng: random.Random | None = None,
     now: datetime | None = None,
-):
+) -> QuizAttempt:
     """Resume the learner's open attempt or draw a new one, stored with its questions and option order.
 
-    The learner's course progress decides `cycle` and whether a current completion (valid until
-    `completed_until`) makes the quiz unnecessary: `courses.services.start_quiz` passes both.
+    The learner's records decide `cycle`, whether a current completion (valid until `completed_until`) makes
+    the quiz unnecessary, which attempt is open and what the attempt limits allow (`gate`):
+    `courses.services.start_quiz` reads them in one statement and passes them.
     """
     if not course.published:
         raise NotFound("This course is not available.")
     now = now or utcnow()
     if completed_until is not None:
         raise Conflict(f"You have completed this course; it is valid until {completed_until.date().isoformat()}.")
-    existing = open_attempt(user_id, course.id)
-    if existing is not None:
-        return existing
-    gate = attempt_gate(user_id, course, cycle, now)
+    if open_attempt_id is not None:
+        return db.session.get(QuizAttempt, open_attempt_id)
     if not gate.allowed:
         raise AttemptRefused(gate_message(gate))
-    versions = _draw_questions(course, rng or _system_random)
+    shuffler = rng or _system_random
+    versions = _draw_questions(course, shuffler)
     attempt = QuizAttempt(
         user_id=user_id,
         course_id=course.id,
@@ -130,51 +137,59 @@ def start_attempt(
         pass_mark=course.pass_mark,
         started_at=now,
     )
-    shuffler = rng or _system_random
-    for position, version in enumerate(versions):
-        option_ids = [o.id for o in version.options]
-        shuffler.shuffle(option_ids)
-        attempt.questions.append(
-            AttemptQuestion(question_version_id=version.id, position=position, option_order=option_ids)
-        )
     try:
-        with db.session.begin_nested():
-            db.session.add(attempt)
+        db.session.add(attempt)
+        db.session.flush()
     except IntegrityError:
         # Another request opened an attempt at the same moment; the partial unique index kept one.
+        # Nothing else was written in this transaction, so it is rolled back whole.
+        db.session.rollback()
         existing = open_attempt(user_id, course.id)
         if existing is None:
             raise
-        attempt = existing
+        return existing
+    db.session.execute(insert(AttemptQuestion), _drawn_questions(attempt.id, versions, shuffler))
     events.publish(events.attempt_started, "quizzes", user_ids=[user_id], now=now, course_id=course.id)
     db.session.commit()
     return attempt
 
 
-def _draw_questions(course: Course, rng: random.Random) -> list[QuestionVersion]:
-    versions = (
-        db.session.execute(
-            select(QuestionVersion)
-            .join(Question, Question.current_version_id == QuestionVersion.id)
-            .where(Question.course_id == course.id, Question.status == "published")
-            .order_by(Question.key)
-            .options(selectinload(QuestionVersion.options))
+def _drawn_questions(attempt_id: int, versions, shuffler: random.Random) -> list[dict]:
+    """The attempt's questions, each with its options in a shuffled order, as rows for one INSERT."""
+    rows = []
+    for position, version in enumerate(versions):
+        option_ids = [o.id for o in version.options]
+        shuffler.shuffle(option_ids)
+        rows.append(
+            {
+                "attempt_id": attempt_id,
+                "question_version_id": version.id,
+                "position": position,
+                "option_order": option_ids,
+            }
         )
-        .scalars()
-        .all()
-    )
+    return rows
+
+
+def _draw_questions(course: catalog.CourseView, rng: random.Random) -> list[catalog.QuestionVersionView]:
+    versions = catalog.drawable_versions(course.id)
     if len(versions) < course.questions_per_attempt:
         raise Conflict("This course's quiz is not ready: it has too few published questions.")
     return rng.sample(versions, course.questions_per_attempt)
 
 
+def _versions_of(attempt: QuizAttempt) -> dict[int, catalog.QuestionVersionView]:
+    return catalog.question_versions([asked.question_version_id for asked in attempt.questions])
+
+
 def gradable(attempt: QuizAttempt) -> list[grading.GradableQuestion]:
+    versions = _versions_of(attempt)
     return [
         grading.GradableQuestion(
             id=asked.id,
-            type=asked.question_version.type,
+            type=versions[asked.question_version_id].type,
             option_ids=frozenset(asked.option_order),
-            correct_option_ids=frozenset(o.id for o in asked.question_version.options if o.correct),
+            correct_option_ids=frozenset(o.id for o in versions[asked.question_version_id].options if o.correct),
         )
         for asked in attempt.questions
     ]
@@ -189,7 +204,7 @@ def submit_attempt(
     attempt = attempt_for_learner(user_id, attempt_id)
     if attempt.submitted_at is not None:
         raise AttemptAlreadySubmitted(attempt.id)
-    course = attempt.course
+    course = catalog.course(attempt.course_id)
     if not course.published:
         raise NotFound("This course is no longer available, so the attempt cannot be submitted.")
     try:
@@ -208,16 +223,18 @@ def submit_attempt(
     if claimed.rowcount != 1:
         db.session.rollback()
         raise AttemptAlreadySubmitted(attempt.id)
-    for item in result.results:
-        db.session.add(
-            AttemptAnswer(
-                attempt_question_id=item.question_id,
-                selected_option_ids=sorted(item.selected),
-                correct=item.correct,
-                answered_at=now,
-            )
-        )
-    db.session.flush()
+    db.session.execute(
+        insert(AttemptAnswer),
+        [
+            {
+                "attempt_question_id": item.question_id,
+                "selected_option_ids": sorted(item.selected),
+                "correct": item.correct,
+                "answered_at": now,
+            }
+            for item in result.results
+        ],
+    )
     # The UPDATE went around the session: give the loaded attempt the values it wrote, as if read back,
     # so that a completion recorded next sees this attempt's score (a refresh would reload all its questions).
     for name, value in (("submitted_at", now), ("score", result.score), ("passed", result.passed)):
@@ -228,13 +245,16 @@ def submit_attempt(
 
 def review(attempt: QuizAttempt) -> list[ReviewItem]:
     """Each question with the options in the order shown and what the learner chose."""
+    versions = _versions_of(attempt)
     items = []
     for asked in attempt.questions:
-        by_id = {o.id: o for o in asked.question_version.options}
+        version = versions[asked.question_version_id]
+        by_id = {o.id: o for o in version.options}
         selected = frozenset(asked.answer.selected_option_ids) if asked.answer else frozenset()
         items.append(
             ReviewItem(
                 asked=asked,
+                version=version,
                 options=[by_id[i] for i in asked.option_order],
                 selected_ids=selected,
                 correct=bool(asked.answer and asked.answer.correct),

@@ -29,6 +29,8 @@ class QuizAttempt(db.Model):
             sqlite_where=text("submitted_at IS NULL"),
             postgresql_where=text("submitted_at IS NULL"),
         ),
+        # A person's attempts newest first, a page at a time (the transcript pages).
+        Index("ix_quiz_attempt_user_started", "user_id", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

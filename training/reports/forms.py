@@ -51,7 +51,7 @@ class PacketForm(FlaskForm):
         "From", validators=[InputRequired(message="Enter the first day of the period."), SupportedDate()]
     )
     date_to = DateField("To", validators=[InputRequired(message="Enter the last day of the period."), SupportedDate()])
-    submit = SubmitField("Download audit packet (ZIP)")
+    submit = SubmitField("Prepare audit packet (ZIP)")
 
     def validate_person(self, field):
         if self.scope.data == "person" and not (field.data or "").strip():

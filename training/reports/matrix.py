@@ -10,7 +10,7 @@ the same people; the export leaves out their other items), which is what a pivot
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import IO
@@ -205,8 +205,11 @@ def _drain(buffer: io.StringIO) -> bytes:
 # --- XLSX ---------------------------------------------------------------------------------------------
 
 
-def write_xlsx(criteria: ComplianceFilter, on: date, target: IO[bytes]) -> int:
-    """Write the workbook into `target` (a temporary file); returns the number of data rows.
+def write_xlsx(
+    criteria: ComplianceFilter, on: date, target: IO[bytes], written_so_far: Callable[[int], None] | None = None
+) -> int:
+    """Write the workbook into `target` (a file); returns the number of data rows. `written_so_far` hears the
+    number of rows written after each chunk (the job's progress).
 
     An XLSX file is a ZIP archive whose central directory, at the end, lists every part with its
     size and checksum, and whose sheet part must be complete before it is compressed into the
@@ -236,6 +239,8 @@ def write_xlsx(criteria: ComplianceFilter, on: date, target: IO[bytes]) -> int:
             written += 1
             _write_row(sheet, written, row.values(), formats["date"])
         total += len(rows)
+        if written_so_far is not None:
+            written_so_far(total)
     if sheet is None:
         sheet = _new_sheet(workbook, formats)
     _finish_sheet(sheet, written)
@@ -274,9 +279,15 @@ def _write_row(sheet, row_number: int, values: tuple, date_format) -> None:
 
 def record_export(actor: User, criteria: ComplianceFilter, file_format: str, rows: int, ip_address: str = "") -> None:
     """Who exported which filter as what, and how many rows, committed before the file is sent."""
+    export_event(actor.id, criteria, file_format, rows, ip_address)
+    db.session.commit()
+
+
+def export_event(actor_id: int, criteria: ComplianceFilter, file_format: str, rows: int, ip_address: str) -> None:
+    """The audit event of an export, added to the session (a job commits it with its "done")."""
     record_event(
         "compliance.exported",
-        actor_id=actor.id,
+        actor_id=actor_id,
         subject_type="compliance_matrix",
         details={
             "format": file_format,
@@ -291,4 +302,3 @@ def record_export(actor: User, criteria: ComplianceFilter, file_format: str, row
         },
         ip_address=ip_address,
     )
-    db.session.commit()

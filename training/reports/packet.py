@@ -1,9 +1,10 @@
-"""The audit packet prepared: the request checked against the viewer's access, its counts and certificate files.
+"""The audit packet prepared: the request checked against the viewer's access, and its counts.
 
 A packet is one ZIP answering an auditor's request for one person or one department. `prepare_packet`
-checks the request and the viewer's access, counts what will go in, and makes sure every certificate
-file on disk is the recorded one (re-rendering a missing or altered file first);
-`packet_archive.packet_zip` streams the archive, with the CSV files of `packet_csv`.
+checks the request and the viewer's access and counts what will go in: a few COUNT queries, quick enough
+for the request that asks for the packet. The packet itself is made by a background job
+(`packet_job`), which reads the people and their records in batches; `packet_archive` writes the ZIP,
+with the CSV files of `packet_csv`.
 """
 
 from dataclasses import dataclass
@@ -13,9 +14,7 @@ from sqlalchemy import Select, func, select
 
 from training.audit.services import record_event
 from training.auth.models import Department, User
-from training.certificates.files import stored_pdf
 from training.certificates.models import Certificate, CertificateRevocation
-from training.certificates.serials import display_serial
 from training.clock import organisation_zone
 from training.completions.models import Completion
 from training.compliance.people import VIEW_ALL_ROLES, can_view_person
@@ -25,7 +24,6 @@ from training.extensions import db
 from training.policies.models import Attestation
 from training.quizzes.models import AttemptAnswer, AttemptQuestion, QuizAttempt
 from training.reports.period import Period, period_problem
-from training.reports.transcript_pdf import file_stem
 
 PACKET_ROLES = (*VIEW_ALL_ROLES, "manager")
 
@@ -51,15 +49,6 @@ class PacketRequest:
 
 
 @dataclass(frozen=True)
-class PacketPerson:
-    id: int
-    name: str
-    email: str
-    employee_id: str
-    stem: str
-
-
-@dataclass(frozen=True)
 class PacketCounts:
     people: int
     completions: int
@@ -78,10 +67,9 @@ class PacketCounts:
 class Packet:
     scope: str
     scope_details: dict
-    people: tuple[PacketPerson, ...]
+    people: Select
     period: Period
     counts: PacketCounts
-    certificate_files: tuple[tuple[str, str], ...]
     generated_by: str
     generated_at: datetime
 
@@ -91,17 +79,18 @@ class Packet:
 
 
 def prepare_packet(viewer: User, request: PacketRequest, now: datetime | None = None) -> Packet:
-    """Check the request against the viewer's access, count its records and ready the certificate files."""
+    """Check the request against the viewer's access and count its records. `people` selects the packet's
+    people in name order."""
     problem = period_problem(request.period.start, request.period.end)
     if problem:
         raise PacketRefused(problem, field="date_to")
     scope, scope_details, people_query = _scope(viewer, request)
-    people = tuple(_packet_person(user) for user in db.session.execute(people_query).scalars())
+    ids = people_query.with_only_columns(User.id).order_by(None)
+    people = db.session.execute(select(func.count()).select_from(ids.subquery())).scalar_one()
     if not people:
         raise PacketRefused(f"There is no one in {scope}, so there is nothing to put in a packet.", field="department")
-    ids = people_query.with_only_columns(User.id).order_by(None)
     bounds = request.period.bounds(organisation_zone())
-    counts = _counts(ids, bounds, len(people))
+    counts = _counts(ids, bounds, people)
     if counts.records == 0:
         raise PacketRefused(
             f"There are no completions, quiz attempts or attestations for {scope} from "
@@ -110,10 +99,9 @@ def prepare_packet(viewer: User, request: PacketRequest, now: datetime | None = 
     return Packet(
         scope=scope,
         scope_details=scope_details,
-        people=people,
+        people=people_query,
         period=request.period,
         counts=counts,
-        certificate_files=_certificate_files(ids, bounds),
         generated_by=f"{viewer.name} <{viewer.email}> ({viewer.role})",
         generated_at=now or utcnow(),
     )
@@ -146,10 +134,6 @@ def _find_person(text: str) -> User | None:
         return None
     by_employee_id = db.session.execute(select(User).where(User.employee_id == text)).scalar()
     return by_employee_id or db.session.execute(select(User).where(func.lower(User.email) == text.lower())).scalar()
-
-
-def _packet_person(user: User) -> PacketPerson:
-    return PacketPerson(user.id, user.name, user.email, user.employee_id or "", file_stem(user))
 
 
 def in_period(user_id, moment, ids, bounds: tuple[datetime, datetime]) -> tuple:
@@ -195,24 +179,6 @@ def _counts(ids: Select, bounds: tuple[datetime, datetime], people: int) -> Pack
     )
 
 
-def _certificate_files(ids: Select, bounds: tuple[datetime, datetime]) -> tuple[tuple[str, str], ...]:
-    """(path, name in the ZIP) of each unrevoked certificate issued in the period, each file checked first.
-
-    `stored_pdf` compares the file with its recorded SHA-256 and re-renders a missing or altered
-    one, so the packet never carries a stale file. Revoked certificates are left out (the
-    transcripts list them as revoked), as in every other download.
-    """
-    certificates = db.session.execute(
-        select(Certificate)
-        .outerjoin(CertificateRevocation, CertificateRevocation.certificate_id == Certificate.id)
-        .where(*in_period(Certificate.user_id, Certificate.issued_at, ids, bounds))
-        .where(CertificateRevocation.id.is_(None))
-        .order_by(Certificate.issued_at, Certificate.id)
-    ).scalars()
-    named = [(certificate, f"certificates/{display_serial(certificate.serial)}.pdf") for certificate in certificates]
-    return tuple((str(stored_pdf(certificate)), name) for certificate, name in named)
-
-
 def departments_for(viewer: User) -> list[Department]:
     """The departments a viewer may ask a packet for: all for HR and admins, a manager's own."""
     query = select(Department).order_by(Department.name)
@@ -221,10 +187,11 @@ def departments_for(viewer: User) -> list[Department]:
     return list(db.session.execute(query).scalars())
 
 
-def record_packet(viewer: User, packet: Packet, ip_address: str = "") -> None:
+def packet_event(actor_id: int, packet: Packet, ip_address: str = "") -> None:
+    """The audit record of a finished packet, in the caller's transaction (the job's, committed with its "done")."""
     record_event(
         "audit_packet.exported",
-        actor_id=viewer.id,
+        actor_id=actor_id,
         subject_type="audit_packet",
         details={
             **packet.scope_details,
@@ -241,4 +208,3 @@ def record_packet(viewer: User, packet: Packet, ip_address: str = "") -> None:
         },
         ip_address=ip_address,
     )
-    db.session.commit()

@@ -1,46 +1,46 @@
 """The audit packet's ZIP: README, the CSV files, a transcript per person and the certificate files.
 
-The archive is produced while it is read: transcript PDFs and the CSV files are made when the ZIP
-reaches them, so a large department never sits in memory.
+`write_packet_zip` writes the archive with `ZipWriter` from parts made before (the transcripts, rendered by
+the job into its work folder) and from the database, read a chunk at a time: it holds one chunk of people or
+certificates, and one file, in memory at a time.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 from flask import current_app
-from zipstream import ZIP_DEFLATED, ZIP_STORED, ZipStream
 
-from training.auth.models import User
 from training.clock import organisation_zone
-from training.extensions import db
-from training.reports.packet import Packet, PacketPerson
+from training.reports.packet import Packet
 from training.reports.packet_csv import attempts_csv, attestations_csv
-from training.reports.transcript_pdf import transcript_pdf
+from training.zip_writer import ZipWriter
 
 
-def packet_zip(packet: Packet) -> ZipStream:
-    """README, the two CSVs, a transcript per person and the certificate files, produced as it is read."""
-    archive = ZipStream(compress_type=ZIP_STORED)
-    archive.add(readme_text(packet).encode("utf-8"), "README.txt", compress_type=ZIP_DEFLATED)
-    archive.add(attestations_csv(packet), "attestations.csv", compress_type=ZIP_DEFLATED)
-    archive.add(attempts_csv(packet), "attempts.csv", compress_type=ZIP_DEFLATED)
-    for name, person in _transcript_names(packet.people):
-        archive.add(_transcript_bytes(person.id, packet), name)
-    for path, name in packet.certificate_files:
-        archive.add_path(path, name)
-    return archive
+def write_packet_zip(
+    packet: Packet,
+    writer: ZipWriter,
+    id_chunks: Callable[[], Iterable[list[int]]],
+    transcripts: Iterable[tuple[str, Path]],
+    certificates: Iterable[tuple[Path, str]],
+) -> None:
+    """README, the two CSVs (`id_chunks()` gives the people's ids in name order, once per file), a transcript
+    per person (name in the ZIP, file) and the certificate files (file, name in the ZIP)."""
+    writer.add_bytes("README.txt", readme_text(packet).encode("utf-8"), compress=True)
+    writer.add_chunks("attestations.csv", attestations_csv(id_chunks(), packet.period), compress=True)
+    writer.add_chunks("attempts.csv", attempts_csv(id_chunks(), packet.period), compress=True)
+    for name, path in transcripts:
+        writer.add_path(name, path)
+    for path, name in certificates:
+        writer.add_path(name, path)
 
 
-def _transcript_names(people: Iterable[PacketPerson]) -> Iterator[tuple[str, PacketPerson]]:
+def transcript_names(people: Iterable[tuple[int, str]]) -> Iterator[tuple[str, int]]:
+    """(name in the ZIP, person id) from (person id, file stem): a stem used before gets the person's id."""
     used: set[str] = set()
-    for person in people:
-        stem = person.stem if person.stem not in used else f"{person.stem}-{person.id}"
-        used.add(stem)
-        yield f"transcripts/{stem}.pdf", person
-
-
-def _transcript_bytes(user_id: int, packet: Packet) -> Iterator[bytes]:
-    """Rendered when the ZIP reaches this file, so one transcript at a time is in memory."""
-    yield transcript_pdf(db.session.get(User, user_id), packet.period, packet.generated_at)
+    for person_id, stem in people:
+        unique = stem if stem not in used else f"{stem}-{person_id}"
+        used.add(unique)
+        yield f"transcripts/{unique}.pdf", person_id
 
 
 def readme_text(packet: Packet) -> str:

@@ -1,8 +1,12 @@
-"""The audit packet's two CSV files, attestations.csv and attempts.csv, read and written a chunk of people at a time."""
+"""The audit packet's two CSV files, attestations.csv and attempts.csv, read and written a chunk of people at a time.
+
+`id_chunks` gives the packet's people as lists of ids in name order (`packet_job.people_id_chunks`), so neither
+the people nor their records are ever all in memory.
+"""
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
 from sqlalchemy import Select, func, select
@@ -13,10 +17,10 @@ from training.content.models import Course, Question, QuestionOption, QuestionVe
 from training.extensions import db
 from training.policies.models import Attestation, Policy, PolicyVersion
 from training.quizzes.models import AttemptAnswer, AttemptQuestion, QuizAttempt
-from training.reports.packet import Packet, in_period
+from training.reports.packet import in_period
+from training.reports.period import Period
 from training.spreadsheets import safe_cell
 
-CSV_CHUNK = 500
 OPTION_SEPARATOR = " | "
 
 ATTESTATION_COLUMNS = ("person", "employee_id", "email", "policy", "version", "attested_at", "statement", "ip_address")
@@ -39,31 +43,31 @@ ATTEMPT_COLUMNS = (
 )
 
 
-def attestations_csv(packet: Packet) -> Iterator[bytes]:
-    return _csv_file(packet, ATTESTATION_COLUMNS, _attestations, _attestation_lines)
+def attestations_csv(id_chunks: Iterable[list[int]], period: Period) -> Iterator[bytes]:
+    return _csv_file(id_chunks, period, ATTESTATION_COLUMNS, _attestations, _attestation_lines)
 
 
-def attempts_csv(packet: Packet) -> Iterator[bytes]:
+def attempts_csv(id_chunks: Iterable[list[int]], period: Period) -> Iterator[bytes]:
     """One row per answered question, with the question version asked (never today's version)."""
-    return _csv_file(packet, ATTEMPT_COLUMNS, _answers, _attempt_lines)
+    return _csv_file(id_chunks, period, ATTEMPT_COLUMNS, _answers, _attempt_lines)
 
 
 def _csv_file(
-    packet: Packet,
+    id_chunks: Iterable[list[int]],
+    period: Period,
     columns: tuple[str, ...],
     query: Callable[[list[int], tuple[datetime, datetime]], Select],
     lines: Callable[[list], list[tuple]],
 ) -> Iterator[bytes]:
-    """UTF-8 CSV (with a byte order mark) of `query`'s rows for the packet's people and period, `CSV_CHUNK`
+    """UTF-8 CSV (with a byte order mark) of `query`'s rows for the packet's people and period, a chunk of
     people at a time; `lines` turns one chunk's rows into the file's lines."""
-    bounds = packet.period.bounds(organisation_zone())
+    bounds = period.bounds(organisation_zone())
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)
     yield b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
-    ids = [person.id for person in packet.people]
-    for start in range(0, len(ids), CSV_CHUNK):
-        rows = db.session.execute(query(ids[start : start + CSV_CHUNK], bounds)).all()
+    for ids in id_chunks:
+        rows = db.session.execute(query(ids, bounds)).all()
         buffer.seek(0)
         buffer.truncate()
         writer.writerows([safe_cell(value) for value in line] for line in lines(rows))

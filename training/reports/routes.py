@@ -1,26 +1,22 @@
 """Exports of the compliance matrix, transcript PDFs and audit packets. Every download is audited."""
 
-import os
-import tempfile
-
-from flask import Blueprint, current_app, render_template, request, send_file, stream_with_context
+from flask import Blueprint, current_app, redirect, render_template, request, send_file, stream_with_context, url_for
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from training.auth.access import roles_required
 from training.client import client_ip
-from training.clock import today
+from training.clock import local_time, today
 from training.compliance.people import ComplianceFilter, person_for_viewer, scoped_filter
 from training.errors import DomainError
 from training.limits import heavy_download, heavy_download_post
-from training.reports import matrix, packet, packet_archive, transcript_pdf
+from training.reports import exports, matrix, matrix_job, packet, packet_job, transcript_pdf
 from training.reports.forms import ComplianceFilterForm, PacketForm
 from training.reports.period import Period, last_twelve_months
 from training.security_log import tampering
 
 bp = Blueprint("reports", __name__)
-
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+bp.add_app_template_filter(local_time, "local_time")
 
 
 def _export_filter() -> ComplianceFilter:
@@ -55,25 +51,13 @@ def export_csv():
     return response
 
 
-@bp.route("/compliance/export.xlsx")
+@bp.route("/compliance/export.xlsx", methods=["POST"])
 @roles_required(*packet.PACKET_ROLES)
 @heavy_download
 def export_xlsx():
-    """Written to an unnamed temporary file (see `matrix.write_xlsx` for why), sent, then gone with it."""
-    criteria, on = _export_filter(), today()
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed (and so deleted) when the response closes
-    try:
-        rows = matrix.write_xlsx(criteria, on, handle)
-        matrix.record_export(current_user, criteria, "xlsx", rows, client_ip())
-        handle.seek(0)
-        response = send_file(
-            handle, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=matrix.file_name(on, "xlsx"), max_age=0
-        )
-    except BaseException:
-        handle.close()
-        raise
-    response.content_length = os.fstat(handle.fileno()).st_size
-    return response
+    """Asks for the workbook (a background job: an XLSX file cannot be streamed) and shows the job's page."""
+    job = matrix_job.request_matrix_xlsx(current_user, _export_filter(), today(), client_ip())
+    return redirect(url_for("reports.export_job", job_id=job.id), code=303)
 
 
 @bp.route("/compliance/people/<int:user_id>/transcript.pdf")
@@ -115,14 +99,30 @@ def audit_packet():
         period=Period(form.date_from.data, form.date_to.data),
     )
     try:
-        prepared = packet.prepare_packet(current_user, wanted)
+        job = packet_job.request_packet(current_user, wanted, client_ip())
     except packet.PacketRefused as refusal:
         target = form[refusal.field].errors if refusal.field else form.form_errors
         target.append(refusal.message)
         return render_template("reports/packet.html", form=form), refusal.status
-    packet.record_packet(current_user, prepared, client_ip())
-    response = current_app.response_class(
-        stream_with_context(iter(packet_archive.packet_zip(prepared))), mimetype="application/zip"
-    )
-    response.headers["Content-Disposition"] = f"attachment; filename={prepared.file_name}"
-    return response
+    return redirect(url_for("reports.export_job", job_id=job.id), code=303)
+
+
+@bp.route("/exports/<int:job_id>")
+@login_required
+def export_job(job_id: int):
+    """The job page: "Preparing ... n of N" refreshing itself until the file is ready, then its link."""
+    state = exports.export_state(exports.job_for_viewer(current_user, job_id))
+    return render_template("reports/export_job.html", export=state)
+
+
+@bp.route("/exports/<int:job_id>/download")
+@login_required
+def export_download(job_id: int):
+    job = exports.job_for_viewer(current_user, job_id)
+    path = exports.downloadable_file(job)
+    if path is None:
+        state = exports.export_state(job)
+        if state.state == "expired":
+            return render_template("reports/export_gone.html", export=state), 410
+        return redirect(url_for("reports.export_job", job_id=job.id))
+    return send_file(path, as_attachment=True, download_name=job.result_name, max_age=0)

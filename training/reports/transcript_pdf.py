@@ -21,7 +21,7 @@ from training.certificates.render import DesignError, document_for
 from training.certificates.serials import display_serial
 from training.clock import format_day, organisation_zone
 from training.compliance.status import person_cells
-from training.courses.services import transcript
+from training.courses.transcript import transcript
 from training.db import utcnow
 from training.extensions import db
 from training.policies.models import Attestation, Policy, PolicyVersion

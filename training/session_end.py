@@ -1,0 +1,75 @@
+"""The end of a request's database session, which a signal cannot cut in half.
+
+Flask-SQLAlchemy ends the session of each app context in a teardown: `scoped_session.remove()`, which closes
+the session (rolling back, returning its connection to the pool) and then forgets it. Python runs a signal
+handler between any two bytecodes of the main thread, and gunicorn's sync worker handles its requests there
+with handlers that raise SystemExit: SIGABRT (the worker timeout), SIGINT and SIGQUIT. A signal that arrives
+while the teardown runs, just after a long response was written, stops `Session.close` part-way:
+
+- the session is never forgotten: it stays in the scoped registry under the id of a dead app context, where
+  a later context that gets the same id finds it half-closed;
+- at 92 of the 220 lines `remove()` runs (on SQLite), its connection stays checked out of the pool;
+- at others its transaction is left "closing", and closing it again raises IllegalStateChangeError
+  ("method 'close()' is already in progress").
+
+Gunicorn 27 catches that SystemExit once the response's headers were sent, and the worker goes on to exit
+with the half-closed session and its connection left for the garbage collector at interpreter shutdown.
+`end_session` runs before Flask-SQLAlchemy's teardown with those signals blocked, so a handler runs only once
+the session is closed and forgotten; it forgets it even when closing fails. tests/test_session_end.py.
+"""
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Flask
+
+from training.extensions import db
+
+# Signals whose handler (or default action) may act while the session closes: gunicorn's worker handles
+# SIGABRT, SIGINT and SIGQUIT by raising SystemExit and SIGTERM, SIGHUP, SIGUSR1 and SIGWINCH with handlers of
+# its own; `flask jobs work` stops on SIGINT and SIGTERM. A blocked signal stays pending and is delivered
+# when the mask is restored, so none is lost.
+DEFERRED_SIGNALS = frozenset(
+    {
+        signal.SIGABRT,
+        signal.SIGALRM,
+        signal.SIGHUP,
+        signal.SIGINT,
+        signal.SIGQUIT,
+        signal.SIGTERM,
+        signal.SIGUSR1,
+        signal.SIGUSR2,
+        signal.SIGWINCH,
+    }
+)
+
+
+def init_app(app: Flask) -> None:
+    """Register after `db.init_app`: Flask runs teardowns in reverse order, so this one runs first and
+    Flask-SQLAlchemy's finds no session left to remove."""
+    app.teardown_appcontext(end_session)
+
+
+def end_session(_exc: BaseException | None = None) -> None:
+    """Close and forget this context's session, with no signal handler running in between."""
+    with signals_deferred():
+        try:
+            db.session.remove()
+        finally:
+            db.session.registry.clear()
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold DEFERRED_SIGNALS until the block ends. Only the main thread runs Python signal handlers, so
+    another thread (a job worker's) has nothing to hold."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, DEFERRED_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
