@@ -205,6 +205,7 @@ TARGETS = {
         "admin", "/certificates/{serial}/revoke", "/certificates/{serial}", {"reason": "Issued to the wrong person."}
     ),
     "/certificates/export": Target("admin", "/certificates/export", certificate_list),
+    "/compliance/export.xlsx": Target("admin", "/compliance/export.xlsx", "/compliance/people"),
     "/verify/<serial>": Target(None, "/verify/{serial}", "/verify/{serial}", {"pdf": ("certificate.pdf", PDF)}),
     "/compliance/people/<int:user_id>/allowances": Target(
         "admin",
