@@ -60,14 +60,18 @@ def test_admins_see_events_newest_first_with_who_what_and_details(app, admin, ma
     assert f'href="/staff/{nurse.id}/edit">{nurse.id}</a>' in html, "a person as the subject, linked"
     assert "filter.course id: 3" in html and "count: 2" in html and "changed: role" in html
     assert "10.1.2.3" in html and "Command line or system" in html
-    assert 'aria-current="page">Audit record</a>' in html, "the header links to it"
+    assert 'aria-current="page">Audit record</a>' in html, "the Settings section links to it"
 
 
-def test_the_header_links_to_the_audit_record_for_admins_only(app, make_user):
-    for role, shown in (("admin", True), ("hr", False), ("staff", False)):
+def test_the_settings_link_the_audit_record_for_admins_only(app, make_user):
+    for role, page, shown in (
+        ("admin", "/settings/api-tokens", True),
+        ("hr", "/settings/api-tokens", False),
+        ("staff", "/", False),
+    ):
         client = app.test_client()
         Auth(client).login(make_user(role=role).email)
-        assert ('href="/audit"' in client.get("/").get_data(as_text=True)) is shown, role
+        assert ('href="/audit"' in client.get(page).get_data(as_text=True)) is shown, role
 
 
 def test_filters_by_who_action_subject_and_address(app, admin, make_user):

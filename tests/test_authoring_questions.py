@@ -337,7 +337,7 @@ def test_authors_and_admins_see_every_authoring_page(client, course, make_user, 
     auth.login(make_user(role=role).email)
     for path in AUTHOR_GET_PAGES:
         assert client.get(path).status_code == 200, path
-    assert ">Authoring</a>" in client.get("/").get_data(as_text=True)
+    assert '<a href="/authoring" >Content</a>' in client.get("/").get_data(as_text=True), "the header's Content"
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, course):

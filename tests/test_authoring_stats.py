@@ -297,9 +297,10 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, app, course):
         assert response.status_code == 302 and response.headers["Location"].startswith("/login?next="), path
 
 
-def test_hr_reaches_statistics_from_the_compliance_area(client, app, auth, make_user, known_data):
+def test_hr_reaches_statistics_from_the_content_section(client, app, auth, make_user, known_data):
     auth.login(make_user(role="hr"))
-    assert 'href="/authoring/statistics"' in client.get("/compliance").get_data(as_text=True)
+    assert 'href="/policies/manage" >Content</a>' in client.get("/compliance").get_data(as_text=True)
+    assert 'href="/authoring/statistics"' in client.get("/policies/manage").get_data(as_text=True)
     index = client.get("/authoring/statistics").get_data(as_text=True)
     assert f'href="{OVERVIEW}"' in index and '<td data-label="Submitted attempts">7</td>' in index
     overview = client.get(OVERVIEW).get_data(as_text=True)

@@ -616,9 +616,12 @@ def test_with_mfa_required_off_nobody_is_held_at_setup(client, auth, make_user):
     assert client.get("/").status_code == 200
 
 
-def test_the_header_links_to_two_step_sign_in_for_roles_that_need_it(client, auth, make_user):
-    auth.login(make_user(role="hr"))
-    assert 'href="/account/two-step"' in client.get("/").get_data(as_text=True)
+@pytest.mark.parametrize(("role", "shown"), [("staff", False), ("hr", True), ("admin", True)])
+def test_the_account_page_links_to_two_step_sign_in_for_roles_that_need_it(client, auth, make_user, role, shown):
+    """Part of your account, not of the header (docs/navigation.md)."""
+    auth.login(make_user(role=role))
+    assert ('href="/account/two-step"' in client.get("/account").get_data(as_text=True)) is shown
+    assert 'href="/account/two-step"' not in client.get("/").get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

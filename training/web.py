@@ -25,6 +25,7 @@ from training.extensions import db, login_manager, talisman
 from training.form_errors import ErrorItem, error_items
 from training.logs import current_request_id
 from training.markdown import render_markdown
+from training.navigation import site_navigation
 from training.security_log import security_event, signed_in_person, tampering
 from training.sso.buttons import sso_sign_in_buttons
 
@@ -82,6 +83,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["error_items"] = error_items
     app.jinja_env.globals["error_item"] = ErrorItem
     app.jinja_env.globals["sso_sign_in_buttons"] = sso_sign_in_buttons
+    app.jinja_env.globals["site_navigation"] = site_navigation
 
 
 _CONTENT_TOKEN = catalog.content_token_column()

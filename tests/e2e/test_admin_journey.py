@@ -22,7 +22,7 @@ def test_admin_journey(page, new_page, make_user, check_page):
     learner = make_user(name="Lee Learner", department="Surgery")
     sign_in(page, admin.email, check_page, screenshot=False)
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Authoring").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Content").click()
     check_page(page, "authoring")
     page.get_by_role("link", name=COURSE, exact=True).click()
     expect(page.get_by_role("heading", name="Question bank")).to_be_visible()

@@ -77,6 +77,7 @@ INTERFACE_UNITS = {
     "demo_bulk",
     "health",
     "models",
+    "navigation",
     "serving",
     "token_pages",
     "web",
