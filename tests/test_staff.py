@@ -237,6 +237,29 @@ def test_the_list_shows_each_persons_record_and_links(app, client, make_user, hr
     assert "Hana Hr" not in html
 
 
+def test_hr_is_linked_only_to_records_it_may_edit(app, client, make_user, hr):
+    """The list links what the edit page opens: HR's own record and staff, not other privileged accounts."""
+    people = {
+        role: make_user(role=role, department="Pharmacy") for role in ("staff", "manager", "hr", "author", "admin")
+    }
+    html = table_of(client.get("/staff?department=" + str(department_id(app, "Pharmacy"))))
+    for person in [hr, *people.values()]:
+        linked = f'href="/staff/{person.id}/edit"' in html
+        opens = client.get(f"/staff/{person.id}/edit").status_code
+        assert linked is (opens == 200), (person.role, opens)
+        assert linked is (person.role in ("staff", "manager") or person is hr), person.role
+    assert html.count("Only an admin can edit this account") == 3
+
+
+def test_an_admin_is_linked_to_every_record(app, client, auth, make_user):
+    people = [make_user(role=role, department="Pharmacy") for role in ("staff", "manager", "hr", "author", "admin")]
+    auth.login(make_user(role="admin", department="Pharmacy"))
+    html = table_of(client.get("/staff"))
+    for person in people:
+        assert f'href="/staff/{person.id}/edit"' in html and client.get(f"/staff/{person.id}/edit").status_code == 200
+    assert "Only an admin can edit" not in client.get("/staff").get_data(as_text=True)
+
+
 def test_search_by_email_and_employee_id_filters_and_status(app, client, make_user, hr):
     make_user(name="Ann Active", email="ann@example.org", department="Pharmacy", employee_id="A-1")
     make_user(name="Ben Gone", email="ben@example.org", department="Emergency", active=False)

@@ -15,12 +15,18 @@ from training.staff.rules import PRIVILEGED_ROLES
 STAFF_ROLES = ("hr", "admin")
 
 
+def may_change(actor: User | SystemActor, person: User) -> bool:
+    """Whether the actor may open and change this person's record: accounts with a privileged role are for
+    admins (and their owner) only. The staff list links only the records this allows."""
+    return person.role not in PRIVILEGED_ROLES or actor.role == "admin" or person.id == actor.id
+
+
 def managed_person(actor: User | SystemActor, user_id: int) -> User:
-    """A person this HR user or admin may change: 404 if unknown, 403 for hr/admin accounts unless an admin."""
+    """A person this HR user or admin may change: 404 if unknown, 403 for hr/author/admin accounts unless an admin."""
     person = db.session.get(User, user_id)
     if person is None:
         raise NotFound("There is no such person.")
-    if person.role in PRIVILEGED_ROLES and actor.role != "admin" and person.id != actor.id:
+    if not may_change(actor, person):
         raise Forbidden(f"Only an admin can change an account with the {person.role} role.")
     return person
 

@@ -33,7 +33,12 @@ hr_only = roles_required(*people.STAFF_ROLES)
 
 @bp.context_processor
 def _helpers():
-    return {"compliance_path": compliance_path, "csv_columns": COLUMNS, "csv_header": EXAMPLE}
+    return {
+        "compliance_path": compliance_path,
+        "csv_columns": COLUMNS,
+        "csv_header": EXAMPLE,
+        "may_change": lambda person: people.may_change(current_user, person),
+    }
 
 
 def compliance_path(user_id: int) -> str:
