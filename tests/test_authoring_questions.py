@@ -274,6 +274,27 @@ def test_history_shows_what_changed_word_by_word(client, app, course, author):
     assert client.get(f"/authoring/questions/{question_id}/history?from=x").status_code == 200
 
 
+def test_a_question_with_one_version_has_nothing_to_compare(client, app, course, author):
+    question_id, _, version = question_by_key(app, "tc-q1")
+    assert version == 1
+    page = client.get(f"/authoring/questions/{question_id}/history").get_data(as_text=True)
+    assert "nothing to compare yet" in page
+    assert "compared with" not in page and 'class="card diff-field' not in page
+    assert 'name="from"' not in page, "no version picker with a single version in it"
+    assert f'href="/authoring/questions/{question_id}"' in page
+    question = client.get(f"/authoring/questions/{question_id}").get_data(as_text=True)
+    assert "/history" not in question, "the question page does not offer a comparison either"
+
+
+def test_the_same_version_twice_is_not_compared(client, app, course, author):
+    question_id, _, _ = question_by_key(app, "tc-q1")
+    assert edit(client, question_id, base_version="1", prompt="What should the nurse tell them?").status_code == 302
+    page = client.get(f"/authoring/questions/{question_id}/history?from=2&to=2").get_data(as_text=True)
+    assert "choose two different versions" in page
+    assert "compared with" not in page and 'class="card diff-field' not in page
+    assert 'name="from"' in page, "the picker stays, to choose again"
+
+
 def test_author_markdown_is_sanitised_everywhere_it_is_shown(client, app, course, author):
     script = "<script>alert(1)</script> [click](javascript:alert(2)) <img src=x onerror=alert(3)>"
     assert create(client, key="tc-xss", scenario=script, explanation=script).status_code == 302

@@ -179,7 +179,9 @@ def history(question_id):
         versions=versions,
         old=old,
         new=new,
-        changes=diff.diff_versions(spec_of(old, item.key), spec_of(new, item.key)),
+        changes=diff.diff_versions(spec_of(old, item.key), spec_of(new, item.key))
+        if old.version != new.version
+        else None,
     )
 
 
