@@ -764,3 +764,17 @@ def test_cli_issue_missing_covers_completions_recorded_before_certificates(app, 
     (reissued,) = issued_certificates(app, user.id)
     assert reissued.serial != certificate.serial and reissued.path.is_file()
     assert runner.invoke(args=["certificates", "issue-missing"]).output.strip() == "Issued 0 certificate(s)."
+
+
+@pytest.mark.parametrize("role", ["owner", "hr", "manager"])
+def test_the_breadcrumb_leads_to_a_page_about_this_certificate(client, auth, make_user, certified, role):
+    """Its owner goes back to their transcript, HR to the register, a manager to the person's record (not the
+    manager's own transcript); the link opens for that viewer."""
+    nurse, certificate = certified(name="Nia Okafor")
+    viewer = nurse if role == "owner" else make_user(role=role, department="Emergency")
+    auth.login(viewer)
+    html = client.get(f"/certificates/{certificate.serial}").get_data(as_text=True)
+    start = html.index('aria-label="Breadcrumb"')
+    crumbs = html[start : html.index("</nav>", start)]
+    back = {"owner": "/transcript", "hr": "/certificates", "manager": f"/compliance/people/{nurse.id}"}[role]
+    assert f'href="{back}"' in crumbs and client.get(back).status_code == 200
