@@ -61,9 +61,9 @@ class HtmlChecker:
             if self.process.poll() is not None:
                 pytest.fail(f"the Nu HTML Checker stopped at start (exit status {self.process.returncode})")
             try:
-                requests.get(self.url, timeout=5)
+                requests.get(self.url, timeout=30)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still warming up
                 time.sleep(0.5)
         self.stop()
         pytest.fail(f"the Nu HTML Checker did not answer on {self.url} within {START_TIMEOUT} s")
@@ -75,7 +75,7 @@ class HtmlChecker:
             params={"out": "json"},
             data=html,
             headers={"Content-Type": "text/html; charset=utf-8"},
-            timeout=60,
+            timeout=120,
         )
         response.raise_for_status()
         return [m for m in response.json()["messages"] if m["type"] in ERROR_TYPES]
