@@ -59,7 +59,7 @@ _LAYOUT_PROBLEMS = r"""(width) => {
   const name = (el) => `<${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.name ? ' name=' + el.name : ''}>`;
   const px = (value) => parseFloat(value) || 0;
   const ruler = document.createElement('canvas').getContext('2d');
-  const ARROW = 24;
+  const ARROW = 16;  // the room Chromium keeps for the arrow, at least
   for (const select of document.querySelectorAll('main select')) {
     if (!shown(select)) continue;
     const style = getComputedStyle(select);
@@ -69,7 +69,7 @@ _LAYOUT_PROBLEMS = r"""(width) => {
     const holder = select.closest('form') || select.parentElement;
     const holderStyle = getComputedStyle(holder);
     const space = holder.clientWidth - px(holderStyle.paddingLeft) - px(holderStyle.paddingRight);
-    if (longest > room + 1 && select.offsetWidth < space - 1) {
+    if (longest > room + 2 && select.offsetWidth < space - 1) {
       const needed = Math.ceil(longest + ARROW);
       problems.push(`${name(select)} is ${select.offsetWidth}px wide, its longest option needs ${needed}px`);
     }
