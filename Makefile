@@ -30,13 +30,18 @@ $(BIN)/runtime.stamp: requirements.lock requirements-dev.lock
 
 venv-runtime: $(BIN)/runtime.stamp
 
-## The test peers that are Node programs (tests/peers/*): panva's oidc-provider, installed from its lock file;
-## reinstalled only when the lock file changes.
+## The test peers from the npm registry (tests/peers/*), each installed from its lock file and reinstalled only when
+## the lock file changes: panva's oidc-provider, and the Nu HTML Checker (vnu.jar, run with the machine's Java; its
+## install script, which would download a Java of its own, is skipped).
 OIDC_PEER := tests/peers/oidc
 $(OIDC_PEER)/node_modules/.package-lock.json: $(OIDC_PEER)/package-lock.json
 	npm ci --prefix $(OIDC_PEER) --no-audit --no-fund
 
-peers: $(OIDC_PEER)/node_modules/.package-lock.json
+VNU_PEER := tests/peers/vnu
+$(VNU_PEER)/node_modules/.package-lock.json: $(VNU_PEER)/package-lock.json
+	npm ci --prefix $(VNU_PEER) --ignore-scripts --no-audit --no-fund
+
+peers: $(OIDC_PEER)/node_modules/.package-lock.json $(VNU_PEER)/node_modules/.package-lock.json
 
 ## Resolve requirements.txt and requirements-dev.txt into the hashed lock files, keeping current versions where the
 ## pins allow; LOCK_FLAGS="--upgrade-package NAME" (or --upgrade) moves to newer ones. Needs PyPI.

@@ -88,6 +88,57 @@ def test_an_old_rule_makes_people_overdue_and_the_dashboard_says_so(app, auth, c
     assert "Late Larry" in people and "was due" in people
 
 
+def _tile(html: str, status: str, label: str) -> tuple[str, int, str]:
+    """The overview's tile of a status: the address it opens, its figure and the unit its figure counts."""
+    tile = re.search(
+        rf'<li class="tile tile-{status}">\s*<a href="([^"]+)">\s*<span class="tile-figure">(\d+)</span>\s*'
+        rf'<span class="tile-label">{label}</span>\s*<span class="tile-unit">([^<]+)</span>',
+        html,
+    )
+    assert tile, f"no {status} tile"
+    return tile[1].replace("&amp;", "&"), int(tile[2]), tile[3]
+
+
+def test_the_tiles_count_courses_and_policies_and_the_list_they_open_counts_people(
+    app, auth, course, write_course, sync, make_user, make_requirement, hr
+):
+    write_course(slug="second-course", title="Second Course", questions=(("sc-q1", "single"),))
+    sync()
+    make_user(name="Late Larry", department="Pharmacy")
+    for slug in (course, "second-course"):
+        age_requirement(app, make_requirement(slug, due_within_days=30), 45)
+    auth.login(hr)
+
+    dashboard = auth.client.get("/compliance").get_data(as_text=True)
+    address, figure, unit = _tile(dashboard, "overdue", "Overdue")
+    people = auth.client.get(address).get_data(as_text=True)
+
+    assert (figure, unit) == (4, "courses and policies")  # two courses for Larry and for HR
+    assert "2 people with a course or policy overdue" in people
+    assert "Late Larry" in people and "Harper HR" in people
+    assert _tile(dashboard, "due_soon", "Due soon")[1:] == (0, "courses and policies")
+    assert dashboard.count("?status=overdue") == 1  # the figures are not repeated in a table below
+
+
+def test_each_department_bar_names_its_band_in_words(app, auth, course, make_user, make_requirement, hr):
+    make_user(name="Late Larry", department="Pharmacy")
+    age_requirement(app, make_requirement(course, department="Pharmacy", due_within_days=30), 45)
+    make_user(name="Ready Rita", department="Radiology")
+    make_requirement(course, department="Radiology", due_within_days=30)
+    auth.login(hr)
+
+    html = auth.client.get("/compliance").get_data(as_text=True)
+
+    pharmacy = re.search(
+        r"Pharmacy</a>\s*<span class=\"bar-figure\">0% <span class=\"bar-band bar-band-poor\">Behind", html
+    )
+    radiology = re.search(
+        r"Radiology</a>\s*<span class=\"bar-figure\">100% <span class=\"bar-band bar-band-good\">On", html
+    )
+    assert pharmacy and radiology
+    assert 'class="bar-fill bar-poor"' in html and 'class="bar-fill bar-good"' in html
+
+
 def test_department_rules_follow_a_person_who_moves(app, course, make_user, make_requirement):
     nurse = make_user(department="Emergency")
     make_user(department="Radiology")

@@ -49,10 +49,66 @@ _FOCUS_STYLE = r"""() => {
 }"""
 MIN_FOCUS_CONTRAST = 3
 
+# What a person would see as broken in a page's tables and forms at the width on screen (issue 21): a
+# drop-down narrower than its longest option while its form has room; text boxes, drop-downs and buttons of
+# one form at different heights; from 641 px up, an email or network address broken over two lines, or a
+# table (other than the people matrix, which scrolls by design) wider than its box at 1280 px.
+_LAYOUT_PROBLEMS = r"""(width) => {
+  const problems = [];
+  const shown = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+  const name = (el) => `<${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.name ? ' name=' + el.name : ''}>`;
+  const px = (value) => parseFloat(value) || 0;
+  const ruler = document.createElement('canvas').getContext('2d');
+  const ARROW = 16;  // the room Chromium keeps for the arrow, at least
+  for (const select of document.querySelectorAll('main select')) {
+    if (!shown(select)) continue;
+    const style = getComputedStyle(select);
+    ruler.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    const longest = Math.max(0, ...[...select.options].map((o) => ruler.measureText(o.text).width));
+    const room = select.clientWidth - px(style.paddingLeft) - px(style.paddingRight) - ARROW;
+    const holder = select.closest('form') || select.parentElement;
+    const holderStyle = getComputedStyle(holder);
+    const space = holder.clientWidth - px(holderStyle.paddingLeft) - px(holderStyle.paddingRight);
+    if (longest > room + 2 && select.offsetWidth < space - 1) {
+      const needed = Math.ceil(longest + ARROW);
+      problems.push(`${name(select)} is ${select.offsetWidth}px wide, its longest option needs ${needed}px`);
+    }
+  }
+  const BOXES = 'input:not([type="checkbox"], [type="radio"], [type="hidden"], [type="file"])';
+  const CONTROLS = `${BOXES}, select, .button:not(.small)`;
+  for (const form of document.querySelectorAll('main form')) {
+    const heights = new Map();
+    for (const control of form.querySelectorAll(CONTROLS)) {
+      if (shown(control)) heights.set(Math.round(control.getBoundingClientRect().height), name(control));
+    }
+    if (heights.size > 1) {
+      const listed = [...heights].map(([h, n]) => `${n} ${h}px`).join(', ');
+      problems.push(`controls of one form at different heights: ${listed}`);
+    }
+  }
+  if (width > 640) {
+    for (const cell of document.querySelectorAll('main .email-cell, main .audit-address')) {
+      const lines = cell.getBoundingClientRect().height / px(getComputedStyle(cell).lineHeight);
+      if (shown(cell) && lines >= 1.5) {
+        problems.push(`"${cell.textContent.trim()}" broken over ${Math.round(lines)} lines`);
+      }
+    }
+  }
+  if (width >= 1280) {
+    for (const box of document.querySelectorAll('main .table-wrap')) {
+      if (shown(box) && !box.querySelector('.matrix') && box.scrollWidth > box.clientWidth + 1) {
+        problems.push(`a table ${box.scrollWidth}px wide in a box of ${box.clientWidth}px`);
+      }
+    }
+  }
+  return problems;
+}"""
+
 
 class PageChecker:
-    """`check_page(page, name)` for one journey: runs axe-core on the page at each width, fails on
-    any serious or critical violation with the rule, the page and the nodes, and writes a full-page
+    """`check_page(page, name)` for one journey: runs axe-core and the layout checks on the page at each width,
+    fails on any serious or critical violation (with the rule, the page and the nodes) or layout problem, and
+    writes a full-page
     screenshot `<journey>-<nn>-<name>-<width>.png` into `screenshot_dir` (None: no screenshots)."""
 
     def __init__(self, journey: str, screenshot_dir: Path | None):
@@ -67,11 +123,18 @@ class PageChecker:
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": HEIGHT})
             problems += [describe(v, f"{self.journey}/{name}", width, page.url) for v in blocking_violations(page)]
+            where = f"{self.journey}/{name} at {width}px ({page.url})"
+            problems += [f"- layout on {where}: {problem}" for problem in layout_problems(page, width)]
             if screenshot and self.screenshot_dir is not None:
                 self.screenshot_dir.mkdir(parents=True, exist_ok=True)
                 path = self.screenshot_dir / f"{self.journey}-{self.pages:02d}-{name}-{width}.png"
                 page.screenshot(path=path, full_page=True)
-        assert not problems, "axe-core found serious or critical violations:\n" + "\n".join(problems)
+        assert not problems, "axe-core or the layout checks found problems:\n" + "\n".join(problems)
+
+
+def layout_problems(page: Page, width: int) -> list[str]:
+    """Cut drop-downs, uneven form controls, broken addresses and tables wider than their box (see above)."""
+    return page.evaluate(_LAYOUT_PROBLEMS, width)
 
 
 def blocking_violations(page: Page) -> list[dict]:

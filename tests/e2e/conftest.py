@@ -15,6 +15,7 @@ from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from tests.e2e.browser import PageChecker
+from tests.e2e.html_checker import HtmlChecker, PageSources
 from training.config import PROJECT_ROOT
 from training.content.loader import load_content
 from training.content.sync import sync_content
@@ -57,9 +58,10 @@ def shipped_content(app):
 
 
 @pytest.fixture
-def live_server(app, shipped_content):
-    """The app served over HTTP on a free port of 127.0.0.1 in a thread; its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def live_server(app, shipped_content, page_sources):
+    """The app served over HTTP on a free port of 127.0.0.1 in a thread; its base URL. The HTML of each page it
+    serves is kept for the Nu HTML Checker."""
+    server = make_server("127.0.0.1", 0, page_sources.recording(app), threaded=True)
     base_url = f"http://127.0.0.1:{server.server_port}"
     app.config["PUBLIC_BASE_URL"] = base_url  # certificates' verification links point here
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
@@ -68,6 +70,24 @@ def live_server(app, shipped_content):
     server.shutdown()
     server.server_close()
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="package")
+def html_checker():
+    """One Nu HTML Checker service for all the end-to-end tests of a worker (it takes a while to start)."""
+    checker = HtmlChecker()
+    yield checker
+    checker.stop()
+
+
+@pytest.fixture
+def page_sources(html_checker):
+    """The HTML of every page the app serves during the test; after it, the Nu HTML Checker must find no error
+    in any of them."""
+    sources = PageSources()
+    yield sources
+    problems = html_checker.problems(sources)
+    assert not problems, "the Nu HTML Checker found errors:\n" + "\n".join(problems)
 
 
 @pytest.fixture

@@ -45,13 +45,15 @@ def test_hr_journey(app, page, make_user, check_page, tmp_path):
     expect(page.get_by_text("0% compliant")).to_be_visible()
     check_page(page, "overview")
 
-    page.get_by_role("list", name="Obligations by status").get_by_role("link", name="Overdue").click()
-    expect(page.get_by_text("3 people")).to_be_visible()
+    tiles = page.get_by_role("list", name="Required courses and policies that need action")
+    expect(tiles.get_by_role("link", name="Overdue")).to_have_text("3 Overdue courses and policies See who →")
+    tiles.get_by_role("link", name="Overdue").click()
+    expect(page.get_by_text("3 people with a course or policy overdue")).to_be_visible()
     expect(page.get_by_label("Status")).to_have_value("overdue")
     check_page(page, "people-overdue", screenshot=False)
     page.get_by_label("Department").select_option(label="Pharmacy")
     page.get_by_role("button", name="Filter").click()
-    expect(page.get_by_text("1 person", exact=True)).to_be_visible()
+    expect(page.get_by_text("1 person with a course or policy overdue", exact=True)).to_be_visible()
     expect(page.get_by_role("table").get_by_role("link")).to_have_text(["Larry Lane"])
     check_page(page, "people-filtered")
 
