@@ -5,11 +5,13 @@ The cookie holds a random token; only its SHA-256 is stored (`UserSession.token_
 
 import hashlib
 import secrets
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 
 from flask import current_app, g
 from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.orm import lazyload
 
 from training.audit.services import record_event
 from training.auth import session_rules
@@ -33,7 +35,30 @@ def idle_timeout() -> timedelta:
     return timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
 
 
-def session_lapse(record: UserSession, now: datetime) -> session_rules.Lapse | None:
+@dataclass(frozen=True)
+class SessionRecord:
+    """The signed-in request's session as the user loader read it: plain values, not an ORM row, so the
+    request's commits cannot expire it and nothing reads it again (the after-request hooks use it)."""
+
+    id: int
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    remember: bool
+    sign_in_method: str
+
+
+_RECORD_COLUMNS = (
+    UserSession.id,
+    UserSession.created_at,
+    UserSession.last_seen_at,
+    UserSession.expires_at,
+    UserSession.remember,
+    UserSession.sign_in_method,
+)
+
+
+def session_lapse(record: UserSession | SessionRecord, now: datetime) -> session_rules.Lapse | None:
     """Whether (and when, and why) a session has ended by itself: idle or past its absolute end."""
     return session_rules.lapse(
         last_seen_at=record.last_seen_at,
@@ -118,12 +143,17 @@ def _end_lapsed_sessions(user_id: int, now: datetime) -> None:
 
 @cache
 def _session_statement(also):
-    """The open session of a token hash with its user (and `also`), built once per process and column."""
-    columns = (UserSession, User) if also is None else (UserSession, User, also)
+    """The open session of a token hash with its user (and `also`), built once per process and column.
+
+    The session's columns come as plain values and the user without its department (read when a page asks
+    for it): entities and joined columns are most of what loading a row costs, on every request.
+    """
+    columns = (*_RECORD_COLUMNS, User) if also is None else (*_RECORD_COLUMNS, User, also)
     return (
         select(*columns)
         .join(User, User.id == UserSession.user_id)
         .where(UserSession.token_hash == bindparam("token_hash"), UserSession.ended_at.is_(None))
+        .options(lazyload(User.department))
     )
 
 
@@ -141,9 +171,10 @@ def user_for_session(token: str, also=None, receive=None) -> User | None:
     row = db.session.execute(_session_statement(also), {"token_hash": _token_hash(token)}).first()
     if row is None:
         return None
-    record, user = row[0], row[1]
+    columns = len(_RECORD_COLUMNS)
+    record, user = SessionRecord(*row[:columns]), row[columns]
     if receive is not None:
-        receive(row[2])
+        receive(row[columns + 1])
     now = utcnow()
     if not user.active:
         _end_record(record, now, "deactivated")
@@ -154,19 +185,16 @@ def user_for_session(token: str, also=None, receive=None) -> User | None:
         g.session_end_message = session_end_message(record, ended.reason)
         return None
     if session_rules.needs_touch(record.last_seen_at, now):
-        record.last_seen_at = now
+        db.session.execute(update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now))
         db.session.commit()
-        db.session.refresh(record)
-    # Kept out of the session: the request's commits would expire it, and the after-request hooks
-    # would read it again; nothing writes to it after this point.
-    db.session.expunge(record)
+        record = replace(record, last_seen_at=now)
     user._active_seen = user.active
     user.session_token = token
     user.current_session = record
     return user
 
 
-def _end_record(record: UserSession, at: datetime, reason: str) -> None:
+def _end_record(record: SessionRecord, at: datetime, reason: str) -> None:
     db.session.execute(
         update(UserSession)
         .where(UserSession.id == record.id, UserSession.ended_at.is_(None))
@@ -175,7 +203,7 @@ def _end_record(record: UserSession, at: datetime, reason: str) -> None:
     db.session.commit()
 
 
-def session_end_message(record: UserSession, reason: str) -> str:
+def session_end_message(record: UserSession | SessionRecord, reason: str) -> str:
     if reason == "idle":
         idle = session_rules.duration_words(idle_timeout())
         return f"Your session ended after {idle} without activity. Please sign in again."
