@@ -92,7 +92,8 @@
     return box;
   }
 
-  // One question on screen; the focus moves to its heading, so that the situation is read first.
+  // One question on screen; the focus moves to its heading, so that the situation is read first, and
+  // the question's top comes to the top of the screen (below the progress), not halfway down it.
   function show(index, moveFocus) {
     current = Math.max(0, Math.min(index, questions.length - 1));
     questions.forEach(function (question, i) {
@@ -103,7 +104,8 @@
     steps.next.hidden = last;
     submit.hidden = !last;
     if (moveFocus) {
-      questions[current].querySelector(".q-number").focus();
+      questions[current].querySelector(".q-number").focus({ preventScroll: true });
+      questions[current].scrollIntoView({ block: "start" });
     }
   }
 
