@@ -57,7 +57,8 @@
         return;
       }
       inputsOf(question).forEach(function (input) {
-        input.checked = (answers[input.name] || []).indexOf(input.value) !== -1;
+        var chosen = answers[input.name];
+        input.checked = Array.isArray(chosen) && chosen.indexOf(input.value) !== -1;
       });
     });
   }
