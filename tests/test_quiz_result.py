@@ -158,6 +158,20 @@ def test_a_pass_whose_completion_has_expired_says_so(app, auth, make_user, cours
         completion.expires_at = utcnow() - timedelta(days=1)
         db.session.commit()
     html = auth.client.get(f"/attempts/{passed}").get_data(as_text=True)
-    assert "This pass completed the course on" in html and "That completion stopped counting on" in html
+    assert "You completed the course on" in html and "That completion stopped counting on" in html
     assert "certificate is ready" not in html
     assert primary_action(html) == '<a class="button primary" href="/courses/test-course">Go to the course<'
+
+
+def test_a_pass_whose_unread_module_was_retired_since_sends_to_the_course(
+    app, auth, make_user, course, write_course, sync
+):
+    auth.login(make_user())
+    complete_modules(auth, modules=("intro",))
+    passed, _ = take(app, auth)
+    write_course(modules=("Intro",))
+    sync()
+    html = auth.client.get(f"/attempts/{passed}").get_data(as_text=True)
+    assert "You passed the quiz.</strong> The course page shows where you stand." in html
+    assert "Read these" not in html and "Read this module" not in html
+    assert primary_action(html) == '<a class="button primary" href="/courses/test-course">Back to the course<'

@@ -244,8 +244,8 @@ def submit_quiz(
 class QuizOutcome:
     """What a submitted attempt meant for the course and the learner's next step, for the result page.
 
-    `kind` is "completed" (this pass completed the course and the completion still counts), "ended" (it
-    completed the course, but that completion no longer counts), "modules_left" (a pass, with modules still
+    `kind` is "completed" (a pass of the cycle that the learner's last completion closed, which still counts),
+    "ended" (the same, but that completion no longer counts), "modules_left" (a pass, with modules still
     unread), "failed" (a fail in the current cycle: try again when the gate allows) or "earlier" (an attempt
     of an earlier cycle, or a fail since followed by a completion).
     """
