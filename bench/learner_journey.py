@@ -13,7 +13,8 @@ submit it and download the certificate by the quickest visible way (from the res
 certificate, else through My training). Each action reaches its control as a person does: scrolling down just
 far enough to see it whole.
 
-- **actions**: taps (links, buttons, answers) plus one per text field filled;
+- **actions**: taps (links, buttons, answers) plus one per text field filled; **answers**: of them, the taps on
+  quiz answers, which depend on the questions drawn (a "select all that apply" question takes several);
 - **scrolled**: per view (a page, or a question when the quiz shows one at a time), the distance scrolled from
   where the view started to the furthest point reached, in viewport heights;
 - **screens**: 1 + scrolled per view: what the learner looks at, the first screen of each view included.
@@ -58,6 +59,7 @@ class View:
     start: float
     furthest: float
     actions: int = 0
+    answers: int = 0  # of the actions, taps on a quiz answer
 
     def scrolled(self, height: int) -> float:
         return (self.furthest - self.start) / height
@@ -94,10 +96,11 @@ class Walk:
         current = self.views[-1]
         current.furthest = max(current.furthest, self._scroll_y())
 
-    def tap(self, control: Locator, leads_to: str | None = None) -> None:
+    def tap(self, control: Locator, leads_to: str | None = None, *, answer: bool = False) -> None:
         self.reach(control)
         control.click()
         self.views[-1].actions += 1
+        self.views[-1].answers += answer
         if leads_to:
             self.page.wait_for_load_state()
             self.view(leads_to)
@@ -141,7 +144,7 @@ def take_the_quiz(app, walk: Walk) -> None:
             for option_id in option_ids:
                 option = question.locator(f"#{field}-{option_id}")
                 if option.count():
-                    walk.tap(option)
+                    walk.tap(option, answer=True)
         if next_button.count() and next_button.is_visible():
             walk.tap(next_button, f"question {number + 1}")
     walk.tap(page.get_by_role("button", name="Submit answers"), "result")
@@ -177,14 +180,16 @@ def prepare(folder: Path):
 
 def report(walk: Walk, arguments) -> None:
     print(f"Learner journey at {arguments.width} x {arguments.height}, JavaScript {'off' if arguments.no_js else 'on'}")
-    print(f"{'view':<14} {'scrolled':>8} {'screens':>8} {'actions':>8}")
+    print(f"{'view':<14} {'scrolled':>8} {'screens':>8} {'actions':>8} {'answers':>8}")
     for view in walk.views:
-        print(f"{view.name:<14} {view.scrolled(walk.height):>8.1f} {view.screens(walk.height):>8.1f} {view.actions:>8}")
+        scrolled, screens = view.scrolled(walk.height), view.screens(walk.height)
+        print(f"{view.name:<14} {scrolled:>8.1f} {screens:>8.1f} {view.actions:>8} {view.answers:>8}")
     quiz = next(i for i, v in enumerate(walk.views) if v.name == "quiz")
     for label, views in (("quiz to PDF", walk.views[quiz:]), ("total", walk.views)):
         scrolled = sum(v.scrolled(walk.height) for v in views)
         screens, actions = sum(v.screens(walk.height) for v in views), sum(v.actions for v in views)
-        print(f"{label:<14} {scrolled:>8.1f} {screens:>8.1f} {actions:>8}   ({len(views)} views)")
+        answers = sum(v.answers for v in views)
+        print(f"{label:<14} {scrolled:>8.1f} {screens:>8.1f} {actions:>8} {answers:>8}   ({len(views)} views)")
 
 
 def main(argv=None) -> None:
