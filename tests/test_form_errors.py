@@ -314,12 +314,15 @@ def test_an_unanswered_question_is_tied_to_its_fieldset(app, make_user, course):
     html = response.get_data(as_text=True)
     items = assert_errors_announced_and_tied(html)
     page = Page(html)
-    questions = [f for f in page.find("fieldset") if "question" in f.attrs.get("class", "").split()]
+    questions = [s for s in page.find("section") if "question" in s.attrs.get("class", "").split()]
     assert len(items) == len(questions) == 3
-    for number, (fieldset, (message, target)) in enumerate(zip(questions, items, strict=True), start=1):
+    for number, (question, (message, target)) in enumerate(zip(questions, items, strict=True), start=1):
         assert message == f"Choose an answer for question {number}."
+        heading = next(e for e in question.walk() if e.tag == "h2")
+        assert heading.all_text().strip() == f"Question {number} of 3"
+        fieldset = next(e for e in question.walk() if e.tag == "fieldset")
         legend = next(e for e in fieldset.walk() if e.tag == "legend")
-        assert f"Question {number}" in legend.all_text()
+        assert legend.all_text().startswith("What should you do in"), "the legend asks the question"
         errors = [page.by_id[i] for i in fieldset.ids("aria-describedby") if i.endswith("-error")]
         assert [e.all_text() for e in errors] == [message]
         options = [e for e in fieldset.walk() if e.tag == "input" and e.attrs.get("type") in ("radio", "checkbox")]

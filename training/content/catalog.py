@@ -14,6 +14,7 @@ from flask import current_app, g, has_request_context
 from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from training.content import topics
 from training.content.models import ContentVersion, Course, Question, QuestionOption, QuestionVersion, TrainingModule
 from training.db import utcnow
 from training.extensions import db
@@ -197,6 +198,24 @@ def drawable_versions(course_id: int) -> tuple[QuestionVersionView, ...]:
         return views
 
     return _cached(("drawable", course_id), load)
+
+
+def _question_text(version: QuestionVersionView) -> str:
+    options = (f"{o.text} {o.feedback}" for o in version.options)
+    return " ".join([version.scenario, version.prompt, *options, version.explanation, *version.tags])
+
+
+def module_of_question(course_id: int, version: QuestionVersionView) -> ModuleView | None:
+    """The module of the course that teaches what this question asks about (content/topics.py), kept per process."""
+    modules = {m.id: m for m in course(course_id).modules}
+
+    def index():
+        return topics.index_modules({m.id: f"{m.title} {m.summary} {m.body}" for m in modules.values()})
+
+    found = _cached(("module_of_question", course_id), dict)
+    if version.id not in found:
+        found[version.id] = topics.closest_module(_cached(("topics", course_id), index), _question_text(version))
+    return modules.get(found[version.id])
 
 
 # Writes: a new token in the transaction of any catalog write.

@@ -8,6 +8,7 @@ from training import question_types
 from training.content import catalog
 from training.courses import services as courses
 from training.quizzes import attempts
+from training.quizzes.allowances import gate_message
 
 bp = Blueprint("quizzes", __name__)
 
@@ -26,12 +27,7 @@ def attempt(attempt_id: int):
     attempt = attempts.attempt_for_learner(current_user.id, attempt_id)
     if attempt.submitted_at is None:
         return _render_quiz(attempt)
-    return render_template(
-        "quizzes/result.html",
-        attempt=attempt,
-        course=catalog.course(attempt.course_id),
-        items=attempts.review(attempt),
-    )
+    return _render_result(attempt)
 
 
 @bp.route("/attempts/<int:attempt_id>", methods=["POST"])
@@ -48,6 +44,22 @@ def submit(attempt_id: int):
     flash("Your answers were submitted and graded.", "success")
     # attempt_id, not the returned attempt's id: after the commit that would read the whole attempt again.
     return redirect(url_for("quizzes.attempt", attempt_id=attempt_id))
+
+
+def _render_result(attempt):
+    course = catalog.course(attempt.course_id)
+    items = attempts.review(attempt)
+    outcome = courses.quiz_outcome(current_user.id, attempt)
+    return render_template(
+        "quizzes/result.html",
+        attempt=attempt,
+        course=course,
+        items=items,
+        outcome=outcome,
+        gate_message=gate_message(outcome.gate) if outcome.gate else "",
+        missed_modules=courses.modules_behind(course, [i.version for i in items if not i.correct]),
+        module_of=lambda version: catalog.module_of_question(course.id, version),
+    )
 
 
 def _render_quiz(attempt, answers=None, missing=frozenset(), message=None):

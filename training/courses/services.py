@@ -238,3 +238,49 @@ def submit_quiz(
     db.session.commit()
     store_file_of_completion(completion)
     return attempt
+
+
+@dataclass(frozen=True)
+class QuizOutcome:
+    """What a submitted attempt meant for the course and the learner's next step, for the result page.
+
+    `kind` is "completed" (a pass of the cycle that the learner's last completion closed, which still counts),
+    "ended" (the same, but that completion no longer counts), "modules_left" (a pass, with modules still
+    unread), "failed" (a fail in the current cycle: try again when the gate allows) or "earlier" (an attempt
+    of an earlier cycle, or a fail since followed by a completion).
+    """
+
+    kind: str
+    progress: CourseProgress
+    completion: CompletionRecord | None = None
+    valid_until: datetime | None = None
+    unread_modules: tuple[ModuleView, ...] = ()
+    gate: quiz_rules.AttemptGate | None = None
+
+    @property
+    def open_attempt_id(self) -> int | None:
+        attempt = self.progress.open_attempt
+        return attempt.id if attempt else None
+
+
+def quiz_outcome(user_id: int, attempt: QuizAttempt, now: datetime | None = None) -> QuizOutcome:
+    """Where the learner stands after this submitted attempt, read in one statement."""
+    course = catalog.course(attempt.course_id)
+    progress = course_progress(user_id, course, now, recent=1)
+    completion = progress.last_completion
+    if attempt.passed and completion is not None and completion.cycle == attempt.cycle:
+        if progress.is_completed:
+            return QuizOutcome("completed", progress, completion, progress.facts.last_expires_at)
+        return QuizOutcome("ended", progress, completion, progress.facts.last_expires_at)
+    if attempt.cycle != progress.cycle:
+        return QuizOutcome("earlier", progress)
+    if attempt.passed:
+        unread = tuple(m for m in course.modules if m.id not in progress.done_module_ids)
+        return QuizOutcome("modules_left", progress, unread_modules=unread)
+    return QuizOutcome("failed", progress, gate=progress.gate())
+
+
+def modules_behind(course: CourseView, versions) -> tuple[ModuleView, ...]:
+    """The modules that teach these questions, each once, in the course's order."""
+    found = {m.id for m in (catalog.module_of_question(course.id, v) for v in versions) if m is not None}
+    return tuple(m for m in course.modules if m.id in found)
