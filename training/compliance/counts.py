@@ -126,7 +126,8 @@ def recomputed_breach_counts() -> dict[tuple, int]:
 
 def recomputed_people_counts() -> dict[tuple, int]:
     department_key = func.coalesce(User.department_id, literal(NO_DEPARTMENT))
-    rows = db.session.execute(select(department_key, func.count()).where(User.active.is_(True)).group_by(department_key))
+    active = select(department_key, func.count()).where(User.active.is_(True))
+    rows = db.session.execute(active.group_by(department_key))
     return {(key,): n for key, n in rows}
 
 
