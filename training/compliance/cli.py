@@ -1,4 +1,5 @@
-"""`flask compliance reconcile [--fix]`: check the overview's counts against the obligations they summarise."""
+"""`flask compliance reconcile [--fix]`: check the overview's counts against the obligations they summarise, and
+the people list's against the people."""
 
 import sys
 
