@@ -15,7 +15,7 @@ from tests.test_staff import person_form
 from training.audit.models import AuditEvent
 from training.auth.models import Department, User
 from training.compliance import overview
-from training.compliance.models import FirstBreachCount, Obligation, ObligationCount
+from training.compliance.models import FirstBreachCount, Obligation, ObligationCount, PeopleCount
 from training.compliance.status import non_compliant_condition, status_conditions
 from training.config import engine_options
 from training.extensions import db
@@ -215,4 +215,74 @@ def test_deactivating_an_account_from_the_command_line_takes_it_out_of_the_count
     assert runner.invoke(args=["users", "activate", leaver.email]).exit_code == 0
     with app.app_context():
         assert people_per_department() == {"Emergency": 2, "No department": 1}
+    assert_no_drift(runner)
+
+
+# --- the people list's totals ------------------------------------------------------------------------------------
+
+
+def listed_total(client, query: str = "") -> str:
+    page = client.get(f"/compliance/people{query}").get_data(as_text=True)
+    return page.split('<p class="meta">', 1)[1].split(" ", 1)[0]
+
+
+def counted_people(department_id=None, behind_on=None) -> int:
+    """Active people (of a department; with an overdue or expired obligation on `behind_on`), counted over the rows."""
+    query = select(func.count()).select_from(User).where(User.active.is_(True))
+    if department_id is not None:
+        query = query.where(User.department_id == department_id)
+    if behind_on is not None:
+        behind = select(Obligation.user_id).where(Obligation.user_id == User.id, non_compliant_condition(behind_on))
+        query = query.where(behind.exists())
+    return db.session.execute(query).scalar_one()
+
+
+def test_the_people_list_totals_from_the_kept_counts_equal_the_people_counted(
+    app, client, auth, content_dirs, write_course, runner
+):
+    """Everyone, each department, the people not compliant and both: the total shown is the number of people."""
+    write_course("privacy", "Privacy Basics", questions=(("pb-1", "single"), ("pb-2", "true_false")))
+    passwords, _ = organisation(app, content_dirs, 120)
+    assert auth.login("hr@demo.example", passwords["hr"]).status_code == 302
+    with app.app_context():
+        on = datetime.now(UTC).date()
+        departments = list(db.session.execute(select(Department.id)).scalars())
+        expected = {"": counted_people(), "?status=non_compliant": counted_people(behind_on=on)}
+        for department_id in departments:
+            expected[f"?department={department_id}"] = counted_people(department_id)
+            expected[f"?department={department_id}&status=non_compliant"] = counted_people(department_id, on)
+    assert expected[""] > 100 and expected["?status=non_compliant"] > 0 and len(departments) > 3
+    assert {query: listed_total(client, query) for query in expected} == {q: str(n) for q, n in expected.items()}
+    assert_no_drift(runner)
+
+
+def test_the_people_count_follows_new_moved_deactivated_and_reactivated_people(app, auth, make_user, hr, runner):
+    mover = make_user(department="Emergency", name="Moving Mo")
+    leaver = make_user(department="Emergency", name="Leaving Lee")
+    make_user(department="Radiology", name="Staying Sam")
+    with app.app_context():
+        radiology = db.session.execute(select(Department.id).where(Department.name == "Radiology")).scalar_one()
+        emergency = db.session.execute(select(Department.id).where(Department.name == "Emergency")).scalar_one()
+    auth.login(hr)
+    assert (listed_total(auth.client), listed_total(auth.client, f"?department={emergency}")) == ("4", "2")
+    edit = person_form(name=mover.name, email=mover.email, department=str(radiology), employee_id="")
+    assert auth.post(f"/staff/{mover.id}/edit", edit, token_from="/staff").status_code == 302
+    assert auth.post(f"/staff/{leaver.id}/deactivate", token_from="/staff").status_code == 302
+    assert listed_total(auth.client, f"?department={radiology}") == "2"
+    assert (listed_total(auth.client), listed_total(auth.client, f"?department={emergency}")) == ("3", "0")
+    assert_no_drift(runner)
+    assert auth.post(f"/staff/{leaver.id}/reactivate", token_from="/staff").status_code == 302
+    assert (listed_total(auth.client), listed_total(auth.client, f"?department={emergency}")) == ("4", "1")
+    assert_no_drift(runner)
+
+
+def test_reconcile_recounts_the_people_per_department(app, make_user, runner):
+    make_user(department="Emergency")
+    with app.app_context():
+        db.session.execute(update(PeopleCount).values(people=PeopleCount.people + 5))
+        db.session.commit()
+    result = reconcile(runner)
+    assert result.exit_code == 1
+    assert any(line.startswith("people_count (") and "recomputed 1" in line for line in result.output.splitlines())
+    assert reconcile(runner, "--fix").exit_code == 0
     assert_no_drift(runner)

@@ -10,6 +10,7 @@ periods), so a hire date of 9999-12-31 once overflowed as a 500.
 """
 
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -31,8 +32,10 @@ def today(now: datetime | None = None) -> date:
     return (now or utcnow()).astimezone(organisation_zone()).date()
 
 
+@lru_cache(maxsize=8192)
 def format_day(day: date) -> str:
-    """`12 Mar 2026`: a day in lists, emails and reports."""
+    """`12 Mar 2026`: a day in lists, emails and reports. Kept per day: `strftime` is slow, and the people list
+    writes a hundred dates per page from a few thousand days."""
     return f"{day.day} {day:%b %Y}"
 
 

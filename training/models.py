@@ -5,7 +5,7 @@ from training.audit.models import AuditEvent
 from training.auth.models import Department, PasswordReset, RecoveryCode, User, UserSession
 from training.certificates.models import Certificate, CertificateFile, CertificateRevocation
 from training.completions.models import Completion, ModuleProgress
-from training.compliance.models import FirstBreachCount, Obligation, ObligationCount, Requirement
+from training.compliance.models import FirstBreachCount, Obligation, ObligationCount, PeopleCount, Requirement
 from training.content.models import ContentVersion, Course, Question, QuestionOption, QuestionVersion, TrainingModule
 from training.jobs.models import Job
 from training.policies.models import Attestation, Policy, PolicyCourse, PolicyReading, PolicyVersion
@@ -35,6 +35,7 @@ __all__ = [
     "Obligation",
     "ObligationCount",
     "PasswordReset",
+    "PeopleCount",
     "Policy",
     "PolicyCourse",
     "PolicyReading",

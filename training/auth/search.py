@@ -11,9 +11,18 @@ def person_matches(text: str):
 
     The text is matched literally: `%` and `_` typed in a search box are not wildcards.
     """
-    needle = "%" + literal_like(text.strip().lower()) + "%"
+    return person_matches_pattern(search_pattern(text))
+
+
+def search_pattern(text: str) -> str:
+    """The LIKE pattern `person_matches` uses for `text`."""
+    return "%" + literal_like(text.strip().lower()) + "%"
+
+
+def person_matches_pattern(pattern):
+    """`person_matches` for a pattern made by `search_pattern`, or a bound parameter that will hold one."""
     return or_(
-        func.lower(User.name).like(needle, escape=LIKE_ESCAPE),
-        func.lower(User.email).like(needle, escape=LIKE_ESCAPE),
-        func.lower(func.coalesce(User.employee_id, "")).like(needle, escape=LIKE_ESCAPE),
+        func.lower(User.name).like(pattern, escape=LIKE_ESCAPE),
+        func.lower(User.email).like(pattern, escape=LIKE_ESCAPE),
+        func.lower(func.coalesce(User.employee_id, "")).like(pattern, escape=LIKE_ESCAPE),
     )

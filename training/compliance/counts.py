@@ -1,5 +1,6 @@
 """The overview's counts: obligations per (department, completed, started, deciding day) and people per
-(department, first breach day), kept in the transaction that writes obligations and recomputed by reconcile.
+(department, first breach day), kept in the transaction that writes obligations and recomputed by reconcile;
+reconcile also recounts the people list's total (`PeopleCount`, active people per department, kept by triggers).
 
 There is a row per department and day, not per person, so the dashboard reads a number of rows that stops
 growing with the staff. Every change adds a difference
@@ -18,13 +19,15 @@ from sqlalchemy import and_, case, false, func, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from training.audit.services import record_event
-from training.compliance.models import FirstBreachCount, Obligation, ObligationCount
+from training.auth.models import User
+from training.compliance.models import FirstBreachCount, Obligation, ObligationCount, PeopleCount
 from training.extensions import db
 
 NEVER = date.max  # the deciding day of a completion that never expires
 NO_DEPARTMENT = 0
 OBLIGATION_KEY = ("department_key", "completed", "started", "day")
 BREACH_KEY = ("department_key", "day")
+PEOPLE_KEY = ("department_key",)
 
 
 def obligation_key(row: Mapping) -> tuple[int, bool, bool, date]:
@@ -121,6 +124,13 @@ def recomputed_breach_counts() -> dict[tuple, int]:
     return {(department_key, day): n for department_key, day, n in rows}
 
 
+def recomputed_people_counts() -> dict[tuple, int]:
+    department_key = func.coalesce(User.department_id, literal(NO_DEPARTMENT))
+    active = select(department_key, func.count()).where(User.active.is_(True))
+    rows = db.session.execute(active.group_by(department_key))
+    return {(key,): n for key, n in rows}
+
+
 def stored_counts(model, key_names: tuple[str, ...], count_name: str) -> dict[tuple, int]:
     """The stored rows that count something (rows at zero mean nothing)."""
     columns = [getattr(model, name) for name in key_names]
@@ -154,6 +164,7 @@ class TableCheck:
 TABLES = (
     TableCheck(ObligationCount, OBLIGATION_KEY, "obligations", recomputed_obligation_counts),
     TableCheck(FirstBreachCount, BREACH_KEY, "people", recomputed_breach_counts),
+    TableCheck(PeopleCount, PEOPLE_KEY, "people", recomputed_people_counts),
 )
 
 
@@ -170,12 +181,13 @@ def drift_of(check: TableCheck) -> tuple[list[Drift], dict[tuple, int]]:
 
 
 def lock_obligations() -> None:
-    """Hold obligation writers off until the commit, so the counts and the obligations are read at one moment
-    (a SHARE lock on PostgreSQL, which readers pass; the database write lock on SQLite)."""
+    """Hold writers of people and obligations off until the commit, so the counts, the people and the obligations
+    are read at one moment (SHARE locks on PostgreSQL, which readers pass, taken in the writers' order, people
+    first; the database write lock on SQLite)."""
     if db.session.get_bind().dialect.name == "sqlite":
         db.session.execute(update(Obligation).where(false()).values(started=Obligation.started))
         return
-    db.session.execute(text("LOCK TABLE obligation IN SHARE MODE"))
+    db.session.execute(text('LOCK TABLE "user", obligation IN SHARE MODE'))
 
 
 def replace_counts(check: TableCheck, recomputed: dict[tuple, int]) -> None:
@@ -187,8 +199,8 @@ def replace_counts(check: TableCheck, recomputed: dict[tuple, int]) -> None:
 
 
 def reconcile(fix: bool = False) -> list[Drift]:
-    """Recompute both tables from the obligations and return the rows that drifted; with `fix`, store the
-    recomputed counts and record it in the audit log. Commits."""
+    """Recompute the counts from the obligations and the people, and return the rows that drifted; with `fix`,
+    store the recomputed counts and record it in the audit log. Commits."""
     lock_obligations()
     found: list[Drift] = []
     for check in TABLES:

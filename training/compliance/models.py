@@ -10,7 +10,7 @@ depends on today's date (see `compliance.rules`).
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import DDL, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.auth.models import Department, User
@@ -111,3 +111,70 @@ class FirstBreachCount(db.Model):
     department_key: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     day: Mapped[date] = mapped_column(primary_key=True)
     people: Mapped[int] = mapped_column(default=0)
+
+
+class PeopleCount(db.Model):
+    """How many active people a department has (`department_key` 0: no department): the people list's total.
+
+    Kept by triggers on `user` (below), so that every write moves it, the ORM's and the bulk statements of the
+    staff import, the HR feed and SCIM alike, in the writing transaction; `flask compliance reconcile` recounts it.
+    """
+
+    department_key: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    people: Mapped[int] = mapped_column(default=0)
+
+
+# The same statements run in migration 0015; these listeners cover schemas made by create_all, after every table.
+_ADD_PEOPLE = (
+    "INSERT INTO people_count (department_key, people) {rows} "
+    "ON CONFLICT (department_key) DO UPDATE SET people = people_count.people + excluded.people"
+)
+SQLITE_PEOPLE_TRIGGERS = (
+    'CREATE TRIGGER people_count_insert AFTER INSERT ON "user" WHEN NEW.active BEGIN '
+    + _ADD_PEOPLE.format(rows="VALUES (COALESCE(NEW.department_id, 0), 1)")
+    + "; END",
+    'CREATE TRIGGER people_count_delete AFTER DELETE ON "user" WHEN OLD.active BEGIN '
+    + _ADD_PEOPLE.format(rows="VALUES (COALESCE(OLD.department_id, 0), -1)")
+    + "; END",
+    'CREATE TRIGGER people_count_update AFTER UPDATE OF active, department_id ON "user" '
+    "WHEN OLD.active IS NOT NEW.active OR OLD.department_id IS NOT NEW.department_id BEGIN "
+    + _ADD_PEOPLE.format(rows="SELECT COALESCE(OLD.department_id, 0), -1 WHERE OLD.active")
+    + "; "
+    + _ADD_PEOPLE.format(rows="SELECT COALESCE(NEW.department_id, 0), 1 WHERE NEW.active")
+    + "; END",
+)
+POSTGRESQL_PEOPLE_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION people_count_follow_user() RETURNS trigger AS $$\n"
+    "BEGIN\n"
+    "    IF TG_OP <> 'INSERT' THEN\n"
+    "        IF OLD.active THEN\n"
+    "            " + _ADD_PEOPLE.format(rows="VALUES (COALESCE(OLD.department_id, 0), -1)") + ";\n"
+    "        END IF;\n"
+    "    END IF;\n"
+    "    IF TG_OP <> 'DELETE' THEN\n"
+    "        IF NEW.active THEN\n"
+    "            " + _ADD_PEOPLE.format(rows="VALUES (COALESCE(NEW.department_id, 0), 1)") + ";\n"
+    "        END IF;\n"
+    "    END IF;\n"
+    "    RETURN NULL;\n"
+    "END;\n"
+    "$$ LANGUAGE plpgsql"
+)
+POSTGRESQL_PEOPLE_TRIGGERS = (
+    POSTGRESQL_PEOPLE_FUNCTION,
+    'CREATE TRIGGER people_count_insert_delete AFTER INSERT OR DELETE ON "user" '
+    "FOR EACH ROW EXECUTE FUNCTION people_count_follow_user()",
+    'CREATE TRIGGER people_count_update AFTER UPDATE OF active, department_id ON "user" FOR EACH ROW '
+    "WHEN (OLD.active IS DISTINCT FROM NEW.active OR OLD.department_id IS DISTINCT FROM NEW.department_id) "
+    "EXECUTE FUNCTION people_count_follow_user()",
+)
+
+for _statement in SQLITE_PEOPLE_TRIGGERS:
+    event.listen(db.metadata, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+for _statement in POSTGRESQL_PEOPLE_TRIGGERS:
+    event.listen(db.metadata, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
+event.listen(
+    db.metadata,
+    "after_drop",
+    DDL("DROP FUNCTION IF EXISTS people_count_follow_user()").execute_if(dialect="postgresql"),
+)

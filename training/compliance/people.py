@@ -1,16 +1,17 @@
 """The people list and one person's record: the filter, a manager's scope, who may see whom, the page of people."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, Integer, String, bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from training.auth.models import Department, User
-from training.auth.search import person_matches
+from training.auth.search import person_matches_pattern, search_pattern
 from training.clock import today
 from training.compliance import rules
-from training.compliance.models import Obligation
+from training.compliance.models import FirstBreachCount, Obligation, PeopleCount
 from training.compliance.requirements import Item
 from training.compliance.status import (
     OBLIGATION_COLUMNS,
@@ -18,7 +19,7 @@ from training.compliance.status import (
     cells_of,
     due_soon_days,
     non_compliant_condition,
-    status_conditions,
+    status_conditions_until,
 )
 from training.errors import Forbidden, HiddenRecord, NotFound
 from training.extensions import db
@@ -58,25 +59,97 @@ def scoped_filter(viewer: User, criteria: ComplianceFilter) -> ComplianceFilter:
 
 def filtered_people(criteria: ComplianceFilter, on: date):
     """Active people matching the filter, by name: a SELECT of `User` the callers page or stream."""
-    query = select(User).where(User.active.is_(True))
-    if criteria.q.strip():
-        query = query.where(person_matches(criteria.q))
-    if criteria.department_id is not None:
-        query = query.where(User.department_id == criteria.department_id)
-    if criteria.job_title.strip():
-        query = query.where(func.lower(User.job_title) == criteria.job_title.strip().lower())
+    shape, values = _shape_and_values(criteria, on)
+    return _people_statement(shape).params(values)
+
+
+ANY_OBLIGATION = "any"  # a status that names no status: people with any obligation (of the item, if one is given)
+
+
+@dataclass(frozen=True)
+class FilterShape:
+    """Which parts of a filter are set. The statements of each shape are built once and kept (`lru_cache`), then
+    run with the filter's values as parameters: building and caching a statement anew cost more than running it."""
+
+    search: bool
+    department: bool
+    job_title: bool
+    item_kind: str  # "", "course" or "policy"
+    status: str  # "", NON_COMPLIANT_FILTER, a status of `rules.LABELS` or ANY_OBLIGATION
+
+    @property
+    def kept_total(self) -> bool:
+        """Whether the kept counts hold the number of people: everyone or a department, all or not compliant."""
+        plain = not (self.search or self.job_title or self.item_kind)
+        return plain and self.status in ("", NON_COMPLIANT_FILTER)
+
+
+def _shape_and_values(criteria: ComplianceFilter, on: date) -> tuple[FilterShape, dict]:
     column, item_id = criteria.item_column()
     status = criteria.status
-    if column is not None or status:
-        matching = select(Obligation.user_id).where(Obligation.user_id == User.id)
-        if column is not None:
-            matching = matching.where(column == item_id)
-        if status == NON_COMPLIANT_FILTER:
-            matching = matching.where(non_compliant_condition(on))
-        elif status in rules.LABELS:
-            matching = matching.where(status_conditions(on, due_soon_days())[status])
-        query = query.where(matching.exists())
+    if status not in ("", NON_COMPLIANT_FILTER, *rules.LABELS) or (not status and column is not None):
+        status = ANY_OBLIGATION
+    shape = FilterShape(
+        search=bool(criteria.q.strip()),
+        department=criteria.department_id is not None,
+        job_title=bool(criteria.job_title.strip()),
+        item_kind=criteria.item.partition(":")[0] if column is not None else "",
+        status=status,
+    )
+    values = {}
+    if shape.search:
+        values["pattern"] = search_pattern(criteria.q)
+    if shape.department:
+        values["department_id"] = criteria.department_id
+    if shape.job_title:
+        values["job_title"] = criteria.job_title.strip().lower()
+    if shape.item_kind:
+        values["item_id"] = item_id
+    if shape.status not in ("", ANY_OBLIGATION):
+        values |= {"on": on, "horizon": on + timedelta(days=due_soon_days())}
+    return shape, values
+
+
+@lru_cache(maxsize=256)
+def _people_statement(shape: FilterShape):
+    query = select(User).where(User.active.is_(True))
+    if shape.search:
+        query = query.where(person_matches_pattern(bindparam("pattern", type_=String)))
+    if shape.department:
+        query = query.where(User.department_id == bindparam("department_id", type_=Integer))
+    if shape.job_title:
+        query = query.where(func.lower(User.job_title) == bindparam("job_title", type_=String))
+    if shape.status:
+        query = query.where(_matching_obligation(shape).exists())
     return query.order_by(func.lower(User.name), User.id)
+
+
+def _matching_obligation(shape: FilterShape):
+    matching = select(Obligation.user_id).where(Obligation.user_id == User.id)
+    if shape.item_kind:
+        column = Obligation.course_id if shape.item_kind == "course" else Obligation.policy_id
+        matching = matching.where(column == bindparam("item_id", type_=Integer))
+    on, horizon = bindparam("on", type_=Date), bindparam("horizon", type_=Date)
+    if shape.status == NON_COMPLIANT_FILTER:
+        matching = matching.where(non_compliant_condition(on))
+    elif shape.status in rules.LABELS:
+        matching = matching.where(status_conditions_until(on, horizon)[shape.status])
+    return matching
+
+
+@lru_cache(maxsize=256)
+def _total_statement(shape: FilterShape):
+    """How many people match: a sum of the kept counts where they answer, else a count of the matching people."""
+    department = bindparam("department_id", type_=Integer)
+    if shape.kept_total and shape.status == NON_COMPLIANT_FILTER:
+        b = FirstBreachCount
+        scope = [b.department_key == department] if shape.department else []
+        return select(func.coalesce(func.sum(b.people), 0)).where(*scope, b.day < bindparam("on", type_=Date))
+    if shape.kept_total:
+        scope = [PeopleCount.department_key == department] if shape.department else []
+        return select(func.coalesce(func.sum(PeopleCount.people), 0)).where(*scope)
+    people = _people_statement(shape).with_only_columns(User.id).order_by(None).subquery()
+    return select(func.count()).select_from(people)
 
 
 @dataclass(frozen=True)
@@ -111,29 +184,32 @@ def people_page(
     now: datetime | None = None,
 ) -> Page[PersonRow]:
     """One page of the people list with each person's status for each of `items`: two queries at any size,
-    the count and then the page's people with their obligations.
+    the total (a sum of the kept counts for everyone, a department and "not compliant") and then the page's
+    people with their obligations.
 
     `items` are the columns (`required_items()`), loaded by the caller, which shows them too. People are
     read as columns, not `User` entities: a page is drawn on every visit and entities cost more than the query.
     """
     on = today(now)
-    people = filtered_people(criteria, on)
-    total = db.session.execute(
-        select(func.count()).select_from(people.with_only_columns(User.id).order_by(None).subquery())
-    ).scalar_one()
+    shape, values = _shape_and_values(criteria, on)
+    connection = db.session.connection()  # Core reads of plain rows: the ORM's execution adds nothing here
+    total = connection.execute(_total_statement(shape), values).scalar_one()
     number = page_number(page, total, per_page)
-    rows = db.session.execute(_people_with_obligations(people, number, per_page)).all()
+    window = {"limit": per_page, "offset": (number - 1) * per_page}
+    rows = connection.execute(_page_statement(shape), values | window).all()
     return Page(_person_rows(rows, items, on), number, per_page, total)
 
 
-def _people_with_obligations(people, number: int, per_page: int):
+@lru_cache(maxsize=256)
+def _page_statement(shape: FilterShape):
     """The page's people (PERSON_COLUMNS) in the list's order, each with their obligations (OBLIGATION_COLUMNS),
     one row per obligation or one row of None for a person with none."""
     window = (
-        people.with_only_columns(*PERSON_COLUMNS, func.lower(User.name).label("sort_name"))
+        _people_statement(shape)
+        .with_only_columns(*PERSON_COLUMNS, func.lower(User.name).label("sort_name"))
         .outerjoin(Department, User.department_id == Department.id)
-        .limit(per_page)
-        .offset((number - 1) * per_page)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
         .subquery()
     )
     person = [window.c[column.key] for column in PERSON_COLUMNS]

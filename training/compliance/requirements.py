@@ -1,7 +1,7 @@
 """What HR can require (published courses and live policies, as `Item`s) and HR's rules: create, retire, list."""
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 from sqlalchemy import literal, select, union_all
 
@@ -31,6 +31,14 @@ class Item:
 
 def required_items() -> list[Item]:
     """Every course and policy that an active rule requires, courses first, by title (the matrix columns)."""
+    rows = db.session.execute(_required_items_statement()).all()
+    items = [Item(kind, item_id, title) for kind, item_id, title in rows]
+    return sorted(items, key=lambda item: (item.kind != "course", item.title.casefold(), item.id))
+
+
+@cache
+def _required_items_statement():
+    """Built once: the people list asks on every visit, and building a statement costs more than running it."""
     live = Requirement.retired_at.is_(None)
     courses = select(literal("course").label("kind"), Course.id, Course.title).where(
         Course.id.in_(select(Requirement.course_id).where(live))
@@ -38,9 +46,7 @@ def required_items() -> list[Item]:
     policies = select(literal("policy").label("kind"), Policy.id, Policy.title).where(
         Policy.id.in_(select(Requirement.policy_id).where(live)), Policy.retired_at.is_(None)
     )
-    rows = db.session.execute(union_all(courses, policies)).all()
-    items = [Item(kind, item_id, title) for kind, item_id, title in rows]
-    return sorted(items, key=lambda item: (item.kind != "course", item.title.casefold(), item.id))
+    return union_all(courses, policies)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,12 @@ def due_soon_days() -> int:
 def status_conditions(on: date, window_days: int) -> dict[str, object]:
     """`rules.status_on` in SQL: one condition per status, mutually exclusive and together exhaustive,
     so each can be counted or filtered on its own (a test checks them against the pure rule)."""
-    horizon = on + timedelta(days=window_days)
+    return status_conditions_until(on, on + timedelta(days=window_days))
+
+
+def status_conditions_until(on, horizon) -> dict[str, object]:
+    """`status_conditions` with the due-soon window's last day given: dates, or bound parameters for a statement
+    built once and run with each day's values."""
     o = Obligation
     done, not_done = o.completed_on.is_not(None), o.completed_on.is_(None)
     later = and_(not_done, o.due_on > horizon)
@@ -47,9 +52,9 @@ def status_case(on: date, window_days: int):
     return case(*[(condition, status) for status, condition in conditions.items()], else_=literal(None))
 
 
-def non_compliant_condition(on: date):
-    """Overdue or expired."""
-    conditions = status_conditions(on, 0)
+def non_compliant_condition(on):
+    """Overdue or expired on `on` (a date or a bound parameter)."""
+    conditions = status_conditions_until(on, on)
     return or_(conditions[rules.OVERDUE], conditions[rules.EXPIRED])
 
 
