@@ -136,18 +136,26 @@ def test_with_rendering_deferred_the_first_download_asks_a_job_to_render_and_rec
         assert waiting.status_code == 202 and waiting.mimetype == "text/html"
         assert waiting.headers["Retry-After"] == "3" and waiting.headers["Cache-Control"] == "no-store"
         page = waiting.get_data(as_text=True)
-        assert "being prepared" in page and '<meta http-equiv="refresh" content="3">' in page
+        assert "being prepared" in page and "certificate-preparing.js" in page
+        assert f'data-download="/certificates/{certificate.serial}.pdf"' in page
+    assert client.head(f"/certificates/{certificate.serial}.pdf").status_code == 202, "the page's check: not yet"
     assert not certificate.path.exists(), "the request rendered nothing"
     with app.app_context():
         job = db.session.execute(select(Job)).scalar_one()
         assert (job.kind, job.status) == ("certificate-render", "queued")
         assert not db.session.scalar(select(func.count()).select_from(CertificateFile))
+    app.extensions["jobs"].drain()
+    ready = client.head(f"/certificates/{certificate.serial}.pdf")
+    assert ready.status_code == 200 and ready.get_data() == b"", "the page's check: ready, and no file sent"
+    with app.app_context():
         assert not db.session.scalar(select(func.count()).where(AuditEvent.action == "certificate.downloaded"))
     response, data = download(client, certificate.serial)
     assert response.status_code == 200 and data.startswith(b"%PDF-")
     (stored,) = issued_certificates(app, user.id)
     assert stored.path.read_bytes() == data and stored.sha256 == hashlib.sha256(data).hexdigest()
     assert download(client, certificate.serial)[1] == data, "the second download serves the stored file"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(AuditEvent.action == "certificate.downloaded")) == 2
 
 
 @pytest.mark.renders_certificates_at_completion

@@ -52,6 +52,9 @@ def download(serial: str):
     certificate, data = access.downloadable_pdf(current_user, serial)
     if data is None:
         return _preparing(certificate)
+    if request.method == "HEAD":
+        # The "being prepared" page asking whether the file is ready: no file is sent, so no download is recorded.
+        return "", 200, {"Cache-Control": "no-store"}
     access.record_download(current_user, certificate, ip_address=client_ip())
     return send_file(
         io.BytesIO(data),
@@ -63,7 +66,7 @@ def download(serial: str):
 
 
 def _preparing(certificate):
-    """202: the file is being rendered by a job; the page asks for the download again every few seconds."""
+    """202: the file is being rendered by a job; the page asks (HEAD) every few seconds and then downloads it."""
     page = render_template("certificates/preparing.html", certificate=certificate, seconds=PREPARING_REFRESH_SECONDS)
     return page, 202, {"Retry-After": str(PREPARING_REFRESH_SECONDS), "Cache-Control": "no-store"}
 
