@@ -154,6 +154,18 @@ def fetch_export(app, client, path: str, query: dict | None = None, data: dict |
     return download_when_ready(app, client, ask_for_export(client, path, query, data))
 
 
+def get_when_prepared(app, client, path: str):
+    """GET as a browser does from a "being prepared" page (a certificate whose file a job renders: 202): run the
+    queued jobs, then ask again. The response is read whole and closed (send_file keeps the file open until then)."""
+    response = client.get(path)
+    if response.status_code == 202:
+        app.extensions["jobs"].drain()
+        response = client.get(path)
+    response.get_data()
+    response.close()
+    return response
+
+
 def download_when_ready(app, client, asked):
     """From the answer to asking for an export: run its job, then download the file from the job page's link."""
     assert asked.status_code == 303, asked.get_data(as_text=True)[:2000]

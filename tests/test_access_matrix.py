@@ -35,6 +35,9 @@ HERS_ONLY = answers(302, 404, 404, 404, 404, 404)
 # Olive's transcript and certificate: hers, her manager's, HR's and admins'; her colleague and an
 # author get the same 404 as for a record that does not exist.
 HERS_AND_HER_MANAGERS = answers(302, 404, 200, 200, 404, 200)
+# Her certificate's PDF: the world's file is not rendered yet (the test apps defer rendering), so those who may
+# download it get the "being prepared" page (202) while a job renders it; the others as above.
+HER_CERTIFICATE_PDF = answers(302, 404, 202, 202, 404, 202)
 # The API takes a bearer token and nothing else: a browser session is not enough.
 API = answers(401, 401, 401, 401, 401, 401, token=200, revoked_token=401)
 
@@ -100,7 +103,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     # HR asks for the ZIP: a new job, and a redirect to its page.
     "POST /certificates/export": answers(302, 403, 403, 303, 403, 303),
     "GET /certificates/<serial>": HERS_AND_HER_MANAGERS,
-    "GET /certificates/<serial>.pdf": HERS_AND_HER_MANAGERS,
+    "GET /certificates/<serial>.pdf": HER_CERTIFICATE_PDF,
     "POST /certificates/<serial>/revoke": HR_FORM,
     "GET /verify": PUBLIC,
     "GET /verify/<serial>": PUBLIC,

@@ -4,7 +4,6 @@ import csv
 import errno
 import hashlib
 import io
-import logging
 import os
 import shutil
 import zipfile
@@ -19,7 +18,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from tests.conftest import csrf_token
-from tests.helpers import ask_for_export, comparable_page, complete_course, fetch_export
+from tests.helpers import ask_for_export, comparable_page, complete_course, fetch_export, get_when_prepared
 from training.audit.models import AuditEvent
 from training.auth.models import Department
 from training.certificates import files, issuing, revocation, verification
@@ -92,11 +91,9 @@ def complete_at(app, user_id: int, when) -> None:
 
 
 def download(client, serial):
-    """GET a certificate PDF and close the response (send_file keeps the file open until then)."""
-    response = client.get(f"/certificates/{serial}.pdf")
-    data = response.get_data()
-    response.close()
-    return response, data
+    """A certificate PDF as the browser gets it, after its "being prepared" page if its file was being rendered."""
+    response = get_when_prepared(client.application, client, f"/certificates/{serial}.pdf")
+    return response, response.get_data()
 
 
 def move_clock(monkeypatch, by: timedelta):
@@ -124,19 +121,41 @@ def test_completing_a_course_issues_one_certificate_with_its_pdf_stored(app, cer
         assert stored.expires_at == completion.expires_at and stored.organisation_name == "Demo Health"
 
 
-def test_with_rendering_deferred_the_first_download_renders_and_records_the_file(app, client, auth, certified):
-    """CERTIFICATE_RENDER_AT_COMPLETION off (the test apps' default): nothing is rendered at
-    completion, and the first download renders, stores and records the same file a deployed site
-    would have stored at completion."""
+def test_with_rendering_deferred_the_first_download_asks_a_job_to_render_and_record_the_file(
+    app, client, auth, certified
+):
+    """CERTIFICATE_RENDER_AT_COMPLETION off (the test apps' default): nothing is rendered at completion, and
+    the first download renders nothing itself: it answers 202 with a page that asks again every few seconds,
+    and a job renders, stores and records the same file a deployed site would have stored at completion."""
     assert app.config["CERTIFICATE_RENDER_AT_COMPLETION"] is False
     user, certificate = certified()
     assert certificate.sha256 == "" and not certificate.path.exists()
     auth.login(user)
+    for _ in range(2):  # asking again while the job waits finds the same job
+        waiting = client.get(f"/certificates/{certificate.serial}.pdf")
+        assert waiting.status_code == 202 and waiting.mimetype == "text/html"
+        assert waiting.headers["Retry-After"] == "3" and waiting.headers["Cache-Control"] == "no-store"
+        page = waiting.get_data(as_text=True)
+        assert "being prepared" in page and "certificate-preparing.js" in page
+        assert f'data-download="/certificates/{certificate.serial}.pdf"' in page
+    assert client.head(f"/certificates/{certificate.serial}.pdf").status_code == 202, "the page's check: not yet"
+    assert not certificate.path.exists(), "the request rendered nothing"
+    with app.app_context():
+        job = db.session.execute(select(Job)).scalar_one()
+        assert (job.kind, job.status) == ("certificate-render", "queued")
+        assert not db.session.scalar(select(func.count()).select_from(CertificateFile))
+    app.extensions["jobs"].drain()
+    ready = client.head(f"/certificates/{certificate.serial}.pdf")
+    assert ready.status_code == 200 and ready.get_data() == b"", "the page's check: ready, and no file sent"
+    with app.app_context():
+        assert not db.session.scalar(select(func.count()).where(AuditEvent.action == "certificate.downloaded"))
     response, data = download(client, certificate.serial)
     assert response.status_code == 200 and data.startswith(b"%PDF-")
     (stored,) = issued_certificates(app, user.id)
     assert stored.path.read_bytes() == data and stored.sha256 == hashlib.sha256(data).hexdigest()
     assert download(client, certificate.serial)[1] == data, "the second download serves the stored file"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(AuditEvent.action == "certificate.downloaded")) == 2
 
 
 @pytest.mark.renders_certificates_at_completion
@@ -196,7 +215,7 @@ def test_a_rendering_failure_does_not_lose_the_completion(app, client, auth, mak
     (certificate,) = issued_certificates(app, user.id)
     assert certificate.sha256 == "" and not certificate.path.exists()
     response = client.get(f"/certificates/{certificate.serial}.pdf")
-    assert response.status_code == 503 and "no file certificate.html" in response.get_data(as_text=True)
+    assert response.status_code == 202 and "being prepared" in response.get_data(as_text=True)
     with app.app_context():
         job = db.session.execute(select(Job)).scalar_one()
         assert (job.kind, job.status) == ("certificate-render", "queued"), "a job will render it again"
@@ -277,31 +296,27 @@ def repair_storage(folder: Path, monkeypatch) -> None:
 
 
 @pytest.mark.parametrize("fault", ["read-only", "full"])
-def test_a_download_is_served_and_logged_when_the_certificate_cannot_be_stored(
-    app, client, auth, certified, monkeypatch, caplog, fault
+def test_a_download_while_the_certificate_cannot_be_stored_waits_for_the_job(
+    app, client, auth, certified, monkeypatch, fault
 ):
-    """The PDF rendered in memory is served whole; nothing partial is left for a later download,
-    its SHA-256 is recorded (the person holds it: it must verify), and the next download stores it."""
+    """The request neither renders nor writes: it answers 202 and leaves nothing partial behind; once storage
+    works again, the job stores and records the file, and the download serves it."""
     user, certificate = certified(name="Ana Lucía Pérez")
     folder = Path(app.config["CERTIFICATE_STORAGE_DIR"])
     auth.login(user)
     break_storage(fault, folder, monkeypatch)
     try:
-        with caplog.at_level(logging.ERROR, logger="training.certificates"):
-            response, data = download(client, certificate.serial)
+        response = client.get(f"/certificates/{certificate.serial}.pdf")
     finally:
         repair_storage(folder, monkeypatch)
-    assert response.status_code == 200 and data.startswith(b"%PDF-")
-    assert "Ana Lucía Pérez" in PdfReader(io.BytesIO(data)).pages[0].extract_text()
-    compact = certificate.serial.replace("-", "")
-    assert any(compact in r.getMessage() and "could not be stored" in r.getMessage() for r in caplog.records)
-    assert not certificate.path.exists()
+    assert response.status_code == 202 and "being prepared" in response.get_data(as_text=True)
     assert not [p for p in folder.rglob("*") if p.is_file()], "no partial or temporary file left behind"
+    assert issued_certificates(app, user.id)[0].sha256 == "", "nothing recorded before the file is stored"
+    _, data = download(client, certificate.serial)
+    assert "Ana Lucía Pérez" in PdfReader(io.BytesIO(data)).pages[0].extract_text()
     (recorded,) = issued_certificates(app, user.id)
-    assert recorded.sha256 == hashlib.sha256(data).hexdigest()
+    assert certificate.path.read_bytes() == data and recorded.sha256 == hashlib.sha256(data).hexdigest()
     assert "The file matches" in check_file(client, certificate.serial, pdf=data).get_data(as_text=True)
-    assert download(client, certificate.serial)[1] == data
-    assert certificate.path.read_bytes() == data, "once storage works again, the next download stores the file"
 
 
 @pytest.mark.renders_certificates_at_completion

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from tests.conftest import TEST_DATABASE_URL, _pg_uri
+from tests.helpers import get_when_prepared
 from training import create_app
 from training.auth.models import User
 from training.certificates.models import Certificate
@@ -116,14 +117,13 @@ def test_the_large_demo_history_is_what_the_services_would_have_written(app, lar
         assert count(Requirement) == 4 and count(Requirement, Requirement.department_id.is_not(None)) == 2
 
 
-def test_a_bulk_certificate_renders_on_first_download(app, large, auth, client):
+def test_a_bulk_certificate_is_rendered_by_a_job_on_first_download(app, large, auth, client):
     with app.app_context():
         serial = db.session.scalar(select(Certificate.serial).order_by(Certificate.id).limit(1))
     auth.login(*accounts_of(large)["hr"])
-    response = client.get(f"/certificates/{serial}.pdf")
-    data = response.get_data()
-    response.close()
-    assert response.status_code == 200 and data.startswith(b"%PDF")
+    assert client.get(f"/certificates/{serial}.pdf").status_code == 202, "being prepared: the file was never rendered"
+    response = get_when_prepared(app, client, f"/certificates/{serial}.pdf")
+    assert response.status_code == 200 and response.get_data().startswith(b"%PDF")
 
 
 def test_the_large_demo_refuses_a_database_with_users(app, runner, large):

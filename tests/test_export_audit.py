@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from tests.access_world import RULES, build_world
 from tests.conftest import csrf_token
-from tests.helpers import download_when_ready
+from tests.helpers import download_when_ready, get_when_prepared
 from training.audit.models import AuditEvent
 from training.bearer_tokens import hash_token
 from training.clock import today
@@ -91,7 +91,7 @@ def download(app, world, client, key: str, query: str):
         return download_when_ready(app, client, client.post(path, data=data))
     if query == "job":
         return download_when_ready(app, client, client.post(path, data={"csrf_token": csrf_token(client, "/")}))
-    return client.get(path + query)
+    return get_when_prepared(app, client, path + query)
 
 
 @pytest.mark.parametrize("key", sorted(EXPORTS))
@@ -131,8 +131,7 @@ def test_a_certificate_download_names_the_certificate_and_its_holder(
     app, make_user, make_requirement, course, saved_worlds
 ):
     world = build_world(app, make_user, make_requirement, saved_worlds)
-    response = world.client_for(app, "hr").get(f"/certificates/{world.serial}.pdf")
-    response.close()
+    get_when_prepared(app, world.client_for(app, "hr"), f"/certificates/{world.serial}.pdf")
     (event,) = events(app, "certificate.downloaded")
     assert (event.subject_type, event.subject_id) == ("certificate", world.serial.replace("-", ""))
     assert event.details == {"format": "pdf", "user_id": world.owner_id, "course_id": world.course_id}

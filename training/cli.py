@@ -28,7 +28,7 @@ def demo_command(if_empty, seed, staff, years, yes_in_production):
     Without --staff: 40 people whose progress is made through the learner services, and HR's rules
     for every course (what `make run` loads). With --staff N: N people in a hospital's departments,
     written in bulk with --years of quiz attempts, completions and certificates (PDFs are rendered
-    on first download), for trying the dashboard and the benchmarks at scale. Either way it refuses
+    by a job on first download), for trying the dashboard and the benchmarks at scale. Either way it refuses
     when any user exists; with --if-empty it then does nothing.
 
     The demo's accounts are the only ones the app ever makes by itself (ASVS 6.3.2), so with

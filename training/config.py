@@ -70,7 +70,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CERTIFICATE_PAGE_SIZE": os.environ.get("CERTIFICATE_PAGE_SIZE", "A4"),
         "CERTIFICATE_PDF_VARIANT": os.environ.get("CERTIFICATE_PDF_VARIANT", "pdf/a-3u"),
         "CERTIFICATE_STORAGE_DIR": os.environ.get("CERTIFICATE_STORAGE_DIR", str(Path(instance_path) / "certificates")),
-        # Render a certificate's PDF as soon as it is issued (off: on its first download or export).
+        # Render a certificate's PDF as soon as it is issued (off: by a job on its first download or export).
         "CERTIFICATE_RENDER_AT_COMPLETION": True,
         "STAFF_IMPORT_DIR": os.environ.get("STAFF_IMPORT_DIR", str(Path(instance_path) / "staff-imports")),
         "AUTHORING_IMPORT_DIR": os.environ.get("AUTHORING_IMPORT_DIR", str(Path(instance_path) / "question-imports")),

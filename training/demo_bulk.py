@@ -6,7 +6,7 @@ executemany in batches: a hospital's departments, staff with HR records (employe
 manager), HR's rules (made `years` ago, so everyone is already due), and `years` of history per
 person and required course -- quiz attempts (scored; the questions asked are not recorded),
 completions with their cycle and expiry, and a certificate for each completion (its PDF is rendered
-on first download). Then every obligation is derived once by `refresh_obligations`.
+by a job on first download). Then every obligation is derived once by `refresh_obligations`.
 
 Each person and course gets one of a few profiles so that the dashboard shows every status:
 current, due soon (renewal within the window), expired, overdue (never completed), and, for people

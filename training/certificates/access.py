@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from training.audit.services import record_event
 from training.auth.models import User
-from training.certificates.files import pdf_for_download
+from training.certificates.files import pdf_for_download, request_render
 from training.certificates.models import Certificate
 from training.certificates.serials import InvalidSerial, display_serial, parse_serial
 from training.clock import local_date_text
@@ -55,14 +55,19 @@ def certificate_for_viewer(viewer: User, serial_text: str) -> Certificate:
     return certificate
 
 
-def downloadable_pdf(viewer: User, serial_text: str) -> tuple[Certificate, bytes]:
+def downloadable_pdf(viewer: User, serial_text: str) -> tuple[Certificate, bytes | None]:
+    """The certificate and its stored PDF; None instead of the PDF when its file must be rendered first, for which
+    a job has been asked (the download is tried again once it has run)."""
     certificate = certificate_for_viewer(viewer, serial_text)
     if certificate.revocation is not None:
         raise CertificateGone(
             f"Certificate {display_serial(certificate.serial)} was revoked on "
             f"{local_date_text(certificate.revocation.revoked_at)} and can no longer be downloaded."
         )
-    return certificate, pdf_for_download(certificate)
+    data = pdf_for_download(certificate)
+    if data is None:
+        request_render(certificate)
+    return certificate, data
 
 
 def record_download(viewer: User, certificate: Certificate, ip_address: str = "") -> None:

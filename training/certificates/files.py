@@ -76,43 +76,29 @@ def _stored_file_intact(certificate: Certificate, store: CertificateStore) -> bo
     return latest is not None and path.is_file() and sha256_hex(path.read_bytes()) == latest.sha256
 
 
-def pdf_for_download(certificate: Certificate) -> bytes:
-    """The certificate's PDF: the stored file when it is byte for byte the recorded one, else rendered again.
+def pdf_for_download(certificate: Certificate) -> bytes | None:
+    """The stored file's bytes when they are byte for byte the latest recorded file; None when it must be rendered.
 
-    The bytes served are the bytes checked (read once, not opened again by name after the check).
-    Unlike `stored_pdf`, a storage that cannot be read or written does not stop the download.
+    A download never renders: a missing or altered file is rendered by a job (`request_render`), so the request
+    answers at disk speed whatever the renderer costs. The bytes served are the bytes checked (read once, not
+    opened again by name after the check); a storage that cannot be read counts as a missing file.
     """
-    store = certificate_store()
-    data = _intact_stored_bytes(certificate, store)
-    return data if data is not None else _render_for_download(certificate, store)
-
-
-def _intact_stored_bytes(certificate: Certificate, store: CertificateStore) -> bytes | None:
-    """The stored file's bytes if they are the latest file recorded for the certificate; else None."""
     latest = certificate.latest_file
     if latest is None:
         return None
     try:
-        data = store.read(certificate.serial)
+        data = certificate_store().read(certificate.serial)
     except OSError:
-        log.warning("Could not read certificate %s from storage; rendering it again", certificate.serial, exc_info=True)
+        log.warning(
+            "Could not read certificate %s from storage; a job will render it again", certificate.serial, exc_info=True
+        )
         return None
     return data if data is not None and sha256_hex(data) == latest.sha256 else None
 
 
-def _render_for_download(certificate: Certificate, store: CertificateStore) -> bytes:
-    """Render the PDF for a download and store it; if storing fails (disk full, read-only), log it and serve it anyway.
-
-    The store leaves no partial file behind, so a later download renders and stores it again. The
-    file's SHA-256 is recorded either way: the person now holds this PDF, and it must verify.
-    """
-    data = render_certificate(certificate)
-    try:
-        store.write(certificate.serial, data)
-    except OSError:
-        log.exception("Certificate %s could not be stored; the rendered PDF is served without it", certificate.serial)
-    record_certificate_file(certificate, data)
-    return data
+def request_render(certificate: Certificate) -> Job:
+    """The job that renders and stores the certificate's file (one at a time per certificate: asking again finds it)."""
+    return request_job(RENDER_JOB, f"{RENDER_JOB}:{certificate.id}", {"certificate_id": certificate.id}, None)
 
 
 def write_certificate_file(certificate: Certificate, store: CertificateStore | None = None) -> Path:
@@ -156,8 +142,8 @@ def store_file_of_completion(completion: Completion | None) -> None:
 
     A rendering failure must not undo a learner's completion, so it is logged and a job is asked
     for that renders the file again (with the queue's retries and backoff); a download before then
-    renders it itself. With CERTIFICATE_RENDER_AT_COMPLETION off (the test suite's default: only the
-    tests that look at certificates render them) every file is rendered on first use.
+    shows that the file is being prepared. With CERTIFICATE_RENDER_AT_COMPLETION off (the test suite's
+    default: only the tests that look at certificates render them) the first download asks for that job.
     """
     if completion is None or not current_app.config["CERTIFICATE_RENDER_AT_COMPLETION"]:
         return
@@ -167,7 +153,7 @@ def store_file_of_completion(completion: Completion | None) -> None:
     except Exception:
         db.session.rollback()
         log.exception("Could not render certificate %s; a job will render it again", certificate.serial)
-        request_job(RENDER_JOB, f"{RENDER_JOB}:{certificate.id}", {"certificate_id": certificate.id}, None)
+        request_render(certificate)
 
 
 RENDER_JOB = "certificate-render"
@@ -175,7 +161,8 @@ RENDER_JOB = "certificate-render"
 
 @handler(RENDER_JOB)
 def render_one(job: Job, progress: Progress) -> None:
-    """The file of one certificate whose rendering failed when it was issued (unless it was made since)."""
+    """The file of one certificate whose rendering failed when it was issued, or that a download found missing
+    or altered (unless it was made since)."""
     certificate = db.session.get(Certificate, job.params["certificate_id"])
     progress.start(1)
     if certificate is not None and not _stored_file_intact(certificate, certificate_store()):

@@ -29,6 +29,7 @@ bp = Blueprint("certificates", __name__)
 bp.add_app_template_filter(display_serial, "serial")
 
 PDF_MAGIC = b"%PDF-"
+PREPARING_REFRESH_SECONDS = 3
 
 
 def verify_limit() -> str:
@@ -49,6 +50,11 @@ def _public_headers(response):
 @login_required
 def download(serial: str):
     certificate, data = access.downloadable_pdf(current_user, serial)
+    if data is None:
+        return _preparing(certificate)
+    if request.method == "HEAD":
+        # The "being prepared" page asking whether the file is ready: no file is sent, so no download is recorded.
+        return "", 200, {"Cache-Control": "no-store"}
     access.record_download(current_user, certificate, ip_address=client_ip())
     return send_file(
         io.BytesIO(data),
@@ -57,6 +63,12 @@ def download(serial: str):
         download_name=f"certificate-{display_serial(certificate.serial)}.pdf",
         max_age=0,
     )
+
+
+def _preparing(certificate):
+    """202: the file is being rendered by a job; the page asks (HEAD) every few seconds and then downloads it."""
+    page = render_template("certificates/preparing.html", certificate=certificate, seconds=PREPARING_REFRESH_SECONDS)
+    return page, 202, {"Retry-After": str(PREPARING_REFRESH_SECONDS), "Cache-Control": "no-store"}
 
 
 @bp.route("/certificates/<serial>")
