@@ -155,8 +155,8 @@ def test_the_downloaded_pdf_reads_back_with_name_course_serial_and_dates(app, cl
     text = " ".join(reader.pages[0].extract_text().split())
     with app.app_context():
         stored = db.session.execute(select(Certificate)).scalar_one()
-        completed_on = f"{stored.completed_at:%B} {stored.completed_at.day}, {stored.completed_at.year}"
-        expires_on = f"{stored.expires_at:%B} {stored.expires_at.day}, {stored.expires_at.year}"
+        completed_on = f"{stored.completed_at.day} {stored.completed_at:%B %Y}"  # 6 December 2026
+        expires_on = f"{stored.expires_at.day} {stored.expires_at:%B %Y}"
     for expected in ("Ana Lucía Pérez", "Test Course", certificate.serial, completed_on, expires_on):
         assert expected in text, expected
     assert f"https://training.example.org/verify/{certificate.serial.replace('-', '')}" in text

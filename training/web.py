@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from training.audit.services import DeniedAccess, record_denied_access
 from training.auth.sessions import user_for_session
 from training.client import client_ip
+from training.clock import day_text, local_time, machine_time
 from training.compliance import rules as compliance_rules
 from training.content import catalog
 from training.courses.rules import STATUS_LABELS
@@ -73,6 +74,9 @@ def init_app(app: Flask) -> None:
     _init_talisman(app)
     app.after_request(_no_store_for_signed_in_pages)
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["day"] = day_text
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["machine_time"] = machine_time
     app.jinja_env.globals["status_labels"] = STATUS_LABELS
     app.jinja_env.globals["compliance_labels"] = compliance_rules.LABELS
     app.jinja_env.globals["compliance_badge"] = compliance_badge
