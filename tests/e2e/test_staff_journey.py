@@ -18,10 +18,15 @@ COURSE = "Patient Confidentiality and HIPAA on Social Media"
 
 
 @pytest.mark.renders_certificates_at_completion
-def test_staff_journey(app, page, make_user, check_page, tmp_path):
+def test_staff_journey(app, page, make_user, make_requirement, check_page, tmp_path):
     nurse = make_user(name="Nia Okafor", department="Emergency Department")
+    make_requirement("hipaa-social-media", due_within_days=14)
     sign_in(page, nurse.email, check_page)
     expect(page.get_by_role("heading", name="My training")).to_be_visible()
+    first = page.get_by_role("region", name="To do first")
+    expect(first.get_by_role("link", name=COURSE)).to_be_visible()
+    expect(first.get_by_text("Due soon", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name=f"Start {COURSE}")).to_be_visible()
     check_page(page, "my-training")
 
     page.get_by_role("link", name=COURSE).click()
@@ -35,6 +40,7 @@ def test_staff_journey(app, page, make_user, check_page, tmp_path):
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="My training").click()
     expect(page.get_by_text("Completed", exact=True)).to_be_visible()
+    expect(page.get_by_role("region", name="To do first")).to_have_count(0)
     check_page(page, "my-training-completed")
     pdf = download_certificate(page, tmp_path)
     assert pdf.startswith(b"%PDF-")
@@ -95,7 +101,7 @@ def option_feedback(app, option_id: str) -> str:
 
 def download_certificate(page, tmp_path) -> bytes:
     with page.expect_download() as download:
-        page.get_by_role("link", name=f"Download certificate for {COURSE}").click()
+        page.get_by_role("link", name=f"Certificate {COURSE} (PDF)").click()
     path = tmp_path / download.value.suggested_filename
     download.value.save_as(path)
     return path.read_bytes()
