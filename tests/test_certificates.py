@@ -363,6 +363,19 @@ def test_signed_out_visitors_cannot_download(client, certified):
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
 
 
+@pytest.mark.renders_certificates_at_completion
+def test_the_learners_certificate_page_has_no_file_hash_and_hr_sees_it(app, client, auth, make_user, certified):
+    user, certificate = certified()
+    auth.login(user)
+    page = client.get(f"/certificates/{certificate.serial}").get_data(as_text=True)
+    assert '<h2 id="details-heading">Certificate details</h2>' in page
+    assert "SHA-256" not in page and certificate.sha256 not in page
+    auth.logout()
+    auth.login(make_user(role="hr"))
+    page = client.get(f"/certificates/{certificate.serial}").get_data(as_text=True)
+    assert "SHA-256 of the file" in page and certificate.sha256 in page
+
+
 # --- public verification -------------------------------------------------------------------------
 
 

@@ -53,6 +53,11 @@ def test_staff_journey(app, page, make_user, make_requirement, check_page, tmp_p
     expect(page.get_by_role("main").get_by_text("Nia Okafor")).to_be_visible()
     check_page(page, "verify")
 
+    page.goto(verify_url.replace("/verify/", "/certificates/"))
+    expect(page.get_by_role("heading", name="Certificate details")).to_be_visible()
+    expect(page.get_by_text("SHA-256")).to_have_count(0)
+    check_page(page, "certificate", screenshot=False)
+
 
 def read_every_module(page, check_page):
     """Open the first module, then mark each one complete; the app moves on to the next."""
