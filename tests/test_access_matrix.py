@@ -103,6 +103,8 @@ EXPECTED: dict[str, dict[str, int]] = {
     "GET /certificates/<serial>.pdf": HERS_AND_HER_MANAGERS,
     "POST /certificates/<serial>/revoke": HR_FORM,
     "GET /verify": PUBLIC,
+    # the site's icon, for every browser whoever is signed in
+    "GET /favicon.ico": PUBLIC,
     "GET /verify/<serial>": PUBLIC,
     "GET /verify/<serial>.json": PUBLIC,
     # compliance and reports
