@@ -166,6 +166,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "GET /scim/v2/<any(Groups, Bulk, Me):resource>/<path:rest>": SCIM,
     # authoring
     "GET /authoring": AUTHORING,
+    "GET /authoring/guide": AUTHORING,
     "GET /authoring/activity": ADMIN_ONLY,
     "GET /authoring/courses/new": AUTHORING,
     "GET /authoring/courses/<slug>/settings": AUTHORING,

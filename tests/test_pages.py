@@ -115,6 +115,7 @@ def test_every_route_is_listed_here(app):
         "/scim/v2/<any(Groups, Bulk, Me):resource>",
         "/scim/v2/<any(Groups, Bulk, Me):resource>/<path:rest>",
         "/authoring",
+        "/authoring/guide",
         "/authoring/activity",
         "/authoring/courses/<slug>/questions",
         "/authoring/courses/<slug>/questions/new",
