@@ -29,7 +29,7 @@ def test_staff_journey(app, page, make_user, make_requirement, check_page, tmp_p
     expect(page.get_by_role("link", name=f"Start {COURSE}")).to_be_visible()
     check_page(page, "my-training")
 
-    page.get_by_role("link", name=COURSE).click()
+    page.get_by_role("heading", name=COURSE).get_by_role("link").click()
     check_page(page, "course")
     read_every_module(page, check_page)
     expect(page.get_by_role("region", name="Modules").get_by_text("Done", exact=True)).to_have_count(6)
