@@ -106,6 +106,8 @@ EXPECTED: dict[str, dict[str, int]] = {
     "GET /certificates/<serial>.pdf": HER_CERTIFICATE_PDF,
     "POST /certificates/<serial>/revoke": HR_FORM,
     "GET /verify": PUBLIC,
+    # the site's icon, for every browser whoever is signed in
+    "GET /favicon.ico": PUBLIC,
     "GET /verify/<serial>": PUBLIC,
     "GET /verify/<serial>.json": PUBLIC,
     # compliance and reports
@@ -167,6 +169,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "GET /scim/v2/<any(Groups, Bulk, Me):resource>/<path:rest>": SCIM,
     # authoring
     "GET /authoring": AUTHORING,
+    "GET /authoring/guide": AUTHORING,
     "GET /authoring/activity": ADMIN_ONLY,
     "GET /authoring/courses/new": AUTHORING,
     "GET /authoring/courses/<slug>/settings": AUTHORING,

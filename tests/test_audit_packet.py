@@ -19,7 +19,7 @@ from training.auth.models import Department, User
 from training.certificates.files import certificate_store
 from training.certificates.models import Certificate
 from training.certificates.serials import display_serial
-from training.clock import today
+from training.clock import format_day, today
 from training.compliance.rules import add_months_to_date
 from training.content.models import Question, QuestionOption, QuestionVersion
 from training.extensions import db
@@ -144,7 +144,7 @@ def test_a_packet_for_one_person(app, client, auth, org):
     for expected in (
         "Nina Nurse (employee ID E1001)",
         "Hilda Hr <hr@example.org> (hr)",
-        f"{(org.on - timedelta(days=30)).isoformat()} to {org.on.isoformat()}",
+        f"{format_day(org.on - timedelta(days=30))} to {format_day(org.on)}",
         "45 CFR 164.530(j)(2)",
         "six years",
         "6 answered question(s) from 2 quiz attempt(s)",

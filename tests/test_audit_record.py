@@ -98,6 +98,14 @@ def test_filters_by_who_action_subject_and_address(app, admin, make_user):
     assert found("q=%25") == [] and found("prefix=staff_") == [], "% and _ are matched literally"
 
 
+def test_times_carry_milliseconds_at_most_as_html_allows(app, admin):
+    _, client = admin
+    add_event(app, "staff.updated", subject=("user", "ev-1"), at=datetime(2026, 1, 9, 10, 59, 3, 123456, tzinfo=UTC))
+    html = client.get("/audit").get_data(as_text=True)
+    assert 'datetime="2026-01-09T10:59:03.123Z"' in html
+    assert all(re.fullmatch(r"[\d-]+T[\d:]+\.\d{3}Z", v) for v in re.findall(r'<time datetime="([^"]+)"', html))
+
+
 def test_dates_are_whole_days_in_the_organisations_timezone(app, admin):
     _, client = admin
     app.config["ORGANISATION_TIMEZONE"] = "Pacific/Auckland"  # UTC+13 in January
@@ -109,7 +117,7 @@ def test_dates_are_whole_days_in_the_organisations_timezone(app, admin):
     assert listed_ids(client.get("/audit?date_to=2026-01-09").get_data(as_text=True)) == [1]
     html = client.get("/audit?date_from=2026-01-10").get_data(as_text=True)
     assert "times in Pacific/Auckland" in html
-    midnight = r'datetime="2026-01-09T11:00:00\+00:00"><span class="nowrap">10 Jan 2026</span> <span[^>]*>00:00:00<'
+    midnight = r'datetime="2026-01-09T11:00:00.000Z"><span class="nowrap">10 Jan 2026</span> <span[^>]*>00:00:00<'
     assert re.search(midnight, html), "shown in the organisation's time"
 
 

@@ -174,8 +174,8 @@ def test_the_downloaded_pdf_reads_back_with_name_course_serial_and_dates(app, cl
     text = " ".join(reader.pages[0].extract_text().split())
     with app.app_context():
         stored = db.session.execute(select(Certificate)).scalar_one()
-        completed_on = f"{stored.completed_at:%B} {stored.completed_at.day}, {stored.completed_at.year}"
-        expires_on = f"{stored.expires_at:%B} {stored.expires_at.day}, {stored.expires_at.year}"
+        completed_on = f"{stored.completed_at.day} {stored.completed_at:%B %Y}"  # 6 December 2026
+        expires_on = f"{stored.expires_at.day} {stored.expires_at:%B %Y}"
     for expected in ("Ana Lucía Pérez", "Test Course", certificate.serial, completed_on, expires_on):
         assert expected in text, expected
     assert f"https://training.example.org/verify/{certificate.serial.replace('-', '')}" in text
@@ -376,6 +376,19 @@ def test_signed_out_visitors_cannot_download(client, certified):
     _, certificate = certified()
     response = client.get(f"/certificates/{certificate.serial}.pdf")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.renders_certificates_at_completion
+def test_the_learners_certificate_page_has_no_file_hash_and_hr_sees_it(app, client, auth, make_user, certified):
+    user, certificate = certified()
+    auth.login(user)
+    page = client.get(f"/certificates/{certificate.serial}").get_data(as_text=True)
+    assert '<h2 id="details-heading">Certificate details</h2>' in page
+    assert "SHA-256" not in page and certificate.sha256 not in page
+    auth.logout()
+    auth.login(make_user(role="hr"))
+    page = client.get(f"/certificates/{certificate.serial}").get_data(as_text=True)
+    assert "SHA-256 of the file" in page and certificate.sha256 in page
 
 
 # --- public verification -------------------------------------------------------------------------

@@ -115,6 +115,7 @@ def test_every_route_is_listed_here(app):
         "/scim/v2/<any(Groups, Bulk, Me):resource>",
         "/scim/v2/<any(Groups, Bulk, Me):resource>/<path:rest>",
         "/authoring",
+        "/authoring/guide",
         "/authoring/activity",
         "/authoring/courses/<slug>/questions",
         "/authoring/courses/<slug>/questions/new",
@@ -142,6 +143,7 @@ def test_every_route_is_listed_here(app):
         "/audit",
         "/audit.csv",
         "/healthz",
+        "/favicon.ico",
     }
 
 
@@ -368,3 +370,16 @@ def test_a_multipart_part_without_a_readable_name_is_not_a_500(app, client, auth
     assert response.status_code == 302
     with app.app_context():
         assert db.session.execute(select(Department.name)).scalars().all() == ["Ward 9"]
+
+
+def test_every_page_names_its_icon_and_describes_the_site(client, auth, make_user, course):
+    for signed_in in (False, True):
+        if signed_in:
+            auth.login(make_user())
+        html = client.get("/" if signed_in else "/login").get_data(as_text=True)
+        assert '<link rel="icon" href="/favicon.ico" sizes="48x48">' in html
+        assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in html
+        assert re.search(r'<meta name="description" content="Staff training at [^"]+: courses, [^"]+">', html)
+    svg = client.get("/static/favicon.svg")
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
+    svg.close()

@@ -137,6 +137,19 @@ def test_pages_with_personal_records_are_not_cached(production, make_user):
         assert client.get(path, base_url=HTTPS).headers["Cache-Control"] == "no-store", path
 
 
+def test_the_site_icon_is_public_and_cached_for_a_week_without_a_session(production, make_user):
+    client = production.test_client()
+    for signed_in in (False, True):
+        if signed_in:
+            sign_in(client, make_user(), HTTPS)
+        response = client.get("/favicon.ico", base_url=HTTPS)
+        assert response.status_code == 200 and response.mimetype == "image/vnd.microsoft.icon"
+        assert response.data.startswith(b"\x00\x00\x01\x00")  # an ICO file
+        assert response.headers["Cache-Control"] == "public, max-age=604800"
+        assert "Set-Cookie" not in response.headers
+        response.close()
+
+
 def test_development_serves_plain_http_with_an_ordinary_cookie(app, client, make_user, auth):
     response = auth.login(make_user())
     cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))

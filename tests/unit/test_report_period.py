@@ -34,4 +34,4 @@ def test_bounds_cover_whole_local_days_in_utc():
     first, after = period.bounds(ZoneInfo("America/Chicago"))
     assert first == datetime(2026, 3, 1, 6, tzinfo=UTC)
     assert after == datetime(2026, 4, 1, 5, tzinfo=UTC), "daylight saving time began on 8 March"
-    assert period.describe() == "2026-03-01 to 2026-03-31"
+    assert period.describe() == "1 Mar 2026 to 31 Mar 2026"

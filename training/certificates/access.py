@@ -7,7 +7,7 @@ from training.auth.models import User
 from training.certificates.files import pdf_for_download, request_render
 from training.certificates.models import Certificate
 from training.certificates.serials import InvalidSerial, display_serial, parse_serial
-from training.clock import local_date_text
+from training.clock import day_text
 from training.errors import DomainError, HiddenRecord, NotFound
 from training.extensions import db
 
@@ -62,7 +62,7 @@ def downloadable_pdf(viewer: User, serial_text: str) -> tuple[Certificate, bytes
     if certificate.revocation is not None:
         raise CertificateGone(
             f"Certificate {display_serial(certificate.serial)} was revoked on "
-            f"{local_date_text(certificate.revocation.revoked_at)} and can no longer be downloaded."
+            f"{day_text(certificate.revocation.revoked_at)} and can no longer be downloaded."
         )
     data = pdf_for_download(certificate)
     if data is None:

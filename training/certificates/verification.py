@@ -2,13 +2,13 @@
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from training.certificates import rules
 from training.certificates.access import certificate_by_serial
 from training.certificates.models import Certificate
 from training.certificates.serials import display_serial
-from training.clock import day_in, organisation_zone
+from training.clock import day_of, organisation_zone
 from training.db import utcnow
 
 
@@ -21,9 +21,9 @@ class Verification:
     recipient_name: str
     course_title: str
     organisation_name: str
-    issued_on: str
-    expires_on: str
-    revoked_on: str | None
+    issued_on: date
+    expires_on: date
+    revoked_on: date | None
 
     @property
     def status_label(self) -> str:
@@ -36,9 +36,9 @@ class Verification:
             "name": self.recipient_name,
             "course": self.course_title,
             "organisation": self.organisation_name,
-            "issued_on": self.issued_on,
-            "expires_on": self.expires_on,
-            "revoked_on": self.revoked_on,
+            "issued_on": self.issued_on.isoformat(),
+            "expires_on": self.expires_on.isoformat(),
+            "revoked_on": self.revoked_on.isoformat() if self.revoked_on else None,
         }
 
 
@@ -52,9 +52,9 @@ def verify(serial_text: str, now: datetime | None = None) -> Verification:
         recipient_name=certificate.recipient_name,
         course_title=certificate.course_title,
         organisation_name=certificate.organisation_name,
-        issued_on=day_in(certificate.issued_at, zone),
-        expires_on=day_in(certificate.expires_at, zone),
-        revoked_on=day_in(revoked_at, zone) or None,
+        issued_on=day_of(certificate.issued_at, zone),
+        expires_on=day_of(certificate.expires_at, zone),
+        revoked_on=day_of(revoked_at, zone),
     )
 
 

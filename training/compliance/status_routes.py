@@ -10,7 +10,8 @@ from flask_login import current_user, login_required
 
 from training.auth.access import roles_required
 from training.client import client_ip
-from training.compliance import policy_status
+from training.clock import day_text
+from training.compliance import learner_home, policy_status
 from training.courses import services as courses
 from training.courses.routes import bp as courses_bp
 from training.policies import lookups, reading
@@ -22,11 +23,9 @@ from training.policies.routes import bp as policies_bp
 @courses_bp.route("/")
 @login_required
 def home():
-    return render_template(
-        "courses/home.html",
-        items=courses.learner_courses(current_user.id),
-        compliance=policy_status.learner_requirements(current_user.id),
-    )
+    requirements = policy_status.learner_requirements(current_user.id)
+    view = learner_home.home_view(courses.learner_courses(current_user.id), requirements, day_text)
+    return render_template("courses/home.html", view=view)
 
 
 @policies_bp.route("/policies")

@@ -50,13 +50,15 @@ class AttemptSummary:
 
 @dataclass(frozen=True)
 class CycleAttempts:
-    """A learner's attempts at a course in one cycle: started, submitted, whether any passed, the last one."""
+    """A learner's attempts at a course in one cycle: started, submitted, whether any passed, the last one,
+    and when the attempt still open (not submitted) was started."""
 
     started: int = 0
     submitted: int = 0
     passed: bool = False
     last_passed: bool | None = None
     last_submitted_at: datetime | None = None
+    open_since: datetime | None = None
 
 
 @dataclass
@@ -101,7 +103,8 @@ def _modules_done(user_id, module_ids):
 
 
 def _attempts_per_cycle(user_id, course_ids):
-    """Per course and cycle: attempts started, submitted, any passed, whether the last submitted passed, when."""
+    """Per course and cycle: attempts started, submitted, any passed, whether the last submitted passed, when,
+    and when the open attempt started."""
     last = aliased(QuizAttempt)
     last_passed = (
         select(_flag(last.passed.is_(True)))
@@ -122,10 +125,10 @@ def _attempts_per_cycle(user_id, course_ids):
         func.max(_flag(QuizAttempt.passed.is_(True))),
         last_passed,
     ]
+    open_since = func.max(case((QuizAttempt.submitted_at.is_(None), QuizAttempt.started_at)))
+    times = [func.max(QuizAttempt.submitted_at), open_since]
     return (
-        select(
-            *_row(_ATTEMPTS, QuizAttempt.course_id, QuizAttempt.cycle, numbers, [func.max(QuizAttempt.submitted_at)])
-        )
+        select(*_row(_ATTEMPTS, QuizAttempt.course_id, QuizAttempt.cycle, numbers, times))
         .where(QuizAttempt.user_id == user_id, QuizAttempt.course_id.in_(course_ids))
         .group_by(QuizAttempt.course_id, QuizAttempt.cycle)
     )
@@ -210,7 +213,7 @@ def read_progress(
             continue
         record = records[course_id]
         if kind == _ATTEMPTS:
-            record.attempts[cycle] = CycleAttempts(n1, n2, bool(n3), _as_bool(n4), t1)
+            record.attempts[cycle] = CycleAttempts(n1, n2, bool(n3), _as_bool(n4), t1, t2)
         elif kind == _ALLOWANCE:
             record.extra[cycle] = int(n1 or 0)
         elif kind == _COMPLETION:

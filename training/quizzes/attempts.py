@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from training import events
+from training.clock import day_text
 from training.content import catalog
 from training.db import utcnow
 from training.errors import Conflict, DomainError, HiddenRecord, NotFound
@@ -122,7 +123,7 @@ def start_attempt(
         raise NotFound("This course is not available.")
     now = now or utcnow()
     if completed_until is not None:
-        raise Conflict(f"You have completed this course; it is valid until {completed_until.date().isoformat()}.")
+        raise Conflict(f"You have completed this course; it is valid until {day_text(completed_until)}.")
     if open_attempt_id is not None:
         return db.session.get(QuizAttempt, open_attempt_id)
     if not gate.allowed:

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from training.clock import OUT_OF_RANGE, in_range
+from training.clock import OUT_OF_RANGE, format_day, in_range
 from training.compliance.rules import add_months_to_date
 
 MAX_YEARS = 7
@@ -24,7 +24,7 @@ class Period:
         return first, after
 
     def describe(self) -> str:
-        return f"{self.start.isoformat()} to {self.end.isoformat()}"
+        return f"{format_day(self.start)} to {format_day(self.end)}"
 
 
 def period_problem(start: date, end: date) -> str | None:

@@ -6,7 +6,7 @@ from werkzeug.datastructures import MultiDict
 
 from training.auth.access import roles_required
 from training.client import client_ip
-from training.clock import local_time, today
+from training.clock import today
 from training.compliance.people import ComplianceFilter, person_for_viewer, scoped_filter
 from training.errors import DomainError
 from training.limits import heavy_download, heavy_download_post
@@ -16,7 +16,6 @@ from training.reports.period import Period, last_twelve_months
 from training.security_log import tampering
 
 bp = Blueprint("reports", __name__)
-bp.add_app_template_filter(local_time, "local_time")
 
 
 def _export_filter() -> ComplianceFilter:

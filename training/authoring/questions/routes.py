@@ -7,6 +7,7 @@ from werkzeug.datastructures import MultiDict
 from training import question_types
 from training.auth.access import roles_required
 from training.authoring.activity import ACTION_LABELS, activity_page
+from training.authoring.guide import authoring_guide
 from training.authoring.lookup import (
     course_for_authoring,
     question_for_authoring,
@@ -45,6 +46,12 @@ bp.context_processor(question_labels)
 @authors_only
 def index():
     return render_template("authoring/index.html", courses=authoring_courses())
+
+
+@bp.route("/guide")
+@authors_only
+def guide():
+    return render_template("authoring/guide.html", guide=authoring_guide())
 
 
 @bp.route("/courses/<slug>/questions")

@@ -17,7 +17,7 @@ class ImportForm(FlaskForm):
         "Format",
         choices=[
             SelectChoice("", "From the file name (.yaml, .yml: YAML; .gift, .txt: GIFT)"),
-            SelectChoice("yaml", "YAML (the quizzes/ format)"),
+            SelectChoice("yaml", "YAML (the course file format)"),
             SelectChoice("gift", "Moodle GIFT"),
         ],
         default="",
