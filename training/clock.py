@@ -34,8 +34,8 @@ def today(now: datetime | None = None) -> date:
 
 @lru_cache(maxsize=8192)
 def format_day(day: date) -> str:
-    """`12 Mar 2026`: a day on pages, in lists, emails and reports. Kept per day: `strftime` is slow, and the people list
-    writes a hundred dates per page from a few thousand days."""
+    """`12 Mar 2026`: a day on pages, in lists, emails and reports. Kept per day: `strftime` is slow, and the
+    people list writes a hundred dates per page from a few thousand days."""
     return f"{day.day} {day:%b %Y}"
 
 
