@@ -50,7 +50,7 @@ def test_admin_journey(page, new_page, make_user, check_page):
     expect(learner_page.get_by_text("21 questions drawn from the course's scenarios")).to_be_visible()
     check_page(learner_page, "learner-course", screenshot=False)
     learner_page.get_by_role("button", name="Start the quiz").click()
-    question = learner_page.get_by_role("group", name=PROMPT)
+    question = learner_page.get_by_role("region").filter(has=learner_page.get_by_role("group", name=PROMPT))
     expect(question).to_contain_text(SCENARIO)
     expect(question.get_by_role("radio")).to_have_count(2)
     expect(question.get_by_label(RIGHT)).to_be_visible()
