@@ -539,7 +539,7 @@ def test_my_training_shows_course_and_policy_compliance(
     html = client.get("/").get_data(as_text=True)
     today = local_today(app)
     assert 'role="progressbar"' in html
-    assert "Required of you:" in html and f"due {day(today + timedelta(days=20))}" in html
+    assert "Required of you ·" in html and f"due {day(today + timedelta(days=20))}" in html
     assert "Policies to read and attest" in html
     assert f'<a href="/policies/{SLUG}">Social Media Policy</a>' in html
     assert f"due {day(today + timedelta(days=90))}" in html
