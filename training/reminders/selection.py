@@ -15,7 +15,7 @@ from training.auth.models import Department, User
 from training.clock import format_day
 from training.compliance import rules
 from training.compliance.models import Obligation
-from training.compliance.status import status_case
+from training.compliance.status import OBLIGATION_COLUMNS, status_case
 from training.content.models import Course
 from training.extensions import db
 from training.policies.models import Policy
@@ -79,12 +79,7 @@ def _attention_rows(run: ReminderRun):
             User.name,
             User.email,
             User.department_id,
-            Obligation.course_id,
-            Obligation.policy_id,
-            Obligation.due_on,
-            Obligation.completed_on,
-            Obligation.valid_until,
-            Obligation.started,
+            *OBLIGATION_COLUMNS,
             Course.slug.label("course_slug"),
             Course.title.label("course_title"),
             Policy.slug.label("policy_slug"),
