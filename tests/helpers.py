@@ -2,6 +2,7 @@
 
 import re
 import socket
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -117,6 +118,16 @@ def header_field_names(raw: bytes) -> list[str]:
     may take it)."""
     head = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0]
     return [line.split(b":", 1)[0].decode() for line in head.splitlines() if line[:1] not in (b" ", b"\t")]
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
+    """End a test peer: ask it to stop, and kill it if it has not within `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def free_port() -> int:

@@ -22,6 +22,8 @@ import requests
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from tests.helpers import stop_process
+
 PEER_DIR = Path(__file__).resolve().parent / "peers" / "oidc"
 CLIENT_ID = "training-app"
 CLIENT_SECRET = "a client secret only the tests know, long enough for HS256"
@@ -163,12 +165,7 @@ class OidcProvider:
         return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
         self.process.stdout.close()
 
 

@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.helpers import stop_process
+
 CONFIG = """\
 global(workDirectory="{work}"
   defaultNetstreamDriverCAFile="{ca}"
@@ -180,8 +182,7 @@ class Rsyslog:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            self.process.wait(15)
+            stop_process(self.process, timeout=15)
             self.process = None
 
     def url(self, scheme: str = "tcp") -> str:

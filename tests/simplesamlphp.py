@@ -29,6 +29,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
+from tests.helpers import stop_process
+
 SIMPLESAMLPHP_WWW = Path("/usr/share/simplesamlphp/www")
 IDP_PASSWORD = "idp-test-password"
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
@@ -298,8 +300,7 @@ class SimpleSamlPhp:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+            stop_process(self.process)
             self.process = None
 
     def log_text(self) -> str:

@@ -18,6 +18,8 @@ import requests
 from werkzeug.datastructures import Headers
 from werkzeug.wsgi import get_current_url
 
+from tests.helpers import stop_process
+
 PEER_DIR = Path(__file__).resolve().parents[1] / "peers" / "vnu"
 VNU_JAR = PEER_DIR / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 START_TIMEOUT = 300  # seconds; the checker reads its schemas at start, a minute or more on a busy machine
@@ -90,12 +92,7 @@ class HtmlChecker:
         return lines
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 class PageSources:
