@@ -8,11 +8,12 @@ teardown returns the session's connection to the pool, with a handler that does 
 check what the session and the pool are left with (training/session_end.py).
 """
 
+import gc
 import os
 import signal
 
 import pytest
-from flask import has_app_context, has_request_context
+from flask import has_request_context
 from sqlalchemy import event
 
 from training.extensions import db
@@ -25,21 +26,31 @@ def _like_gunicorn(_signum, _frame):
 @pytest.fixture
 def signal_while_the_session_closes(app):
     """Arms a SIGQUIT to this process, sent once from inside Session.close of the next request's teardown: when
-    the pool takes the connection back outside any request (Flask pops the request context before the app
-    context). Returns the list of signals sent."""
-    armed, sent = [], []
+    the pool takes back the connection that request checked out, outside any request (Flask pops the request
+    context before the app context). Returns the list of signals sent.
 
-    def send(_dbapi_connection, _record):
-        if armed and not sent and has_app_context() and not has_request_context():
+    Only that request's own connection counts: a connection an earlier test left unreferenced is checked in
+    by the garbage collector, at any moment, and a signal sent from there would land in its finaliser."""
+    armed, sent, requests_connections = [], [], set()
+
+    def note(_dbapi_connection, record, _proxy):
+        if armed and has_request_context():
+            requests_connections.add(id(record))
+
+    def send(_dbapi_connection, record):
+        if armed and not sent and id(record) in requests_connections and not has_request_context():
             sent.append(signal.SIGQUIT)
             os.kill(os.getpid(), signal.SIGQUIT)
 
+    gc.collect()
     with app.app_context():
         pool = db.engine.pool
     previous = signal.signal(signal.SIGQUIT, _like_gunicorn)
+    event.listen(pool, "checkout", note)
     event.listen(pool, "checkin", send)
     yield lambda: armed.append(True) or sent
     event.remove(pool, "checkin", send)
+    event.remove(pool, "checkout", note)
     signal.signal(signal.SIGQUIT, previous)
 
 
