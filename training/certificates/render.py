@@ -4,6 +4,8 @@ The renderers take plain values (`CertificateView`, the transcript's view), neve
 read nothing but the files of their design folder and the QR code made for the document: `DesignFetcher`
 refuses every network scheme and every path outside that folder. One `FontConfiguration` and one parsed
 stylesheet are kept per design for the life of the process, so fonts are loaded once, not on every document.
+A certificate is laid over its design's static page when the design marks its slots (`overlay.py`), and
+rendered whole by WeasyPrint when it cannot be.
 """
 
 import base64
