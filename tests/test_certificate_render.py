@@ -445,3 +445,31 @@ def test_rendering_laid_over_is_deterministic_across_renderers():
     first = CertificateRenderer(DesignSettings(folder=DESIGN)).render(VIEW)
     assert laid_over(first)
     assert CertificateRenderer(DesignSettings(folder=DESIGN)).render(VIEW) == first
+
+
+def test_each_certificate_gets_its_own_metadata_and_xmp_packet():
+    """The static page was written for a sample certificate: none of the sample's metadata may stay."""
+    view = with_(course_title="Fire Safety", recipient_name="Amara Okonkwo", serial="B3VW-4HRT-M9XD-7KQ2")
+    data = CertificateRenderer(DesignSettings(folder=DESIGN)).render(view)
+    assert laid_over(data)
+    reader = PdfReader(io.BytesIO(data))
+    assert reader.metadata.title == "Certificate of completion: Fire Safety"
+    assert "B3VW-4HRT-M9XD-7KQ2" in reader.metadata.subject and "Amara Okonkwo" in reader.metadata.subject
+    packet = xmp_packet(reader)
+    assert b"Certificate of completion: Fire Safety" in packet and b'pdfaid:part="3"' in packet
+    assert b"Patient Confidentiality" not in packet and b"7KQ2-M9XD" not in packet
+    assert reader.trailer["/ID"][0] == "B3VW-4HRT-M9XD-7KQ2"
+
+
+def test_the_overlay_reads_the_same_metadata_from_the_head_as_weasyprint():
+    from weasyprint import HTML
+    from weasyprint.html import get_html_metadata
+
+    from training.certificates.overlay import metadata_of
+
+    renderer = CertificateRenderer(DesignSettings(folder=DESIGN))
+    html = renderer.html(with_(recipient_name="Zoë & <Ann>"), "data:,")
+    expected = get_html_metadata(HTML(string=html))
+    ours = metadata_of(html)
+    for field in ("title", "description", "generator", "keywords", "authors", "created", "modified", "lang"):
+        assert getattr(ours, field) == expected[field], field

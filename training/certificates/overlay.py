@@ -30,7 +30,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from weasyprint import HTML
-from weasyprint.html import get_html_metadata
+from weasyprint.html import parse_w3c_date
 from weasyprint.pdf import _w3c_date_to_pdf
 from weasyprint.pdf.metadata import DocumentMetadata
 
@@ -337,13 +337,12 @@ class PdfVariant:
 class TemplatePage:
     """One design's static page (rendered once) and its slots; lays each certificate's text over it."""
 
-    def __init__(self, pdf: bytes, size: tuple[float, float], texts, images, variant: PdfVariant | None, base_url):
+    def __init__(self, pdf: bytes, size: tuple[float, float], texts, images, variant: PdfVariant | None):
         self.pdf = pdf
         self.size = size
         self.texts = {slot.name: slot for slot in texts}
         self.images = {slot.name: slot for slot in images}
         self.variant = variant
-        self.base_url = base_url
 
     @classmethod
     def render(cls, html: str, document, font_config, fonts: DesignFonts, fetcher) -> "TemplatePage":
@@ -367,7 +366,7 @@ class TemplatePage:
             write["pdf_variant"] = document.pdf_variant
         pdf = layout.write_pdf(**write)
         size = (page.width * POINTS_PER_PX, page.height * POINTS_PER_PX)
-        return cls(pdf, size, texts, images, PdfVariant.of(document.pdf_variant), document.base_url)
+        return cls(pdf, size, texts, images, PdfVariant.of(document.pdf_variant))
 
     def certificate(self, html: str, qr: segno.QRCode, identifier: bytes) -> bytes | None:
         """The certificate whose template rendered to `html`, or None when WeasyPrint must lay it out."""
@@ -379,7 +378,7 @@ class TemplatePage:
             if not drawable(text.upper() if slot.uppercase else text, slot):
                 return None
         overlay = self.overlay(texts)
-        return self.merged(overlay, qr, metadata_of(html, self.base_url), identifier)
+        return self.merged(overlay, qr, metadata_of(html), identifier)
 
     def overlay(self, texts: Mapping[str, str]) -> bytes:
         """One page holding only the slots' text, the design's fonts embedded as subsets."""
@@ -461,12 +460,54 @@ def pack_bits(row: bytes) -> bytes:
     )
 
 
-def metadata_of(html: str, base_url: str) -> DocumentMetadata:
-    """The PDF metadata WeasyPrint reads from the template's <head> (title, author, subject, keywords, dates)."""
-    head = html.split("<body", 1)[0]
-    fields = get_html_metadata(HTML(string=head, base_url=base_url))
-    fields["attachments"] = []
-    return DocumentMetadata(**fields)
+class HeadMetadata(HTMLParser):
+    """The metadata WeasyPrint reads from a document's <head> (`weasyprint.html.get_html_metadata`), without
+    parsing the whole document: the title, author, description, keywords, generator and dates."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.fields: dict = {"authors": [], "keywords": []}
+        self.in_title = False
+        self.title: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "html":
+            self.fields.setdefault("lang", attributes.get("lang"))
+        elif tag == "title" and self.title is None:
+            self.in_title, self.title = True, []
+        elif tag == "meta":
+            self.meta((attributes.get("name") or "").lower(), attributes.get("content") or "")
+
+    def meta(self, name: str, content: str) -> None:
+        fields = self.fields
+        if name == "keywords":
+            for keyword in (keyword.strip(" \t\n\r\f") for keyword in content.split(",")):
+                if keyword not in fields["keywords"]:
+                    fields["keywords"].append(keyword)
+        elif name == "author":
+            fields["authors"].append(content)
+        elif name in ("description", "generator"):
+            fields.setdefault(name, content)
+        elif name in ("dcterms.created", "dcterms.modified"):
+            fields.setdefault(name.split(".")[1], parse_w3c_date(name, content))
+
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self.in_title = False
+
+    def handle_data(self, data):
+        if self.in_title:
+            self.title.append(data)
+
+
+def metadata_of(html: str) -> DocumentMetadata:
+    """The PDF metadata of the rendered template: what WeasyPrint would read from its <head>."""
+    parser = HeadMetadata()
+    parser.feed(html.split("<body", 1)[0])
+    parser.close()
+    title = "".join(parser.title) if parser.title is not None else None
+    return DocumentMetadata(title=title, **parser.fields)
 
 
 def write_metadata(pdf: pikepdf.Pdf, metadata: DocumentMetadata, variant: PdfVariant | None) -> None:
