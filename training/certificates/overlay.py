@@ -26,6 +26,7 @@ from pathlib import Path
 import pikepdf
 import segno
 import tinycss2
+from fontTools.ttLib import TTFont as FontToolsFont
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
@@ -104,7 +105,7 @@ class DesignFonts:
             return
         name = f"certificate-{source.stem}-{hashlib.sha256(bytes(source)).hexdigest()[:12]}"
         if name not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(TTFont(name, str(source), asciiReadable=False))
+            pdfmetrics.registerFont(TTFont(name, without_long_names(source), asciiReadable=False))
         weight = {"normal": 400, "bold": 700}.get(face.get("font-weight", "normal"))
         weight = weight or int(face.get("font-weight", "400"))
         self.faces[(face.get("font-family", ""), weight, face.get("font-style", "normal"))] = name
@@ -115,6 +116,20 @@ class DesignFonts:
         if wanted not in self.faces:
             raise NotOverlayable(f"no @font-face file for {wanted}")
         return self.faces[wanted]
+
+
+def without_long_names(source: Path) -> io.BytesIO:
+    """The font with only the names that identify it (name IDs 0-6, as HarfBuzz's subsetter keeps).
+
+    reportlab copies the whole `name` table into every subset: the licence text alone was about a fifth of
+    each certificate's bytes.
+    """
+    font = FontToolsFont(source, lazy=True)
+    font["name"].names = [record for record in font["name"].names if record.nameID <= 6]
+    output = io.BytesIO()
+    font.save(output)
+    output.seek(0)
+    return output
 
 
 def font_face(content) -> dict[str, str]:
