@@ -124,10 +124,10 @@ def without_long_names(source: Path) -> io.BytesIO:
     reportlab copies the whole `name` table into every subset: the licence text alone was about a fifth of
     each certificate's bytes.
     """
-    font = FontToolsFont(source, lazy=True)
-    font["name"].names = [record for record in font["name"].names if record.nameID <= 6]
     output = io.BytesIO()
-    font.save(output)
+    with FontToolsFont(source, lazy=True, recalcTimestamp=False) as font:
+        font["name"].names = [record for record in font["name"].names if record.nameID <= 6]
+        font.save(output)
     output.seek(0)
     return output
 
