@@ -324,8 +324,11 @@ def _inside_slot(element) -> bool:
 
 
 def drawable(text: str, slot: TextSlot) -> bool:
-    """Whether the overlay draws this text as WeasyPrint would: one line, in the slot's font, left to right."""
-    if "\n" in text:
+    """Whether the overlay draws this text as WeasyPrint would: one line, in the slot's font, left to right.
+
+    An empty slot has no line at all in WeasyPrint's layout, so the boxes around it move: not drawable either.
+    """
+    if "\n" in text or not text.strip():
         return False
     face = pdfmetrics.getFont(slot.font).face
     for character in text:
