@@ -113,6 +113,7 @@ def test_only_the_shipped_fonts_are_used_and_all_are_embedded():
         "Lato-Regular",
         "EBGaramond12-Italic",
     }
+    assert len({name.split("+", 1)[0] for name in fonts}) == len(fonts), "each subset has its own tag"
     for font in fonts.values():
         descriptor = descriptor_of(font)
         assert "/FontFile2" in descriptor or "/FontFile3" in descriptor

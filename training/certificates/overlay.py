@@ -424,7 +424,9 @@ class TemplatePage:
     def merged(self, overlay: bytes, qr: segno.QRCode, metadata: DocumentMetadata, identifier: bytes) -> bytes:
         with pikepdf.Pdf.open(io.BytesIO(self.pdf)) as pdf, pikepdf.Pdf.open(io.BytesIO(overlay)) as text:
             page = pdf.pages[0]
-            drawings = [draw_form(pdf, page, pdf.copy_foreign(text.pages[0].as_form_xobject()), TEXT_FORM)]
+            form = pdf.copy_foreign(text.pages[0].as_form_xobject())
+            tag_font_subsets(form)
+            drawings = [draw_form(pdf, page, form, TEXT_FORM)]
             drawings += [draw_qr(pdf, page, slot, qr, self.size[1]) for slot in self.images.values()]
             # The template's own drawing leaves its flipped coordinates behind: draw ours after restoring them.
             page.contents_add(pikepdf.Stream(pdf, b"q"), prepend=True)
@@ -434,6 +436,17 @@ class TemplatePage:
             output = io.BytesIO()
             pdf.save(output, preserve_pdfa=False, fix_metadata_version=False, static_id=True)
             return output.getvalue()
+
+
+def tag_font_subsets(form) -> None:
+    """Gives each font subset its own tag, made from its bytes: reportlab tags every one AAAAAA, and ISO 32000
+    (9.6.4) asks that different subsets in one file have different tags."""
+    for font in form.Resources.get(pikepdf.Name.Font, pikepdf.Dictionary()).values():
+        descriptor = font.FontDescriptor
+        digest = hashlib.sha256(descriptor.FontFile2.read_raw_bytes()).digest()
+        tag = "".join(chr(ord("A") + byte % 26) for byte in digest[:6])
+        name = "/" + tag + "+" + str(font.BaseFont).split("+", 1)[-1]
+        font.BaseFont = descriptor.FontName = pikepdf.Name(name)
 
 
 def draw_form(pdf: pikepdf.Pdf, page: pikepdf.Page, xobject, name: str) -> bytes:
