@@ -2,16 +2,18 @@
 
 WeasyPrint lays out and writes a whole certificate in about eight times the cost of a bare page. Most of that
 page never changes: the frame, the headings, the logo, the labels. So the design is rendered by WeasyPrint once
-per process (and organisation name), with every element the design marks `data-slot="..."` laid out around
-sample text but hidden (`visibility: hidden`: the layout stays, nothing is drawn). That page is the template;
-the same layout says where each slot is and how its text looks (font file, size, colour, alignment, letter
-spacing). Per certificate, reportlab draws the slots' text with the design's own fonts (embedded subsets with
-ToUnicode maps, so the text stays extractable) and the QR code's modules, and pikepdf lays that page over the
-template and writes the certificate's metadata (Info dictionary and the XMP packet that PDF/A asks for).
+per process (and organisation name) around sample text, and the text and images of every element the design
+marks `data-slot="..."` are taken out of the laid-out page before it is written (their boxes, borders and
+backgrounds stay). That page is the template; the same layout says where each slot is and how its text looks
+(font file, size, colour, alignment, letter spacing). Per certificate, reportlab draws the slots' text with the
+design's own fonts (embedded subsets with ToUnicode maps, so the text stays extractable) into a page that pikepdf
+lays over the template as a form XObject, beside the QR code as a one-bit image, one pixel per module; pikepdf
+then writes the certificate's metadata (Info dictionary and the XMP packet that PDF/A asks for, as WeasyPrint
+writes them) and its file identifier (the serial).
 
-A text that WeasyPrint would lay out differently from the sample (longer than its slot's line, a character the
-font lacks, marks to combine or right-to-left script) returns None: the renderer then renders the whole
-certificate with WeasyPrint, so a certificate is always right, and fast when it can be.
+A text that WeasyPrint would lay out differently from the sample (empty, longer than its slot's line, with a
+character the font lacks, marks to combine or right-to-left script) gives None: the renderer then renders the
+whole certificate with WeasyPrint, so a certificate is always right, and fast when it can be.
 """
 
 import hashlib
@@ -27,15 +29,14 @@ import pikepdf
 import segno
 import tinycss2
 from fontTools.ttLib import TTFont as FontToolsFont
+from fontTools.ttLib import TTLibError
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 from weasyprint import HTML
 from weasyprint.html import parse_w3c_date
 from weasyprint.pdf import _w3c_date_to_pdf
 from weasyprint.pdf.metadata import DocumentMetadata
-
-from training.errors import DomainError
 
 SLOT_ATTRIBUTE = "data-slot"
 POINTS_PER_PX = 0.75
@@ -46,7 +47,7 @@ XMP_HEADER = b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>\n<x:xmpmeta xm
 XMP_FOOTER = b'</x:xmpmeta>\n<?xpacket end="r"?>'
 
 
-class NotOverlayable(DomainError):
+class NotOverlayable(Exception):
     """The design cannot be laid over (no slots, or a slot the overlay cannot draw): render it whole."""
 
 
@@ -105,7 +106,10 @@ class DesignFonts:
             return
         name = f"certificate-{source.stem}-{hashlib.sha256(bytes(source)).hexdigest()[:12]}"
         if name not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(TTFont(name, without_long_names(source), asciiReadable=False))
+            try:
+                pdfmetrics.registerFont(TTFont(name, without_long_names(source), asciiReadable=False))
+            except (TTFError, TTLibError):
+                return  # a font reportlab cannot embed: slots in it make the design render whole
         weight = {"normal": 400, "bold": 700}.get(face.get("font-weight", "normal"))
         weight = weight or int(face.get("font-weight", "400"))
         self.faces[(face.get("font-family", ""), weight, face.get("font-style", "normal"))] = name
@@ -311,16 +315,12 @@ def hide_slot_contents(box) -> None:
     kept = []
     for child in children:
         element = getattr(child, "element", None)
-        in_slot = element is not None and _inside_slot(element)
+        in_slot = element is not None and element.get(SLOT_ATTRIBUTE) is not None
         if in_slot and type(child).__name__ in ("TextBox", "BlockReplacedBox", "InlineReplacedBox"):
             continue
         hide_slot_contents(child)
         kept.append(child)
     box.children = type(children)(kept) if isinstance(children, tuple) else kept
-
-
-def _inside_slot(element) -> bool:
-    return element.get(SLOT_ATTRIBUTE) is not None
 
 
 def drawable(text: str, slot: TextSlot) -> bool:
