@@ -19,7 +19,9 @@ Speed
     The baseline is WeasyPrint rendering a bare one-line page (`<p>Hello</p>`) with the process's
     shared FontConfiguration. The certificate is `CertificateRenderer.render` with the shipped
     design (PROJECT_ROOT/certificates) and a realistic `CertificateView` (a fresh serial, name and
-    verification URL for every render). Both are warmed up, then timed in alternating batches
+    verification URL for every render), as the app calls it: the design's static page is rendered once,
+    in the warm-up, and each render lays a certificate's text and QR code over it (certificates/README.md,
+    "Slots"). Both are warmed up, then timed in alternating batches
     (A B B A ...) so that machine noise hits both equally. "median" is the median time of one
     render; "per second" is renders divided by the summed render time (one core, one thread).
     Goal: a certificate costs at most 3x the bare page (about 40 certificates per second).

@@ -4,6 +4,8 @@ The renderers take plain values (`CertificateView`, the transcript's view), neve
 read nothing but the files of their design folder and the QR code made for the document: `DesignFetcher`
 refuses every network scheme and every path outside that folder. One `FontConfiguration` and one parsed
 stylesheet are kept per design for the life of the process, so fonts are loaded once, not on every document.
+A certificate is laid over its design's static page when the design marks its slots (`overlay.py`), and
+rendered whole by WeasyPrint when it cannot be.
 """
 
 import base64
@@ -11,8 +13,8 @@ import io
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -24,6 +26,7 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse, URLFetchingError, path2url
 
+from training.certificates.overlay import DesignFonts, NotOverlayable, TemplatePage, static_body
 from training.errors import DomainError
 
 TEMPLATE_NAME = "certificate.html"
@@ -34,6 +37,10 @@ QR_DARK = "#1d2b36"
 # WeasyPrint's image cache of a design holds its own images (used on every render) and each certificate's QR
 # code (used once); the least recently used entries go first, so the design's stay and memory stays flat.
 IMAGE_CACHE_ENTRIES = 64
+# A design's static pages kept per organisation name (one in a deployment; a few in tests and benchmarks).
+TEMPLATES_KEPT = 8
+# The overlay draws the QR code itself, so the template gets no image to decode for it.
+NO_QR_IMAGE = "data:,"
 PDF_VARIANTS = ("pdf/a-3u", "pdf/a-3b", "pdf/a-2u", "pdf/a-2b", "")
 # What `CertificateRenderer.html` gives the certificate template (certificates/README.md lists them).
 CERTIFICATE_VARIABLES = frozenset(
@@ -243,6 +250,9 @@ class CertificateRenderer:
                 "see certificates/README.md for the variables it does."
             )
         self.uses_qr_svg = "qr_svg" in self.document.variables()
+        self.fonts = DesignFonts(settings.folder.resolve(), STYLESHEET_NAME)
+        self.templates: OrderedDict[str, TemplatePage | None] = OrderedDict()
+        self.overlayable = self._keeps_changes_in_slots()
 
     def html(self, view: CertificateView, qr_image: str) -> str:
         # Designs from before the PNG code draw `qr_svg`; it costs a seventh of a render, so only they get it.
@@ -264,10 +274,53 @@ class CertificateRenderer:
         )
 
     def render(self, view: CertificateView) -> bytes:
-        """The certificate as PDF bytes; the same view and design always give the same bytes."""
+        """The certificate as PDF bytes; the same view and design always give the same bytes.
+
+        Its text laid over the design's static page when the design marks its slots and the text fits them
+        (certificates/README.md); otherwise, or for a design without slots, rendered whole by WeasyPrint.
+        """
+        template = self.template_for(view.organisation_name)
+        if template is not None:
+            qr = segno.make_qr(view.verify_url, error="m", mask=QR_MASK)
+            pdf = template.certificate(self.html(view, NO_QR_IMAGE), qr, view.serial.encode())
+            if pdf is not None:
+                return pdf
+        return self.render_whole(view)
+
+    def render_whole(self, view: CertificateView) -> bytes:
+        """The certificate laid out and written by WeasyPrint, as every certificate was before the overlay."""
         png = qr_png(view.verify_url)
         url = data_url(png)
         return self.document.render(self.html(view, url), view.serial.encode(), images={url: png})
+
+    def template_for(self, organisation_name: str) -> TemplatePage | None:
+        """The design's static page for this organisation, rendered once; None for a design that has no slots."""
+        if not self.overlayable:
+            return None
+        with _RENDER_LOCK:
+            if organisation_name not in self.templates:
+                self.templates[organisation_name] = self._template(organisation_name)
+                while len(self.templates) > TEMPLATES_KEPT:
+                    self.templates.popitem(last=False)
+            return self.templates[organisation_name]
+
+    def _template(self, organisation_name: str) -> TemplatePage | None:
+        view = replace(SAMPLE_VIEWS[0], organisation_name=organisation_name)
+        png = qr_png(view.verify_url)
+        url = data_url(png)
+        fetcher = DesignFetcher(self.document.folder, {url: png})
+        try:
+            with _RENDER_LOCK:
+                return TemplatePage.render(
+                    self.html(view, url), self.document, font_configuration(), self.fonts, fetcher
+                )
+        except NotOverlayable:
+            return None
+
+    def _keeps_changes_in_slots(self) -> bool:
+        """Whether everything the samples differ in is inside slots, so one static page serves them all."""
+        first, second = (static_body(self.html(view, NO_QR_IMAGE)) for view in SAMPLE_VIEWS)
+        return first == second and "slot=" in first
 
 
 def qr_png(url: str) -> bytes:
@@ -292,6 +345,35 @@ def qr_svg(url: str) -> Markup:
 
 def data_url(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+# Two certificates that differ in every field a design may print per certificate (not the organisation).
+SAMPLE_VIEWS = (
+    CertificateView(
+        serial="7KQ2-M9XD-4HRT-B3VW",
+        recipient_name="Maria Delgado-Fitzgerald",
+        course_title="Patient Confidentiality and HIPAA on Social Media",
+        course_version=3,
+        score_percent=90,
+        completed_on="12 March 2026",
+        expires_on="12 March 2027",
+        organisation_name="",
+        verify_url="https://training.example.org/verify/7KQ2M9XD4HRTB3VW",
+        issued_at=datetime(2026, 3, 12, 10, 30, tzinfo=UTC),
+    ),
+    CertificateView(
+        serial="B3VW-4HRT-M9XD-7KQ2",
+        recipient_name="Amara Okonkwo",
+        course_title="Fire Safety",
+        course_version=12,
+        score_percent=100,
+        completed_on="1 January 2025",
+        expires_on="1 January 2026",
+        organisation_name="",
+        verify_url="https://other.example.org/verify/B3VW4HRTM9XD7KQ2",
+        issued_at=datetime(2025, 1, 1, 8, 0, tzinfo=UTC),
+    ),
+)
 
 
 @lru_cache(maxsize=4)
