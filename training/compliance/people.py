@@ -8,7 +8,8 @@ from sqlalchemy import Date, Integer, String, bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from training.auth.models import Department, User
-from training.auth.search import person_matches_pattern, search_pattern
+from training.auth.search import search_condition, search_values
+from training.auth.words import query_words
 from training.clock import today
 from training.compliance import rules
 from training.compliance.models import FirstBreachCount, Obligation, PeopleCount
@@ -72,6 +73,7 @@ class FilterShape:
     run with the filter's values as parameters: building and caching a statement anew cost more than running it."""
 
     search: bool
+    search_words: int  # how many words the search has (none: it matches nobody)
     department: bool
     job_title: bool
     item_kind: str  # "", "course" or "policy"
@@ -89,8 +91,10 @@ def _shape_and_values(criteria: ComplianceFilter, on: date) -> tuple[FilterShape
     status = criteria.status
     if status not in ("", NON_COMPLIANT_FILTER, *rules.LABELS) or (not status and column is not None):
         status = ANY_OBLIGATION
+    words = query_words(criteria.q)
     shape = FilterShape(
         search=bool(criteria.q.strip()),
+        search_words=len(words),
         department=criteria.department_id is not None,
         job_title=bool(criteria.job_title.strip()),
         item_kind=criteria.item.partition(":")[0] if column is not None else "",
@@ -98,7 +102,7 @@ def _shape_and_values(criteria: ComplianceFilter, on: date) -> tuple[FilterShape
     )
     values = {}
     if shape.search:
-        values["pattern"] = search_pattern(criteria.q)
+        values |= search_values(words)
     if shape.department:
         values["department_id"] = criteria.department_id
     if shape.job_title:
@@ -114,7 +118,7 @@ def _shape_and_values(criteria: ComplianceFilter, on: date) -> tuple[FilterShape
 def _people_statement(shape: FilterShape):
     query = select(User).where(User.active.is_(True))
     if shape.search:
-        query = query.where(person_matches_pattern(bindparam("pattern", type_=String)))
+        query = query.where(search_condition(shape.search_words))
     if shape.department:
         query = query.where(User.department_id == bindparam("department_id", type_=Integer))
     if shape.job_title:
