@@ -1,5 +1,6 @@
 """The words people are found by: person_word (word, person) and person_word_pending, kept by triggers on "user"
-and the session's commit hook (training/auth/search.py), filled from every person
+and the session's commit hook (training/auth/search.py), filled from every person; an index of the open obligations
+by due day for the people list's status totals
 
 Revision ID: 0016
 Revises: 0015
@@ -37,6 +38,14 @@ def upgrade():
     for statement in POSTGRESQL_WORD_TRIGGERS if postgresql else SQLITE_WORD_TRIGGERS:
         op.execute(statement)
     fill_words()
+    op.create_index(
+        'ix_obligation_open_due',
+        'obligation',
+        ['due_on', 'user_id'],
+        unique=False,
+        sqlite_where=sa.text('completed_on IS NULL'),
+        postgresql_where=sa.text('completed_on IS NULL'),
+    )
 
 
 def fill_words():
@@ -55,6 +64,7 @@ def fill_words():
 
 
 def downgrade():
+    op.drop_index('ix_obligation_open_due', table_name='obligation')
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('DROP TRIGGER person_word_update ON "user"')
         op.execute('DROP TRIGGER person_word_insert ON "user"')

@@ -1,6 +1,6 @@
 """The people list and one person's record: the filter, a manager's scope, who may see whom, the page of people."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
@@ -30,6 +30,9 @@ from training.urls import is_number
 
 VIEW_ALL_ROLES = ("hr", "admin")
 NON_COMPLIANT_FILTER = "non_compliant"
+# A search that finds more people than this gets its page by walking the people in name order and asking each
+# (it stops at the page's end), instead of reading and sorting everyone it found.
+BROAD_SEARCH = 1000
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class FilterShape:
     job_title: bool
     item_kind: str  # "", "course" or "policy"
     status: str  # "", NON_COMPLIANT_FILTER, a status of `rules.LABELS` or ANY_OBLIGATION
+    broad_search: bool = False  # the search found more than BROAD_SEARCH people: the page asks person by person
 
     @property
     def kept_total(self) -> bool:
@@ -118,18 +122,19 @@ def _shape_and_values(criteria: ComplianceFilter, on: date) -> tuple[FilterShape
 def _people_statement(shape: FilterShape):
     query = select(User).where(User.active.is_(True))
     if shape.search:
-        query = query.where(search_condition(shape.search_words))
+        query = query.where(search_condition(shape.search_words, per_person=shape.broad_search))
     if shape.department:
         query = query.where(User.department_id == bindparam("department_id", type_=Integer))
     if shape.job_title:
         query = query.where(func.lower(User.job_title) == bindparam("job_title", type_=String))
     if shape.status:
-        query = query.where(_matching_obligation(shape).exists())
+        query = query.where(_matching_obligation(shape).where(Obligation.user_id == User.id).exists())
     return query.order_by(func.lower(User.name), User.id)
 
 
 def _matching_obligation(shape: FilterShape):
-    matching = select(Obligation.user_id).where(Obligation.user_id == User.id)
+    """The obligations the status (and item) of the filter asks for, by person: correlate it, or read it whole."""
+    matching = select(Obligation.user_id)
     if shape.item_kind:
         column = Obligation.course_id if shape.item_kind == "course" else Obligation.policy_id
         matching = matching.where(column == bindparam("item_id", type_=Integer))
@@ -152,7 +157,19 @@ def _total_statement(shape: FilterShape):
     if shape.kept_total:
         scope = [PeopleCount.department_key == department] if shape.department else []
         return select(func.coalesce(func.sum(PeopleCount.people), 0)).where(*scope)
+    if shape.status:
+        return _counted_from_obligations(shape)
     people = _people_statement(shape).with_only_columns(User.id).order_by(None).subquery()
+    return select(func.count()).select_from(people)
+
+
+def _counted_from_obligations(shape: FilterShape):
+    """How many people a status (or item) filter matches, read from the obligations in that status (an index
+    range of the open ones by due day, or of the completed ones by expiry) rather than by trying every person:
+    the page itself stops at its 50 people, a total would otherwise try them all."""
+    unfiltered = replace(shape, status="", item_kind="")
+    people = _people_statement(unfiltered).with_only_columns(User.id).order_by(None)
+    people = people.where(User.id.in_(_matching_obligation(shape))).subquery()
     return select(func.count()).select_from(people)
 
 
@@ -198,6 +215,8 @@ def people_page(
     shape, values = _shape_and_values(criteria, on)
     connection = db.session.connection()  # Core reads of plain rows: the ORM's execution adds nothing here
     total = connection.execute(_total_statement(shape), values).scalar_one()
+    if shape.search and total > BROAD_SEARCH:
+        shape = replace(shape, broad_search=True)
     number = page_number(page, total, per_page)
     window = {"limit": per_page, "offset": (number - 1) * per_page}
     rows = connection.execute(_page_statement(shape), values | window).all()
