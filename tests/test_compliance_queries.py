@@ -21,6 +21,12 @@ HR_PAGES = (
     "/compliance/people?page=2",
     "/compliance/people?status=overdue",
     "/compliance/people?status=non_compliant&q=a",
+    # The filters HR uses most: a department, the people not compliant, a status, a search by name.
+    "/compliance/people?department=2",
+    "/compliance/people?status=non_compliant",
+    "/compliance/people?status=due_soon",
+    "/compliance/people?q=patel",
+    "/compliance/people?q=anna%20pat",
 )
 MANAGER_PAGES = ("/compliance", "/compliance/people")
 
@@ -86,6 +92,8 @@ def test_dashboard_and_people_list_run_the_same_queries_at_20_and_200_staff(
     assert at_20 == at_200, f"statements per page at 20 staff {at_20}, at 200 staff {at_200}"
     # The listener sees the work: the session, then the dashboard's two aggregates or the list's queries.
     assert min(at_200.values()) >= 3, at_200
+    people_pages = {key: n for key, n in at_200.items() if key[1].startswith("/compliance/people")}
+    assert max(people_pages.values()) <= PEOPLE_PAGE_STATEMENTS, people_pages
 
 
 # The session with its user, the columns (required items), the departments for the filter, the count,

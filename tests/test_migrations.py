@@ -265,7 +265,8 @@ def test_0013_fills_the_overview_counts_from_the_existing_obligations(empty_data
             (0, True, False, NEVER): 1,
         }
         assert stored_counts(FirstBreachCount, BREACH_KEY, "people") == {(7, date(2026, 1, 10)): 2, (0, NEVER): 1}
-        upgrade(revision="0015")  # reconcile checks the people list's counts too (0015 fills them from "user")
+        # reconcile checks the people list's counts (0015 fills them from "user") and search words (0016) too
+        upgrade(revision="0016")
         assert stored_counts(PeopleCount, PEOPLE_KEY, "people") == {(7,): 2, (0,): 1}
         assert reconcile() == []
         with db.engine.begin() as conn:  # from now on the triggers keep them: a new person, one deactivated
@@ -278,7 +279,9 @@ def test_0013_fills_the_overview_counts_from_the_existing_obligations(empty_data
             )
             conn.execute(text('UPDATE "user" SET active = false WHERE id = 3'))
         assert stored_counts(PeopleCount, PEOPLE_KEY, "people") == {(7,): 3}
-        assert reconcile() == []
+        # A person written beside the app's session waits in person_word_pending for the next commit that writes
+        # people through it, and reconcile says so.
+        assert [(d.table, d.key) for d in reconcile()] == [("person_word", (4,))]
         downgrade(revision="0011")
         tables = set(inspect(db.engine).get_table_names())
         assert not {"obligation_count", "first_breach_count", "people_count"} & tables

@@ -55,6 +55,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    import training.auth.search  # keeps the words people are found by, at each commit
     import training.compliance.subscribers
     import training.models  # every model registered before the mappers configure
     import training.reports.exports  # noqa: F401 - registers the export jobs and their ready email

@@ -2,7 +2,15 @@
 
 from training.api.models import ApiToken
 from training.audit.models import AuditEvent
-from training.auth.models import Department, PasswordReset, RecoveryCode, User, UserSession
+from training.auth.models import (
+    Department,
+    PasswordReset,
+    PersonWord,
+    PersonWordPending,
+    RecoveryCode,
+    User,
+    UserSession,
+)
 from training.certificates.models import Certificate, CertificateFile, CertificateRevocation
 from training.completions.models import Completion, ModuleProgress
 from training.compliance.models import FirstBreachCount, Obligation, ObligationCount, PeopleCount, Requirement
@@ -36,6 +44,8 @@ __all__ = [
     "ObligationCount",
     "PasswordReset",
     "PeopleCount",
+    "PersonWord",
+    "PersonWordPending",
     "Policy",
     "PolicyCourse",
     "PolicyReading",

@@ -4,7 +4,7 @@ the second factor (TOTP) with its recovery codes."""
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, func
+from sqlalchemy import DDL, BigInteger, CheckConstraint, ForeignKey, Index, String, event, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from training.db import CreatedAtMixin, utcnow
@@ -71,6 +71,62 @@ class User(UserMixin, CreatedAtMixin, db.Model):
     def get_id(self) -> str | None:
         """Flask-Login keeps this in the cookie: the session token, never the user id alone."""
         return self.session_token
+
+
+class PersonWord(db.Model):
+    """A word a person is found by (`auth/words.py`: folded, from their name, email and employee id), one row
+    per word and person, so that a search reads a range of the primary key's index instead of every name.
+
+    Written by `auth/search.py` in the transaction that changes the person: triggers on `user` note who changed
+    (`PersonWordPending`), whatever wrote them (the ORM or the bulk statements of the staff import, the HR
+    feed, SCIM), and the session's commit hook rewrites their words. `flask compliance reconcile` checks them.
+    """
+
+    # "C" on PostgreSQL: a prefix range (`word >= 'pat' AND word < 'pau'`) holds exactly the words starting
+    # with it, whatever the database's collation.
+    word: Mapped[str] = mapped_column(
+        String(64).with_variant(String(64, collation="C"), "postgresql"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class PersonWordPending(db.Model):
+    """People whose name, email or employee id changed since their words were written (see `PersonWord`)."""
+
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+
+
+# The same statements run in the migration that made `person_word`; these cover schemas made by create_all.
+_NOTE_PENDING_SQLITE = "INSERT OR IGNORE INTO person_word_pending (user_id) VALUES (NEW.id)"
+_SEARCHED_CHANGED = (
+    "OLD.name {differs} NEW.name OR OLD.email {differs} NEW.email OR OLD.employee_id {differs} NEW.employee_id"
+)
+SQLITE_WORD_TRIGGERS = (
+    f'CREATE TRIGGER person_word_insert AFTER INSERT ON "user" BEGIN {_NOTE_PENDING_SQLITE}; END',
+    'CREATE TRIGGER person_word_update AFTER UPDATE OF name, email, employee_id ON "user" '
+    f"WHEN {_SEARCHED_CHANGED.format(differs='IS NOT')} BEGIN {_NOTE_PENDING_SQLITE}; END",
+)
+POSTGRESQL_WORD_TRIGGERS = (
+    "CREATE OR REPLACE FUNCTION person_word_note_pending() RETURNS trigger AS $$\n"
+    "BEGIN\n"
+    "    INSERT INTO person_word_pending (user_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;\n"
+    "    RETURN NULL;\n"
+    "END;\n"
+    "$$ LANGUAGE plpgsql",
+    'CREATE TRIGGER person_word_insert AFTER INSERT ON "user" FOR EACH ROW EXECUTE FUNCTION person_word_note_pending()',
+    'CREATE TRIGGER person_word_update AFTER UPDATE OF name, email, employee_id ON "user" FOR EACH ROW '
+    f"WHEN ({_SEARCHED_CHANGED.format(differs='IS DISTINCT FROM')}) EXECUTE FUNCTION person_word_note_pending()",
+)
+
+for _statement in SQLITE_WORD_TRIGGERS:
+    event.listen(db.metadata, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+for _statement in POSTGRESQL_WORD_TRIGGERS:
+    event.listen(db.metadata, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
+event.listen(
+    db.metadata,
+    "after_drop",
+    DDL("DROP FUNCTION IF EXISTS person_word_note_pending()").execute_if(dialect="postgresql"),
+)
 
 
 SESSION_END_REASONS = ("signed_out", "idle", "expired", "revoked", "password_changed", "deactivated", "upgrade")

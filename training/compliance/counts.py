@@ -1,6 +1,7 @@
 """The overview's counts: obligations per (department, completed, started, deciding day) and people per
 (department, first breach day), kept in the transaction that writes obligations and recomputed by reconcile;
-reconcile also recounts the people list's total (`PeopleCount`, active people per department, kept by triggers).
+reconcile also recounts the people list's total (`PeopleCount`, active people per department, kept by triggers)
+and checks the words people are found by (`person_word`, see `auth/search.py`).
 
 There is a row per department and day, not per person, so the dashboard reads a number of rows that stops
 growing with the staff. Every change adds a difference
@@ -20,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from training.audit.services import record_event
 from training.auth.models import User
+from training.auth.search import rewrite_words, words_drift
 from training.compliance.models import FirstBreachCount, Obligation, ObligationCount, PeopleCount
 from training.extensions import db
 
@@ -198,9 +200,21 @@ def replace_counts(check: TableCheck, recomputed: dict[tuple, int]) -> None:
         db.session.execute(check.model.__table__.insert(), rows)
 
 
+def _words_drift(fix: bool) -> list[Drift]:
+    """The people whose search words (`person_word`) differ from their records: stored and recomputed are
+    numbers of words. With `fix`, their words are rewritten."""
+    drift = words_drift()
+    if fix and drift:
+        rewrite_words(drift)
+    return [
+        Drift("person_word", (user_id,), len(stored), len(recomputed))
+        for user_id, (stored, recomputed) in sorted(drift.items())
+    ]
+
+
 def reconcile(fix: bool = False) -> list[Drift]:
-    """Recompute the counts from the obligations and the people, and return the rows that drifted; with `fix`,
-    store the recomputed counts and record it in the audit log. Commits."""
+    """Recompute the counts from the obligations and the people, and the people's search words, and return the
+    rows that drifted; with `fix`, store the recomputed ones and record it in the audit log. Commits."""
     lock_obligations()
     found: list[Drift] = []
     for check in TABLES:
@@ -208,6 +222,7 @@ def reconcile(fix: bool = False) -> list[Drift]:
         found += drift
         if fix and drift:
             replace_counts(check, recomputed)
+    found += _words_drift(fix)
     if fix and found:
         tables = sorted({d.table for d in found})
         record_event("compliance.counts_reconciled", actor_id=None, details={"rows": len(found), "tables": tables})

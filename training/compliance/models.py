@@ -10,7 +10,7 @@ depends on today's date (see `compliance.rules`).
 
 from datetime import date, datetime
 
-from sqlalchemy import DDL, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, event
+from sqlalchemy import DDL, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.auth.models import Department, User
@@ -67,6 +67,14 @@ class Obligation(db.Model):
         Index("ix_obligation_department_due", "department_id", "due_on"),
         Index("ix_obligation_department_user", "department_id", "user_id"),
         Index("ix_obligation_valid_until", "valid_until"),
+        # The open obligations by due day: who is overdue, due soon or not started, without reading the rest.
+        Index(
+            "ix_obligation_open_due",
+            "due_on",
+            "user_id",
+            sqlite_where=text("completed_on IS NULL"),
+            postgresql_where=text("completed_on IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,6 +1,6 @@
 """The people list and one person's record: the filter, a manager's scope, who may see whom, the page of people."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
@@ -8,7 +8,8 @@ from sqlalchemy import Date, Integer, String, bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from training.auth.models import Department, User
-from training.auth.search import person_matches_pattern, search_pattern
+from training.auth.search import search_condition, search_values
+from training.auth.words import query_words
 from training.clock import today
 from training.compliance import rules
 from training.compliance.models import FirstBreachCount, Obligation, PeopleCount
@@ -29,6 +30,9 @@ from training.urls import is_number
 
 VIEW_ALL_ROLES = ("hr", "admin")
 NON_COMPLIANT_FILTER = "non_compliant"
+# A search that finds more people than this gets its page by walking the people in name order and asking each
+# (it stops at the page's end), instead of reading and sorting everyone it found.
+BROAD_SEARCH = 1000
 
 
 @dataclass(frozen=True)
@@ -72,10 +76,12 @@ class FilterShape:
     run with the filter's values as parameters: building and caching a statement anew cost more than running it."""
 
     search: bool
+    search_words: int  # how many words the search has (none: it matches nobody)
     department: bool
     job_title: bool
     item_kind: str  # "", "course" or "policy"
     status: str  # "", NON_COMPLIANT_FILTER, a status of `rules.LABELS` or ANY_OBLIGATION
+    broad_search: bool = False  # the search found more than BROAD_SEARCH people: the page asks person by person
 
     @property
     def kept_total(self) -> bool:
@@ -89,8 +95,10 @@ def _shape_and_values(criteria: ComplianceFilter, on: date) -> tuple[FilterShape
     status = criteria.status
     if status not in ("", NON_COMPLIANT_FILTER, *rules.LABELS) or (not status and column is not None):
         status = ANY_OBLIGATION
+    words = query_words(criteria.q)
     shape = FilterShape(
         search=bool(criteria.q.strip()),
+        search_words=len(words),
         department=criteria.department_id is not None,
         job_title=bool(criteria.job_title.strip()),
         item_kind=criteria.item.partition(":")[0] if column is not None else "",
@@ -98,7 +106,7 @@ def _shape_and_values(criteria: ComplianceFilter, on: date) -> tuple[FilterShape
     )
     values = {}
     if shape.search:
-        values["pattern"] = search_pattern(criteria.q)
+        values |= search_values(words)
     if shape.department:
         values["department_id"] = criteria.department_id
     if shape.job_title:
@@ -114,18 +122,19 @@ def _shape_and_values(criteria: ComplianceFilter, on: date) -> tuple[FilterShape
 def _people_statement(shape: FilterShape):
     query = select(User).where(User.active.is_(True))
     if shape.search:
-        query = query.where(person_matches_pattern(bindparam("pattern", type_=String)))
+        query = query.where(search_condition(shape.search_words, per_person=shape.broad_search))
     if shape.department:
         query = query.where(User.department_id == bindparam("department_id", type_=Integer))
     if shape.job_title:
         query = query.where(func.lower(User.job_title) == bindparam("job_title", type_=String))
     if shape.status:
-        query = query.where(_matching_obligation(shape).exists())
+        query = query.where(_matching_obligation(shape).where(Obligation.user_id == User.id).exists())
     return query.order_by(func.lower(User.name), User.id)
 
 
 def _matching_obligation(shape: FilterShape):
-    matching = select(Obligation.user_id).where(Obligation.user_id == User.id)
+    """The obligations the status (and item) of the filter asks for, by person: correlate it, or read it whole."""
+    matching = select(Obligation.user_id)
     if shape.item_kind:
         column = Obligation.course_id if shape.item_kind == "course" else Obligation.policy_id
         matching = matching.where(column == bindparam("item_id", type_=Integer))
@@ -148,7 +157,19 @@ def _total_statement(shape: FilterShape):
     if shape.kept_total:
         scope = [PeopleCount.department_key == department] if shape.department else []
         return select(func.coalesce(func.sum(PeopleCount.people), 0)).where(*scope)
+    if shape.status:
+        return _counted_from_obligations(shape)
     people = _people_statement(shape).with_only_columns(User.id).order_by(None).subquery()
+    return select(func.count()).select_from(people)
+
+
+def _counted_from_obligations(shape: FilterShape):
+    """How many people a status (or item) filter matches, read from the obligations in that status (an index
+    range of the open ones by due day, or of the completed ones by expiry) rather than by trying every person:
+    the page itself stops at its 50 people, a total would otherwise try them all."""
+    unfiltered = replace(shape, status="", item_kind="")
+    people = _people_statement(unfiltered).with_only_columns(User.id).order_by(None)
+    people = people.where(User.id.in_(_matching_obligation(shape))).subquery()
     return select(func.count()).select_from(people)
 
 
@@ -194,6 +215,8 @@ def people_page(
     shape, values = _shape_and_values(criteria, on)
     connection = db.session.connection()  # Core reads of plain rows: the ORM's execution adds nothing here
     total = connection.execute(_total_statement(shape), values).scalar_one()
+    if shape.search and total > BROAD_SEARCH:
+        shape = replace(shape, broad_search=True)
     number = page_number(page, total, per_page)
     window = {"limit": per_page, "offset": (number - 1) * per_page}
     rows = connection.execute(_page_statement(shape), values | window).all()
