@@ -40,10 +40,16 @@ def _database_url(instance_path: str) -> str:
 
 
 def engine_options(url: str) -> dict:
-    """SQLite waits up to 30 s for a lock instead of failing at once when requests overlap."""
+    """SQLite waits up to 30 s for a lock instead of failing at once when requests overlap.
+
+    PostgreSQL connections are not tested before each use (`pool_pre_ping`): that was a round trip on every
+    request, about 4% of a learner page's CPU. A connection the database dropped (a restart) is handled when
+    it fails instead: SQLAlchemy then discards the pool's older connections too, the signed-in user's loader
+    tries once more on a new one, and any other request gets web.py's 503 to try again (docs/operations.md).
+    """
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True}
+    return {}
 
 
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:

@@ -16,6 +16,12 @@ Gunicorn 27 catches that SystemExit once the response's headers were sent, and t
 with the half-closed session and its connection left for the garbage collector at interpreter shutdown.
 `end_session` runs before Flask-SQLAlchemy's teardown with those signals blocked, so a handler runs only once
 the session is closed and forgotten; it forgets it even when closing fails. tests/test_session_end.py.
+
+A request whose transaction only read (every statement a SELECT: most pages) ends it with COMMIT rather than
+ROLLBACK, which for a transaction that wrote nothing is the same to the database. It matters to psycopg,
+which forgets its prepared statements at every ROLLBACK (and sends DEALLOCATE ALL): with a ROLLBACK ending
+each page, PostgreSQL planned the learner pages' statements again on every request, about half of its CPU
+per page. Anything not flushed is still dropped by the close: the commit is the connection's, not the session's.
 """
 
 import signal
@@ -24,8 +30,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from training.extensions import db
+
+# Connection.info key: True while the connection's transaction has sent nothing but SELECTs.
+ONLY_READ = "session_end.only_read"
+# Session.info key: the connection of the session's current transaction.
+CONNECTION = "session_end.connection"
 
 # Signals whose handler (or default action) may act while the session closes: gunicorn's worker handles
 # SIGABRT, SIGINT and SIGQUIT by raising SystemExit and SIGTERM, SIGHUP, SIGUSR1 and SIGWINCH with handlers of
@@ -52,13 +66,46 @@ def init_app(app: Flask) -> None:
     app.teardown_appcontext(end_session)
 
 
-def end_session(_exc: BaseException | None = None) -> None:
+def end_session(exc: BaseException | None = None) -> None:
     """Close and forget this context's session, with no signal handler running in between."""
     with signals_deferred():
         try:
+            if exc is None:
+                _commit_what_only_read()
             db.session.remove()
         finally:
             db.session.registry.clear()
+
+
+def _commit_what_only_read() -> None:
+    if not db.session.registry.has():
+        return
+    session = db.session.registry()
+    connection = session.info.get(CONNECTION)
+    if session.in_transaction() and connection is not None and connection.info.get(ONLY_READ):
+        connection.commit()
+
+
+@event.listens_for(Session, "after_begin")
+def _note_connection(session: Session, _transaction, connection: Connection) -> None:
+    session.info[CONNECTION] = connection
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_connection(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(CONNECTION, None)
+
+
+@event.listens_for(Connection, "begin")
+def _transaction_begins(connection: Connection) -> None:
+    connection.info[ONLY_READ] = True
+
+
+@event.listens_for(Connection, "before_cursor_execute")
+def _statement_sent(connection: Connection, _cursor, statement: str, *_args) -> None:
+    if not statement.startswith("SELECT"):
+        connection.info[ONLY_READ] = False
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from flask_login import current_user, login_url
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from sqlalchemy import inspect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from training.audit.services import DeniedAccess, record_denied_access
@@ -71,6 +71,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _database_busy)
+    app.register_error_handler(InterfaceError, _database_busy)
     app.register_error_handler(InternalServerError, _server_error)
     app.before_request(_refuse_nul_characters)
     _init_talisman(app)
@@ -105,8 +106,19 @@ def _favicon():
 
 
 def _user_of_session(token: str):
-    """The signed-in user, and in the same statement the content version the catalog cache checks."""
-    return user_for_session(token, also=_CONTENT_TOKEN, receive=catalog.remember_token)
+    """The signed-in user, and in the same statement the content version the catalog cache checks.
+
+    The loader's statement is the request's first: if it finds the connection dropped (the database
+    restarted; connections are not tested before use, config.engine_options), SQLAlchemy has discarded the
+    pool's connections and the loader runs once more on a new one, so the person sees no error.
+    """
+    try:
+        return user_for_session(token, also=_CONTENT_TOKEN, receive=catalog.remember_token)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        db.session.rollback()
+        return user_for_session(token, also=_CONTENT_TOKEN, receive=catalog.remember_token)
 
 
 def _load_signed_in_user() -> None:
@@ -219,8 +231,17 @@ _BUSY_SQLSTATES = ("40001", "40P01", "55P03")
 RETRY_AFTER_SECONDS = 5
 
 
-def _database_busy(exc: OperationalError):
-    """A request that could not get a database lock in time is a 503 to retry, not a 500 (ASVS 2.3.4)."""
+CONNECTION_LOST_MESSAGE = "The connection to the database was lost and nothing was saved. Please try again."
+
+
+def _database_busy(exc: OperationalError | InterfaceError):
+    """A request that could not get a database lock in time is a 503 to retry, not a 500 (ASVS 2.3.4);
+    so is one whose connection the database dropped (a restart): the next request gets a new connection."""
+    if exc.connection_invalidated:
+        db.session.rollback()
+        response = make_response(error_response(503, "connection_lost", CONNECTION_LOST_MESSAGE))
+        response.headers["Retry-After"] = "1"
+        return response
     original = exc.orig
     busy = getattr(original, "sqlite_errorname", None) in _BUSY_SQLITE or (
         getattr(original, "sqlstate", None) in _BUSY_SQLSTATES
