@@ -11,6 +11,7 @@ check what the session and the pool are left with (training/session_end.py).
 import gc
 import os
 import signal
+from dataclasses import dataclass, field
 
 import pytest
 from flask import has_request_context
@@ -23,34 +24,46 @@ def _like_gunicorn(_signum, _frame):
     raise SystemExit(0)  # gunicorn's Worker.handle_quit and handle_abort end with sys.exit()
 
 
+@dataclass
+class Armed:
+    """What the armed request did: the signals sent, and the pool entries of the connections it checked out."""
+
+    sent: list = field(default_factory=list)
+    connections: set = field(default_factory=set)
+    armed: bool = False
+
+    def __call__(self) -> list:
+        self.armed = True
+        return self.sent
+
+
 @pytest.fixture
 def signal_while_the_session_closes(app):
     """Arms a SIGQUIT to this process, sent once from inside Session.close of the next request's teardown: when
-    the pool takes back the connection that request checked out, outside any request (Flask pops the request
-    context before the app context). Returns the list of signals sent.
+    the pool takes back a connection that request checked out, outside any request (Flask pops the request
+    context before the app context). Calling it arms it and returns the list of signals sent.
 
-    Only that request's own connection counts: a connection an earlier test left unreferenced is checked in
+    Only that request's own connections count: a connection an earlier test left unreferenced is checked in
     by the garbage collector, at any moment, and a signal sent from there would land in its finaliser."""
-    armed, sent, requests_connections = [], [], set()
+    state = Armed()
 
-    def note(_dbapi_connection, record, _proxy):
-        if armed and has_request_context():
-            requests_connections.add(id(record))
+    def checked_out(_dbapi_connection, record, _proxy):
+        if state.armed and has_request_context():
+            state.connections.add(id(record))
 
-    def send(_dbapi_connection, record):
-        if armed and not sent and id(record) in requests_connections and not has_request_context():
-            sent.append(signal.SIGQUIT)
+    def checked_in(_dbapi_connection, record):
+        if id(record) in state.connections and not state.sent and not has_request_context():
+            state.sent.append(signal.SIGQUIT)
             os.kill(os.getpid(), signal.SIGQUIT)
 
-    gc.collect()
     with app.app_context():
         pool = db.engine.pool
     previous = signal.signal(signal.SIGQUIT, _like_gunicorn)
-    event.listen(pool, "checkout", note)
-    event.listen(pool, "checkin", send)
-    yield lambda: armed.append(True) or sent
-    event.remove(pool, "checkin", send)
-    event.remove(pool, "checkout", note)
+    event.listen(pool, "checkout", checked_out)
+    event.listen(pool, "checkin", checked_in)
+    yield state
+    event.remove(pool, "checkin", checked_in)
+    event.remove(pool, "checkout", checked_out)
     signal.signal(signal.SIGQUIT, previous)
 
 
@@ -60,6 +73,8 @@ def sessions_left(app) -> int:
 
 
 def checked_out(app) -> int:
+    """Connections out of the pool, after the collector has checked in any an earlier test left unreferenced."""
+    gc.collect()
     with app.app_context():
         return db.engine.pool.checkedout()
 
