@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DDL, DateTime, MetaData, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -58,3 +58,15 @@ def literal_like(text: str) -> str:
     """`text` for a LIKE pattern, matched literally: `%`, `_` and the escape character typed in a search box are not
     wildcards (use with `escape=LIKE_ESCAPE`)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def create_triggers_with(
+    metadata: MetaData, sqlite: tuple[str, ...], postgresql: tuple[str, ...], function: str
+) -> None:
+    """Run each dialect's trigger DDL after `create_all`, and drop PostgreSQL's trigger `function` after `drop_all`
+    (the migrations create the same triggers for a database made by `flask db upgrade`)."""
+    for statement in sqlite:
+        event.listen(metadata, "after_create", DDL(statement).execute_if(dialect="sqlite"))
+    for statement in postgresql:
+        event.listen(metadata, "after_create", DDL(statement).execute_if(dialect="postgresql"))
+    event.listen(metadata, "after_drop", DDL(f"DROP FUNCTION IF EXISTS {function}()").execute_if(dialect="postgresql"))

@@ -4,10 +4,10 @@ the second factor (TOTP) with its recovery codes."""
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import DDL, BigInteger, CheckConstraint, ForeignKey, Index, String, event, func
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from training.db import CreatedAtMixin, utcnow
+from training.db import CreatedAtMixin, create_triggers_with, utcnow
 from training.extensions import db
 
 ROLES = ("staff", "manager", "hr", "author", "admin")
@@ -118,15 +118,7 @@ POSTGRESQL_WORD_TRIGGERS = (
     f"WHEN ({_SEARCHED_CHANGED.format(differs='IS DISTINCT FROM')}) EXECUTE FUNCTION person_word_note_pending()",
 )
 
-for _statement in SQLITE_WORD_TRIGGERS:
-    event.listen(db.metadata, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
-for _statement in POSTGRESQL_WORD_TRIGGERS:
-    event.listen(db.metadata, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
-event.listen(
-    db.metadata,
-    "after_drop",
-    DDL("DROP FUNCTION IF EXISTS person_word_note_pending()").execute_if(dialect="postgresql"),
-)
+create_triggers_with(db.metadata, SQLITE_WORD_TRIGGERS, POSTGRESQL_WORD_TRIGGERS, function="person_word_note_pending")
 
 
 SESSION_END_REASONS = ("signed_out", "idle", "expired", "revoked", "password_changed", "deactivated", "upgrade")

@@ -10,12 +10,12 @@ depends on today's date (see `compliance.rules`).
 
 from datetime import date, datetime
 
-from sqlalchemy import DDL, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, event, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from training.auth.models import Department, User
 from training.content.models import Course
-from training.db import CreatedAtMixin, utcnow
+from training.db import CreatedAtMixin, create_triggers_with, utcnow
 from training.extensions import db
 from training.policies.models import Policy
 
@@ -177,12 +177,6 @@ POSTGRESQL_PEOPLE_TRIGGERS = (
     "EXECUTE FUNCTION people_count_follow_user()",
 )
 
-for _statement in SQLITE_PEOPLE_TRIGGERS:
-    event.listen(db.metadata, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
-for _statement in POSTGRESQL_PEOPLE_TRIGGERS:
-    event.listen(db.metadata, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
-event.listen(
-    db.metadata,
-    "after_drop",
-    DDL("DROP FUNCTION IF EXISTS people_count_follow_user()").execute_if(dialect="postgresql"),
+create_triggers_with(
+    db.metadata, SQLITE_PEOPLE_TRIGGERS, POSTGRESQL_PEOPLE_TRIGGERS, function="people_count_follow_user"
 )
