@@ -43,8 +43,8 @@ CONNECTION = "session_end.connection"
 
 # Signals whose handler (or default action) may act while the session closes: gunicorn's worker handles
 # SIGABRT, SIGINT and SIGQUIT by raising SystemExit and SIGTERM, SIGHUP, SIGUSR1 and SIGWINCH with handlers of
-# its own; `flask jobs work` stops on SIGINT and SIGTERM. A blocked signal stays pending and is delivered
-# when the mask is restored, so none is lost.
+# its own; `flask jobs work` stops on SIGINT and SIGTERM. A signal held is raised again when the block ends,
+# so none is lost.
 DEFERRED_SIGNALS = frozenset(
     {
         signal.SIGABRT,
@@ -110,13 +110,26 @@ def _statement_sent(connection: Connection, _cursor, statement: str, *_args) -> 
 
 @contextmanager
 def signals_deferred() -> Iterator[None]:
-    """Hold DEFERRED_SIGNALS until the block ends. Only the main thread runs Python signal handlers, so
-    another thread (a job worker's) has nothing to hold."""
+    """Hold DEFERRED_SIGNALS until the block ends, then deliver each one held to the handler it was meant for.
+
+    The Python handlers are swapped for one that only notes the signal, rather than the signals blocked with
+    `pthread_sigmask`: a mask is per thread, and the kernel gives a signal sent to the process to any thread
+    that does not block it (a job worker's, a log forwarder's), after which Python runs the handler in the
+    main thread all the same. Only the main thread runs Python signal handlers or may set them, so another
+    thread has nothing to hold."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, DEFERRED_SIGNALS)
+    held: list[int] = []
+    previous = {}
+    for number in DEFERRED_SIGNALS:
+        handler = signal.getsignal(number)
+        if handler is not None and handler != signal.SIG_IGN:  # None: set outside Python, left alone
+            previous[number] = signal.signal(number, lambda received, _frame: held.append(received))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number in held:
+            signal.raise_signal(number)
