@@ -58,3 +58,10 @@ def on_starting(server):
         server.log.error("cannot serve: %s", problem)
     if problems:
         sys.exit(1)
+
+
+def post_worker_init(worker):
+    """Warm the new worker (templates, content cache) before it takes its first request: training/serving.py."""
+    from training.serving import warm_up
+
+    warm_up(getattr(worker.wsgi, "training_app", worker.wsgi))

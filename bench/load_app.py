@@ -22,4 +22,5 @@ def create_load_app():
             return [HELLO_BODY]
         return training_app(environ, start_response)
 
+    app.training_app = training_app  # what gunicorn.conf.py's post_worker_init warms up
     return app

@@ -1,0 +1,58 @@
+"""A new gunicorn worker warms up before its first request (training/serving.py, gunicorn.conf.py's
+post_worker_init): templates compiled, the published content cached, the collector's long-lived objects frozen."""
+
+import gc
+import logging
+
+import pytest
+
+from training import create_app
+from training.config import PROJECT_ROOT
+from training.content.loader import load_content
+from training.content.models import Course
+from training.content.sync import sync_content
+from training.extensions import db
+from training.serving import warm_up
+
+
+@pytest.fixture
+def frozen_objects_released():
+    """warm_up freezes what is alive; the test process gets its collector back afterwards."""
+    yield
+    gc.unfreeze()
+
+
+def _template_names_cached(app) -> set[str]:
+    return {name for _loader, name in app.jinja_env.cache}
+
+
+def test_a_warmed_worker_has_every_template_compiled_and_every_published_course_cached(app, frozen_objects_released):
+    with app.app_context():
+        sync_content(load_content(PROJECT_ROOT / "modules", PROJECT_ROOT / "quizzes", root=PROJECT_ROOT))
+        published = set(db.session.scalars(db.select(Course.id).where(Course.published.is_(True))))
+    assert len(published) >= 2
+
+    warm_up(app)
+
+    assert _template_names_cached(app) == set(app.jinja_env.list_templates())
+    entries = app.extensions["content_catalog"]["entries"]
+    assert {key[1] for key in entries if isinstance(key, tuple) and key[0] == "drawable"} == published
+    assert all(entries[("drawable", course_id)] for course_id in published)  # the questions a quiz draws from
+    assert gc.get_freeze_count() > 10_000
+
+
+def test_a_worker_whose_database_cannot_be_read_still_starts_and_says_why(tmp_path, caplog, frozen_objects_released):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "warm-up test key",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'never-migrated.sqlite3'}",
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "TRAINING_ENV": "development",
+        }
+    )
+    with caplog.at_level(logging.WARNING):
+        warm_up(app)
+
+    assert "worker warm-up skipped the content cache" in caplog.text
+    assert _template_names_cached(app) == set(app.jinja_env.list_templates())
