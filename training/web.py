@@ -84,6 +84,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["compliance_labels"] = compliance_rules.LABELS
     app.jinja_env.globals["compliance_badge"] = compliance_badge
     app.jinja_env.globals["people_rows"] = people_rows
+    app.jinja_env.globals["form_field_html"] = form_field_html
     app.jinja_env.globals["request_id"] = current_request_id
     app.jinja_env.globals["organisation_name"] = lambda: app.config["ORGANISATION_NAME"]
     app.jinja_env.globals["error_items"] = error_items
@@ -371,6 +372,29 @@ def compliance_badge(status: str, detail: str = "") -> Markup:
         return _BADGES[status]
     detail_html = f'<span class="status-detail">{escape(detail)}</span>'
     return Markup(f"{_BADGES[status]} {detail_html}")  # noqa: S704 - the badge is Markup and the detail escaped
+
+
+def form_field_html(field) -> Markup:
+    """A form field with its label, its hint and its errors, tied together for screen readers: the input is
+    described by the hint and, when the field has errors, by the error message, and marked invalid.
+
+    The `form_field` and `filter_form` macros (templates/_macros.html) call it: written in Python, not as
+    nested Jinja macros, because the macros' calls were a fifth of the people list's time.
+    """
+    described, attributes = [], {}
+    hint = error = Markup("")
+    if field.description:
+        described.append(f"{field.id}-hint")
+        hint = Markup('\n  <p class="hint" id="{}-hint">{}</p>').format(field.id, field.description)
+    if field.errors:
+        described.append(f"{field.id}-error")
+        attributes["aria-invalid"] = "true"
+        error = Markup('\n  <p class="field-error" id="{}-error">{}</p>').format(field.id, " ".join(field.errors))
+    if described:
+        attributes["aria-describedby"] = " ".join(described)
+    css = "field has-error" if field.errors else "field"
+    html = Markup('<div class="{}">\n  {}\n  {}{}{}\n</div>')
+    return html.format(css, field.label(), field(**attributes), hint, error)
 
 
 _NOTHING_REQUIRED = Markup('<span class="muted">Nothing required</span>')

@@ -5,7 +5,7 @@ from markupsafe import Markup, escape
 from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import Select
+from wtforms.widgets import Select, html_params
 
 from training.compliance import rules
 from training.compliance.people import NON_COMPLIANT_FILTER
@@ -28,7 +28,20 @@ class QuickSelect(Select):
     """WTForms' select, each plain option written with one f-string: the same HTML, several times faster.
 
     The people filter lists every department, required item and status on each visit of the people list.
+    WTForms' own `Select.__call__` also reads the signature of `render_option` and every flag's name on each
+    call; for a select without option groups this one does neither.
     """
+
+    def __call__(self, field, **kwargs):
+        if field.has_groups():
+            return super().__call__(field, **kwargs)
+        kwargs.setdefault("id", field.id)
+        for flag in self.validation_attrs:
+            value = getattr(field.flags, flag, None)
+            if value and flag not in kwargs:
+                kwargs[flag] = value
+        options = "".join(self.render_option(choice) for choice in field.iter_choices())
+        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")  # noqa: S704 - escaped
 
     @classmethod
     def render_option(cls, choice, **kwargs):
