@@ -21,7 +21,10 @@ creates and drops at the end; if it already exists (another run, or one that was
 PostgreSQL part is skipped with the reason rather than share it. After loading, PostgreSQL gets
 VACUUM ANALYZE, as its autovacuum does on its own after a bulk load (since PostgreSQL 13 it vacuums a table
 after many inserts, which sets the visibility map that index-only scans need, such as the people list's counts);
-SQLite is left as the app leaves it (no statistics).
+SQLite is left as the app leaves it (no statistics). PostgreSQL's database is also given the planner setting
+docs/operations.md asks of a production database (PG_SETTINGS: random_page_cost 1.1, for storage where a random
+read costs about what a sequential one does, as on SSDs or with the database in memory; ALTER DATABASE, so the
+measuring process's new connections have it); --pg-defaults leaves PostgreSQL's defaults, to compare.
 With --proposed-indexes, indexes proposed for the schema but not in it yet (see PROPOSED_INDEXES)
 are created with the tables, to measure what they would change.
 
@@ -100,6 +103,7 @@ PEOPLE_RATIO_GOAL = 3.0
 DASHBOARD_RATIO_GOAL = 5.0
 GROWTH_GOAL = 2.0  # for 50 times the staff: sublinear, close to flat
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/bench_dashboard"
+PG_SETTINGS = {"random_page_cost": "1.1"}  # docs/operations.md, "Database settings"
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,9 @@ def add_proposed_indexes() -> list[str]:
     return [index.name for index in indexes]
 
 
-def load_organisation(app, staff: int) -> tuple[float, dict[str, int], str, int]:
+def load_organisation(
+    app, staff: int, pg_settings: dict[str, str] | None = None
+) -> tuple[float, dict[str, int], str, int]:
     """A fresh schema, the shipped courses and `staff` people; returns (seconds, row counts, HR password, the id of
     the department with the most active people)."""
     with app.app_context():
@@ -144,6 +150,9 @@ def load_organisation(app, staff: int) -> tuple[float, dict[str, int], str, int]
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.execute(text("VACUUM ANALYZE"))
+                name = connection.dialect.identifier_preparer.quote(db.engine.url.database)
+                for setting, value in (pg_settings or {}).items():
+                    connection.execute(text(f"ALTER DATABASE {name} SET {setting} = {value}"))
         largest = db.session.execute(
             select(User.department_id)
             .where(User.active.is_(True), User.department_id.is_not(None))
@@ -184,7 +193,7 @@ def measure_size(database_uri: str, staff: int, arguments: argparse.Namespace) -
     measure = measure_pages if arguments.tiny else measure_pages_in_a_fresh_process
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as folder:
         app = app_with_bare_page(database_uri, Path(folder))
-        seconds, rows, password, department_id = load_organisation(app, staff)
+        seconds, rows, password, department_id = load_organisation(app, staff, arguments.pg_settings)
         with app.app_context():
             db.engine.dispose()
         medians, statements = measure(
@@ -283,7 +292,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="scratch PostgreSQL database to create and drop")
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
     parser.add_argument("--proposed-indexes", action="store_true", help="create the proposed indexes too")
+    parser.add_argument(
+        "--pg-defaults", action="store_true", help="PostgreSQL's default planner costs, not PG_SETTINGS"
+    )
     arguments = parser.parse_args(argv)
+    arguments.pg_settings = {} if arguments.pg_defaults else PG_SETTINGS
     if arguments.quick:
         arguments.sizes, arguments.requests, arguments.warmup = "300,3000", 7, 2
     if arguments.tiny:
@@ -317,7 +330,8 @@ def run(arguments: argparse.Namespace) -> None:
     with scratch_postgresql(arguments.pg_url, skipped="\nPostgreSQL skipped") as database:
         if database is not None:
             uri = database.sqlalchemy_uri
-            run_backend(f"PostgreSQL ({database.name})", lambda: uri, arguments)
+            settings = ", ".join(f"{name} {value}" for name, value in arguments.pg_settings.items()) or "defaults"
+            run_backend(f"PostgreSQL ({database.name}, {settings})", lambda: uri, arguments)
 
 
 if __name__ == "__main__":

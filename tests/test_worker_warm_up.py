@@ -5,6 +5,7 @@ import gc
 import logging
 
 import pytest
+from jinja2 import FileSystemBytecodeCache
 
 from training import create_app
 from training.config import PROJECT_ROOT
@@ -56,3 +57,4 @@ def test_a_worker_whose_database_cannot_be_read_still_starts_and_says_why(tmp_pa
 
     assert "worker warm-up skipped the content cache" in caplog.text
     assert _template_names_cached(app) == set(app.jinja_env.list_templates())
+    assert isinstance(app.jinja_env.bytecode_cache, FileSystemBytecodeCache)  # the next worker loads, not compiles
