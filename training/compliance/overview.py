@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Date, Integer, and_, bindparam, case, func, select
 
 from training.auth.models import Department
 from training.clock import today
@@ -85,20 +86,33 @@ BUCKET_STATUSES = {
 def _counts_per_status(on: date, window_days: int, department_id: int | None) -> dict[str, int]:
     """`status.status_conditions` on the counts: one range of deciding days per bucket and status, each summed
     from an index range (the primary key within a department, ix_obligation_count_status across them)."""
-    horizon = on + timedelta(days=window_days)
-    c = ObligationCount
-    scope = [] if department_id is None else [c.department_key == department_id]
-    ranges = (c.day < on, and_(c.day >= on, c.day <= horizon), c.day > horizon)
-    statuses, totals = [], []
-    for (completed, started), bucket_statuses in BUCKET_STATUSES.items():
-        bucket = [*scope, c.completed == completed, c.started == started]
-        for status, days in zip(bucket_statuses, ranges, strict=True):
-            statuses.append(status)
-            totals.append(select(func.coalesce(func.sum(c.obligations), 0)).where(*bucket, days).scalar_subquery())
+    values = {"on": on, "horizon": on + timedelta(days=window_days)}
+    if department_id is not None:
+        values["department_id"] = department_id
     counts = dict.fromkeys(rules.STATUSES, 0)
-    for status, value in zip(statuses, db.session.execute(select(*totals)).one(), strict=True):
+    row = db.session.execute(_counts_statement(department_id is not None), values).one()
+    for status, value in zip(_STATUS_OF_COLUMN, row, strict=True):
         counts[status] += int(value)
     return counts
+
+
+_STATUS_OF_COLUMN = [status for statuses in BUCKET_STATUSES.values() for status in statuses]
+
+
+@lru_cache(maxsize=2)
+def _counts_statement(scoped: bool):
+    """The sums of `_counts_per_status`, built once per process for everyone and for one department (building a
+    statement and its cache key on every visit cost more than running it); the days are parameters."""
+    c = ObligationCount
+    on, horizon = bindparam("on", type_=Date), bindparam("horizon", type_=Date)
+    scope = [c.department_key == bindparam("department_id", type_=Integer)] if scoped else []
+    ranges = (c.day < on, and_(c.day >= on, c.day <= horizon), c.day > horizon)
+    totals = []
+    for completed, started in BUCKET_STATUSES:
+        bucket = [*scope, c.completed == completed, c.started == started]
+        for days in ranges:
+            totals.append(select(func.coalesce(func.sum(c.obligations), 0)).where(*bucket, days).scalar_subquery())
+    return select(*totals)
 
 
 def _people_per_department(on: date, department_id: int | None) -> list:
@@ -107,21 +121,28 @@ def _people_per_department(on: date, department_id: int | None) -> list:
     A person is behind once their first breach day is past: the rows before `on` are the people behind. The rows
     are grouped in the primary key's order; the names are joined to the few grouped rows afterwards.
     """
+    values = {"on": on} | ({} if department_id is None else {"department_id": department_id})
+    return db.session.execute(_people_statement(department_id is not None), values).all()
+
+
+@lru_cache(maxsize=2)
+def _people_statement(scoped: bool):
+    """`_people_per_department`'s statement, built once per process for everyone and for one department."""
     b = FirstBreachCount
-    scope = [] if department_id is None else [b.department_key == department_id]
+    scope = [b.department_key == bindparam("department_id", type_=Integer)] if scoped else []
     grouped = (
         select(
             b.department_key,
             func.sum(b.people).label("people"),
-            func.sum(case((b.day < on, b.people), else_=0)).label("behind"),
+            func.sum(case((b.day < bindparam("on", type_=Date), b.people), else_=0)).label("behind"),
         )
         .where(*scope)
         .group_by(b.department_key)
         .subquery()
     )
-    return db.session.execute(
+    return (
         select(grouped.c.department_key, Department.name, grouped.c.people, grouped.c.behind)
         .outerjoin(Department, Department.id == grouped.c.department_key)
         .where(grouped.c.people > 0)
         .order_by(Department.name.is_(None), Department.name)
-    ).all()
+    )
