@@ -3,6 +3,9 @@ post_worker_init): templates compiled, the published content cached, the collect
 
 import gc
 import logging
+import os
+import tempfile
+from pathlib import Path
 
 import pytest
 from jinja2 import FileSystemBytecodeCache
@@ -21,6 +24,13 @@ def frozen_objects_released():
     """warm_up freezes what is alive; the test process gets its collector back afterwards."""
     yield
     gc.unfreeze()
+
+
+def _app_on(database: Path):
+    settings = {"TESTING": True, "SECRET_KEY": "warm-up test key", "TRAINING_ENV": "development"}
+    return create_app(
+        settings | {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", "RATELIMIT_STORAGE_URI": "memory://"}
+    )
 
 
 def _template_names_cached(app) -> set[str]:
@@ -43,18 +53,25 @@ def test_a_warmed_worker_has_every_template_compiled_and_every_published_course_
 
 
 def test_a_worker_whose_database_cannot_be_read_still_starts_and_says_why(tmp_path, caplog, frozen_objects_released):
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "warm-up test key",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'never-migrated.sqlite3'}",
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "TRAINING_ENV": "development",
-        }
-    )
+    app = _app_on(tmp_path / "never-migrated.sqlite3")
     with caplog.at_level(logging.WARNING):
         warm_up(app)
 
     assert "worker warm-up skipped the content cache" in caplog.text
     assert _template_names_cached(app) == set(app.jinja_env.list_templates())
     assert isinstance(app.jinja_env.bytecode_cache, FileSystemBytecodeCache)  # the next worker loads, not compiles
+
+
+def test_a_worker_whose_template_cache_folder_is_not_safe_starts_without_it(
+    tmp_path, monkeypatch, caplog, frozen_objects_released
+):
+    """A file where Jinja's folder would be, as another account could leave: the worker compiles its templates."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    (tmp_path / f"_jinja2-cache-{os.getuid()}").write_text("not a folder")
+    app = _app_on(tmp_path / "never-migrated.sqlite3")
+    with caplog.at_level(logging.WARNING):
+        warm_up(app)
+
+    assert "keeps no compiled templates on disk" in caplog.text
+    assert app.jinja_env.bytecode_cache is None
+    assert _template_names_cached(app) == set(app.jinja_env.list_templates())

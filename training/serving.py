@@ -7,6 +7,7 @@ import gc
 import os
 
 from gunicorn.glogging import Logger
+from jinja2 import FileSystemBytecodeCache
 
 from training.logs import REQUEST_ID_HEADER, JsonLineFormatter
 
@@ -92,7 +93,6 @@ def warm_up(app) -> None:
     to 300 ms under bench/load.py's paced learners, against 16 ms at the 99th percentile once warm. A
     database that cannot be read now only leaves the cache to the first request: the worker still starts.
     """
-    from jinja2 import FileSystemBytecodeCache
     from sqlalchemy.exc import SQLAlchemyError
 
     from training.content import catalog
@@ -100,7 +100,7 @@ def warm_up(app) -> None:
     from training.markdown import render_markdown
 
     if app.jinja_env.bytecode_cache is None:
-        app.jinja_env.bytecode_cache = FileSystemBytecodeCache()
+        app.jinja_env.bytecode_cache = _template_bytecode_cache(app)
     for name in app.jinja_env.list_templates():
         app.jinja_env.get_template(name)
     with app.app_context():
@@ -117,3 +117,14 @@ def warm_up(app) -> None:
             app.logger.warning("worker warm-up skipped the content cache: %s", exc)
     gc.collect()
     gc.freeze()
+
+
+def _template_bytecode_cache(app) -> FileSystemBytecodeCache | None:
+    """Jinja's cache of compiled templates in its folder of the server's user, or none (said in the log) when that
+    folder cannot be made or is not safe: another account owns it, or it is not a folder. The worker then
+    compiles its templates itself, as without the cache; it must not fail to start for want of a cache."""
+    try:
+        return FileSystemBytecodeCache()
+    except (OSError, RuntimeError) as exc:
+        app.logger.warning("worker warm-up keeps no compiled templates on disk: %s", exc)
+        return None
