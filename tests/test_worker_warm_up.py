@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from jinja2 import FileSystemBytecodeCache
+from jinja2 import DictLoader, Environment, FileSystemBytecodeCache
 
 from training import create_app
 from training.config import PROJECT_ROOT
@@ -16,7 +16,7 @@ from training.content.loader import load_content
 from training.content.models import Course
 from training.content.sync import sync_content
 from training.extensions import db
-from training.serving import warm_up
+from training.serving import KeptTemplates, warm_up
 
 
 @pytest.fixture
@@ -75,3 +75,18 @@ def test_a_worker_whose_template_cache_folder_is_not_safe_starts_without_it(
     assert "keeps no compiled templates on disk" in caplog.text
     assert app.jinja_env.bytecode_cache is None
     assert _template_names_cached(app) == set(app.jinja_env.list_templates())
+
+
+def test_a_compiled_template_that_cannot_be_kept_is_still_used_and_said_once(tmp_path, caplog):
+    """Writing the compiled template fails (here its folder is gone; a full disk fails the same way)."""
+    logger = logging.getLogger("warm-up test")
+    templates = Environment(
+        autoescape=True,
+        loader=DictLoader({"a.html": "A {{ x }}", "b.html": "B {{ x }}"}),
+        bytecode_cache=KeptTemplates(logger, str(tmp_path / "removed")),
+    )
+    with caplog.at_level(logging.WARNING, logger="warm-up test"):
+        rendered = [templates.get_template(name).render(x=1) for name in ("a.html", "b.html")]
+
+    assert rendered == ["A 1", "B 1"]
+    assert caplog.text.count("compiled templates are not kept on disk") == 1

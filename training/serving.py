@@ -119,12 +119,30 @@ def warm_up(app) -> None:
     gc.freeze()
 
 
-def _template_bytecode_cache(app) -> FileSystemBytecodeCache | None:
+def _template_bytecode_cache(app) -> "KeptTemplates | None":
     """Jinja's cache of compiled templates in its folder of the server's user, or none (said in the log) when that
     folder cannot be made or is not safe: another account owns it, or it is not a folder. The worker then
     compiles its templates itself, as without the cache; it must not fail to start for want of a cache."""
     try:
-        return FileSystemBytecodeCache()
+        return KeptTemplates(app.logger)
     except (OSError, RuntimeError) as exc:
         app.logger.warning("worker warm-up keeps no compiled templates on disk: %s", exc)
         return None
+
+
+class KeptTemplates(FileSystemBytecodeCache):
+    """Jinja's FileSystemBytecodeCache, except that a compiled template it cannot write (a full disk, its folder
+    removed) is only not kept: the template is still used, and the log says so once per worker."""
+
+    def __init__(self, logger, directory: str | None = None) -> None:
+        super().__init__(directory)
+        self.logger = logger
+        self.warned = False
+
+    def dump_bytecode(self, bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError as exc:
+            if not self.warned:
+                self.logger.warning("compiled templates are not kept on disk: %s", exc)
+                self.warned = True
