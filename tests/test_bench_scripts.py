@@ -115,7 +115,8 @@ def test_certificates_prints_render_memory_and_zip_figures():
 def test_dashboard_prints_each_page_against_the_bare_page_at_two_sizes(postgresql_arguments):
     pg_arguments, pg_backends = postgresql_arguments("bench_dashboard")
     output = run_tiny("dashboard.py", *(pg_arguments or ["--no-pg"]))
-    backends = ["SQLite (temporary file)", *pg_backends]
+    with_planner_setting = [title.removesuffix(")") + ", random_page_cost 1.1)" for title in pg_backends]
+    backends = ["SQLite (temporary file)", *with_planner_setting]
     for title in backends:
         assert_lines(output, rf"{re.escape(title)}: median of 3 requests per page after 1 warm-ups, signed in as HR")
     row = rf"\s+{FIGURE}\s+{FIGURE}\s+{FIGURE} \({FIGURE}x\)\s+{FIGURE} \({FIGURE}x\)\s+\d+ / \d+ / \d+ "
