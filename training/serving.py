@@ -96,7 +96,7 @@ def warm_up(app) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from training.content import catalog
-    from training.courses.progress import read_progress
+    from training.courses.services import progress_for
     from training.markdown import render_markdown
 
     if app.jinja_env.bytecode_cache is None:
@@ -110,9 +110,8 @@ def warm_up(app) -> None:
                 catalog.drawable_versions(course.id)
                 for module in course.modules:
                     render_markdown(module.body)
-            module_course = {module.id: course.id for course in courses for module in course.modules}
             for recent in (0, 1):
-                read_progress(0, [course.id for course in courses], module_course, recent)
+                progress_for(0, courses, recent=recent)
         except SQLAlchemyError as exc:
             app.logger.warning("worker warm-up skipped the content cache: %s", exc)
     gc.collect()
