@@ -25,3 +25,18 @@ def test_each_option_is_written_as_wtforms_writes_it(chosen):
     field = Filter(MultiDict({"pick": chosen})).pick
     assert field() == Select()(field)
     assert field().count(" selected") == (chosen != "not offered")
+
+
+class DepartmentFilter(Form):
+    department = SelectField(
+        coerce=lambda value: None if value in (None, "") else int(value), widget=QuickSelect(), validate_choice=False
+    )
+
+
+@pytest.mark.parametrize("chosen", ["", "3", "12", "7", "99"])
+def test_plain_choices_are_written_as_wtforms_writes_them(chosen):
+    """As the people filter sets them after building the form: (value, label) pairs and SelectChoice, coerced."""
+    field = DepartmentFilter(MultiDict({"department": chosen})).department
+    field.choices = [("", "All departments"), (3, 'Ward "A" <&>'), SelectChoice("12", ""), (7, "Pharmacy")]
+    assert field() == Select()(field)
+    assert field().count(" selected") == (chosen != "99")
