@@ -15,6 +15,7 @@ from tests.test_staff import person_form
 from training.audit.models import AuditEvent
 from training.auth.models import Department, User
 from training.compliance import overview
+from training.compliance.counts import FOLDED
 from training.compliance.models import FirstBreachCount, Obligation, ObligationCount, PeopleCount
 from training.compliance.status import non_compliant_condition, status_conditions
 from training.config import engine_options
@@ -107,6 +108,48 @@ def test_the_dashboard_from_the_counts_equals_the_aggregate_over_obligations(
                 expected = aggregate_dashboard(department_id, on, window)
                 assert counted_dashboard(department_id, on) == expected, (on, department_id)
     assert_no_drift(runner)
+
+
+def past_rows(model) -> list[tuple]:
+    return db.session.execute(select(model).where(model.day < date.today())).scalars().all()
+
+
+def test_folding_the_past_days_changes_no_figure_from_today_on(app, content_dirs, write_course, runner):
+    """`flask compliance fold` leaves one row per bucket for the days gone by; every figure of today and later is
+    unchanged, also after a change that names a folded day (someone overdue deactivated), until the next fold."""
+    write_course("privacy", "Privacy Basics", questions=(("pb-1", "single"), ("pb-2", "true_false")))
+    organisation(app, content_dirs, 120)
+    with app.app_context():
+        window = app.config.get("COMPLIANCE_DUE_SOON_DAYS", 30)
+        on = date.today()
+        days = [on + timedelta(days=shift) for shift in (0, 1, window - 1, window, window + 1, 400)]
+        scopes = [None, *db.session.execute(select(Department.id)).scalars()]
+        assert len(past_rows(FirstBreachCount)) > len(scopes)  # two years of history: many past days per department
+        overdue = db.session.execute(
+            select(User.email).join(Obligation).where(User.active.is_(True), non_compliant_condition(on)).limit(1)
+        ).scalar_one()
+    result = runner.invoke(args=["compliance", "fold"])
+    assert result.exit_code == 0 and result.output.startswith("Folded "), result.output
+    with app.app_context():
+        for model in (FirstBreachCount, ObligationCount):
+            rows = past_rows(model)
+            assert {row.day for row in rows} == {FOLDED}
+        assert len(past_rows(FirstBreachCount)) <= len(scopes)
+    assert_no_drift(runner)
+    assert runner.invoke(args=["users", "deactivate", overdue]).exit_code == 0
+    with app.app_context():  # their first breach day, folded, is written again: a row of -1
+        assert [row.people for row in past_rows(FirstBreachCount) if row.day != FOLDED] == [-1]
+    for folds in range(2):
+        with app.app_context():
+            for day in days:
+                for department_id in scopes:
+                    expected = aggregate_dashboard(department_id, day, window)
+                    assert counted_dashboard(department_id, day) == expected, (day, department_id, folds)
+        assert_no_drift(runner)
+        assert runner.invoke(args=["compliance", "fold"]).exit_code == 0
+    with app.app_context():
+        assert {row.day for row in past_rows(FirstBreachCount)} == {FOLDED}
+    assert runner.invoke(args=["compliance", "fold"]).output == "Nothing to fold: no rows of past days.\n"
 
 
 # --- the counts follow every change -----------------------------------------------------------------------------

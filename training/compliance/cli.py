@@ -1,12 +1,15 @@
 """`flask compliance reconcile [--fix]`: check the overview's counts against the obligations they summarise, and
-the people list's counts and search words against the people."""
+the people list's counts and search words against the people; `flask compliance fold`: fold the counts of past days
+(daily, like the reminders)."""
 
 import sys
 
 import click
 from flask.cli import AppGroup
 
-from training.compliance.counts import TABLES, reconcile
+from training.clock import today
+from training.compliance.counts import TABLES, fold_past_days, reconcile
+from training.extensions import db
 
 compliance_cli = AppGroup("compliance", help="Compliance records: check the overview's and people list's counts.")
 
@@ -20,7 +23,7 @@ def reconcile_command(fix: bool):
     Exit status 1 when a row drifted, unless --fix stored the recomputed counts. Obligation writes wait
     while it runs, so the two are compared at one moment.
     """
-    drift = reconcile(fix=fix)
+    drift = reconcile(today(), fix=fix)
     for row in drift:
         key = ", ".join(str(part) for part in row.key)
         click.echo(f"{row.table} ({key}): stored {row.stored}, recomputed {row.recomputed}")
@@ -34,3 +37,15 @@ def reconcile_command(fix: bool):
         return
     click.echo(f"Drift: {len(drift)} rows in {', '.join(tables)}. Run with --fix to store the recomputed counts.")
     sys.exit(1)
+
+
+@compliance_cli.command("fold")
+def fold_command():
+    """Fold the overview's counts of the days before today into one row per bucket (run it daily).
+
+    The figures do not change: the dashboard and the people list ask about today and later, for which the past
+    days are one sum. Without it the rows of past days, and the time to add them up, grow every day.
+    """
+    folded = fold_past_days(today())
+    db.session.commit()
+    click.echo(f"Folded {folded} rows of past days." if folded else "Nothing to fold: no rows of past days.")

@@ -9,6 +9,11 @@ with INSERT ... ON CONFLICT DO UPDATE (`n = n + excluded.n`), so two transaction
 department at once both count: PostgreSQL makes the second wait for the first's row and adds to what it
 committed; SQLite has one writer at a time. A transaction writes its keys once, sorted: they lock in one order.
 Rows that fall to zero are kept (the next change in that bucket reuses them) and every reader ignores them.
+
+The rows of days gone by are folded daily (`fold_past_days`, `flask compliance fold`) into one row per bucket at
+`FOLDED`, a day before any other: every reader asks about today and later, for which all past days are one sum,
+so the rows read stop growing with time as well. A change that still names a folded day (a person's old first
+breach day) writes its difference to that day's row again, and the next fold takes it in.
 """
 
 from collections import Counter
@@ -26,6 +31,7 @@ from training.compliance.models import FirstBreachCount, Obligation, ObligationC
 from training.extensions import db
 
 NEVER = date.max  # the deciding day of a completion that never expires
+FOLDED = date.min  # the day of the row that holds every folded day of a bucket (`fold_past_days`)
 NO_DEPARTMENT = 0
 OBLIGATION_KEY = ("department_key", "completed", "started", "day")
 BREACH_KEY = ("department_key", "day")
@@ -90,6 +96,44 @@ def _add(model, key_names: tuple[str, ...], count_name: str, differences: Counte
         index_elements=list(key_names), set_={count_name: column + getattr(statement.excluded, count_name)}
     )
     db.session.execute(statement, values)
+
+
+# --- folding the days gone by -----------------------------------------------------------------------------------
+
+
+def fold_past_days(today: date) -> int:
+    """Move the counts of the days before `today` into their bucket's `FOLDED` row; returns the rows folded.
+
+    Each row is deleted and its count taken from what the DELETE returns, so a writer adding to a row at the same
+    moment either lands before (and is folded) or makes the row anew (folded next time): nothing is lost.
+    """
+    folded = 0
+    for check in DAY_TABLES:
+        table = check.model.__table__
+        day, count = table.c.day, table.c[check.count_name]
+        keys = [table.c[name] for name in check.key_names]
+        rows = db.session.execute(table.delete().where(day < today, day > FOLDED).returning(*keys, count)).all()
+        sums: Counter = Counter()
+        for *key, n in rows:
+            sums[_folded_key(check, tuple(key))] += n
+        _add(check.model, check.key_names, check.count_name, sums)
+        folded += len(rows)
+    return folded
+
+
+def _folded_key(check: "TableCheck", key: tuple) -> tuple:
+    return tuple(FOLDED if name == "day" else part for name, part in zip(check.key_names, key, strict=True))
+
+
+def folded_counts(check: "TableCheck", counts: dict[tuple, int], today: date) -> dict[tuple, int]:
+    """`counts` as `fold_past_days(today)` leaves them: the days before `today` summed into their `FOLDED` row."""
+    if "day" not in check.key_names:
+        return counts
+    position = check.key_names.index("day")
+    folded: Counter = Counter()
+    for key, n in counts.items():
+        folded[_folded_key(check, key) if key[position] < today else key] += n
+    return {key: n for key, n in folded.items() if n}
 
 
 # --- recomputing them from the obligations ------------------------------------------------------------
@@ -168,12 +212,14 @@ TABLES = (
     TableCheck(FirstBreachCount, BREACH_KEY, "people", recomputed_breach_counts),
     TableCheck(PeopleCount, PEOPLE_KEY, "people", recomputed_people_counts),
 )
+DAY_TABLES = tuple(check for check in TABLES if "day" in check.key_names)
 
 
-def drift_of(check: TableCheck) -> tuple[list[Drift], dict[tuple, int]]:
-    """The drifting rows of one table, and its recomputed counts."""
-    stored = stored_counts(check.model, check.key_names, check.count_name)
-    recomputed = check.recompute()
+def drift_of(check: TableCheck, today: date) -> tuple[list[Drift], dict[tuple, int]]:
+    """The drifting rows of one table, and its recomputed counts, both with the days before `today` folded: how
+    the rows of past days are split does not change any figure read today or later."""
+    stored = folded_counts(check, stored_counts(check.model, check.key_names, check.count_name), today)
+    recomputed = folded_counts(check, check.recompute(), today)
     drift = [
         Drift(check.table, key, stored.get(key, 0), recomputed.get(key, 0))
         for key in sorted(set(stored) | set(recomputed))
@@ -212,13 +258,14 @@ def _words_drift(fix: bool) -> list[Drift]:
     ]
 
 
-def reconcile(fix: bool = False) -> list[Drift]:
+def reconcile(today: date, fix: bool = False) -> list[Drift]:
     """Recompute the counts from the obligations and the people, and the people's search words, and return the
-    rows that drifted; with `fix`, store the recomputed ones and record it in the audit log. Commits."""
+    rows that drifted, the days before `today` folded; with `fix`, store the recomputed ones (folded) and record it
+    in the audit log. Commits."""
     lock_obligations()
     found: list[Drift] = []
     for check in TABLES:
-        drift, recomputed = drift_of(check)
+        drift, recomputed = drift_of(check, today)
         found += drift
         if fix and drift:
             replace_counts(check, recomputed)

@@ -116,6 +116,9 @@ class FirstBreachCount(db.Model):
     behind in a department on any date are one sum. A person counts once per department of their obligations.
     """
 
+    # "Not compliant" for everyone (the people list's total) sums the days before today from this index alone.
+    __table_args__ = (Index("ix_first_breach_count_day", "day", "people"),)
+
     department_key: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     day: Mapped[date] = mapped_column(primary_key=True)
     people: Mapped[int] = mapped_column(default=0)
