@@ -24,6 +24,7 @@ from training.error_pages import TOO_LARGE_MESSAGE, error_response
 from training.errors import DomainError, HiddenRecord
 from training.extensions import db, login_manager, talisman
 from training.form_errors import ErrorItem, error_items
+from training.form_widgets import label_html
 from training.logs import current_request_id
 from training.markdown import render_markdown
 from training.navigation import site_navigation
@@ -390,7 +391,7 @@ def form_field_html(field) -> Markup:
     errors = field_errors_html(field)
     css = "field has-error" if field.errors else "field"
     html = Markup('<div class="{}">\n  {}\n  {}{}{}\n</div>')
-    return html.format(css, field.label(), field_input_html(field, **attributes), hint, errors and "\n  " + errors)
+    return html.format(css, label_html(field), field_input_html(field, **attributes), hint, errors and "\n  " + errors)
 
 
 def field_input_html(field, **attributes) -> Markup:

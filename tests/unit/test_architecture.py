@@ -29,6 +29,7 @@ PLATFORM = (
     "events",
     "extensions",
     "form_errors",
+    "form_widgets",
     "https_redirect",
     "limits",
     "logs",

@@ -1,14 +1,13 @@
 """Forms for HR's compliance pages: the people filter (GET) and requirement rules (POST)."""
 
 from flask_wtf import FlaskForm
-from markupsafe import Markup, escape
 from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import Select, html_params
 
 from training.compliance import rules
 from training.compliance.people import NON_COMPLIANT_FILTER
+from training.form_widgets import QuickSelect, QuickTextInput
 
 STATUS_CHOICES = [
     SelectChoice("", "Any status"),
@@ -24,56 +23,18 @@ def _optional_int(value):
     return int(value)
 
 
-class QuickSelect(Select):
-    """WTForms' select, each plain option written with one f-string: the same HTML, several times faster.
-
-    The people filter lists every department, required item and status on each visit of the people list.
-    WTForms' own `Select.__call__` turns every choice into two objects (`SelectChoice`, then `Choice`), reads the
-    signature of `render_option` and every flag's name on each call; for choices that are plain (value, label)
-    pairs, without option groups or attributes of their own, this one writes them as they are.
-    """
-
-    def __call__(self, field, **kwargs):
-        options = _plain_options(field.choices)
-        if options is None:
-            return super().__call__(field, **kwargs)
-        kwargs.setdefault("id", field.id)
-        for flag in self.validation_attrs:
-            value = getattr(field.flags, flag, None)
-            if value and flag not in kwargs:
-                kwargs[flag] = value
-        written = "".join(_option(value, label, field.coerce(value) == field.data) for value, label in options)
-        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{written}</select>")  # noqa: S704 - escaped
-
-
-def _plain_options(choices) -> list[tuple] | None:
-    """The (value, label) of each choice, or None when a choice is not a plain pair (a group, attributes)."""
-    if not isinstance(choices, list | tuple):
-        return None
-    options = []
-    for choice in choices:
-        if isinstance(choice, SelectChoice) and choice.optgroup is None and not choice.render_kw:
-            options.append((choice.value, choice.label))
-        elif isinstance(choice, tuple) and len(choice) == 2:
-            options.append(choice)
-        else:
-            return None
-    return options
-
-
-def _option(value, label, selected: bool) -> Markup:
-    """One <option>, as WTForms' `Select.render_option` writes it."""
-    chosen = " selected" if selected else ""
-    return Markup(f'<option{chosen} value="{escape(value)}">{escape(label or value)}</option>')  # noqa: S704 - escaped
-
-
 class PeopleFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET filter that changes nothing; the same values build the export links
 
-    q = StringField("Search", validators=[Optional(), Length(max=100)], render_kw={"placeholder": "Name, email or ID"})
+    q = StringField(
+        "Search",
+        validators=[Optional(), Length(max=100)],
+        render_kw={"placeholder": "Name, email or ID"},
+        widget=QuickTextInput(),
+    )
     department = SelectField("Department", coerce=_optional_int, validate_choice=True, widget=QuickSelect())
-    job_title = StringField("Job title", validators=[Optional(), Length(max=120)])
+    job_title = StringField("Job title", validators=[Optional(), Length(max=120)], widget=QuickTextInput())
     item = SelectField("Course or policy", default="", validate_choice=True, widget=QuickSelect())
     status = SelectField("Status", choices=STATUS_CHOICES, default="", validate_choice=True, widget=QuickSelect())
 
