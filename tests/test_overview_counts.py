@@ -14,8 +14,9 @@ from tests.test_compliance_queries import organisation
 from tests.test_staff import person_form
 from training.audit.models import AuditEvent
 from training.auth.models import Department, User
+from training.clock import today
 from training.compliance import overview
-from training.compliance.counts import FOLDED
+from training.compliance.counts import FOLDED, fold_past_days
 from training.compliance.models import FirstBreachCount, Obligation, ObligationCount, PeopleCount
 from training.compliance.status import non_compliant_condition, status_conditions
 from training.config import engine_options
@@ -111,7 +112,7 @@ def test_the_dashboard_from_the_counts_equals_the_aggregate_over_obligations(
 
 
 def past_rows(model) -> list[tuple]:
-    return db.session.execute(select(model).where(model.day < date.today())).scalars().all()
+    return db.session.execute(select(model).where(model.day < today())).scalars().all()
 
 
 def test_folding_the_past_days_changes_no_figure_from_today_on(app, content_dirs, write_course, runner):
@@ -121,7 +122,7 @@ def test_folding_the_past_days_changes_no_figure_from_today_on(app, content_dirs
     organisation(app, content_dirs, 120)
     with app.app_context():
         window = app.config.get("COMPLIANCE_DUE_SOON_DAYS", 30)
-        on = date.today()
+        on = today()
         days = [on + timedelta(days=shift) for shift in (0, 1, window - 1, window, window + 1, 400)]
         scopes = [None, *db.session.execute(select(Department.id)).scalars()]
         assert len(past_rows(FirstBreachCount)) > len(scopes)  # two years of history: many past days per department
@@ -150,6 +151,48 @@ def test_folding_the_past_days_changes_no_figure_from_today_on(app, content_dirs
     with app.app_context():
         assert {row.day for row in past_rows(FirstBreachCount)} == {FOLDED}
     assert runner.invoke(args=["compliance", "fold"]).output == "Nothing to fold: no rows of past days.\n"
+
+
+def fold_now(app) -> int:
+    with app.app_context():
+        folded = fold_past_days(today())
+        db.session.commit()
+        return folded
+
+
+def test_folding_while_hr_deactivates_overdue_people_loses_no_count(app, content_dirs, write_course, runner):
+    """Two folds at the moment up to eight overdue people are deactivated (their first breach days among the folded
+    ones): every request succeeds, reconcile finds no drift and the dashboard equals the aggregate."""
+    write_course("privacy", "Privacy Basics", questions=(("pb-1", "single"), ("pb-2", "true_false")))
+    passwords, _ = organisation(app, content_dirs, 60)
+    with app.app_context():
+        window = app.config.get("COMPLIANCE_DUE_SOON_DAYS", 30)
+        overdue = (
+            db.session.execute(
+                select(User.id)
+                .join(Obligation)
+                .where(User.active.is_(True), User.role == "staff", non_compliant_condition(today()))
+                .group_by(User.id)
+                .limit(8)
+            )
+            .scalars()
+            .all()
+        )
+    assert len(overdue) >= 4  # the generator's history, counted back from today: six on the day this was written
+    browser = app.test_client()
+    assert Auth(browser).login("hr@demo.example", passwords["hr"]).status_code == 302
+    token = csrf_token(browser, f"/staff/{overdue[0]}/deactivate")
+    calls = [
+        partial(client.post, f"/staff/{person}/deactivate", data={"csrf_token": token})
+        for client, person in zip(copies(app, browser, len(overdue)), overdue, strict=True)
+    ]
+    outcome = at_once(app, [*calls, partial(fold_now, app), partial(fold_now, app)])
+    assert outcome.tally() == {302: len(overdue), 200: 2}, outcome.errors()
+    assert_no_drift(runner)
+    with app.app_context():
+        on = today()
+        for department_id in [None, *db.session.execute(select(Department.id)).scalars()]:
+            assert counted_dashboard(department_id, on) == aggregate_dashboard(department_id, on, window)
 
 
 # --- the counts follow every change -----------------------------------------------------------------------------

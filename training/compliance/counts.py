@@ -104,9 +104,11 @@ def _add(model, key_names: tuple[str, ...], count_name: str, differences: Counte
 def fold_past_days(today: date) -> int:
     """Move the counts of the days before `today` into their bucket's `FOLDED` row; returns the rows folded.
 
-    Each row is deleted and its count taken from what the DELETE returns, so a writer adding to a row at the same
-    moment either lands before (and is folded) or makes the row anew (folded next time): nothing is lost.
+    Writers of obligations wait until the commit (`lock_obligations`, as reconcile does: a writer's count rows are
+    locked in key order, the DELETE's in any order, so the two must not interleave), and each row's count is taken
+    from what the DELETE returns.
     """
+    lock_obligations()
     folded = 0
     for check in DAY_TABLES:
         table = check.model.__table__
