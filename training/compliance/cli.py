@@ -11,7 +11,10 @@ from training.clock import today
 from training.compliance.counts import TABLES, fold_past_days, reconcile
 from training.extensions import db
 
-compliance_cli = AppGroup("compliance", help="Compliance records: check the overview's and people list's counts.")
+compliance_cli = AppGroup(
+    "compliance",
+    help="Compliance records: check the overview's and people list's counts, fold the overview's past days.",
+)
 
 
 @compliance_cli.command("reconcile")
