@@ -79,6 +79,16 @@ def counted_dashboard(department_id, on) -> tuple[dict[str, int], list[tuple]]:
     return figures.counts, [(d.id, d.name, d.people, d.non_compliant) for d in figures.departments]
 
 
+def assert_counted_as_aggregated(days, window) -> None:
+    """The dashboard read from the counts equals the aggregate over every obligation, on each of `days`, for
+    everyone and for each department."""
+    scopes = [None, *db.session.execute(select(Department.id)).scalars()]
+    for on in days:
+        for department_id in scopes:
+            expected = aggregate_dashboard(department_id, on, window)
+            assert counted_dashboard(department_id, on) == expected, (on, department_id)
+
+
 def dates_to_check(days, window) -> list:
     """Around a sample of the obligations' deciding days: the day itself and the edges of the due-soon window."""
     sample = sorted(days)[:: max(1, len(days) // 8)]
@@ -104,10 +114,7 @@ def test_the_dashboard_from_the_counts_equals_the_aggregate_over_obligations(
         scopes = [None, *db.session.execute(select(Department.id)).scalars()]
         assert len(rows) > 200 and len(days) > 20 and started_open > 0 and len(scopes) > 3
         assert db.session.execute(select(Obligation.id).where(Obligation.department_id.is_(None))).first()
-        for on in dates_to_check(days, window):
-            for department_id in scopes:
-                expected = aggregate_dashboard(department_id, on, window)
-                assert counted_dashboard(department_id, on) == expected, (on, department_id)
+        assert_counted_as_aggregated(dates_to_check(days, window), window)
     assert_no_drift(runner)
 
 
@@ -140,12 +147,9 @@ def test_folding_the_past_days_changes_no_figure_from_today_on(app, content_dirs
     assert runner.invoke(args=["users", "deactivate", overdue]).exit_code == 0
     with app.app_context():  # their first breach day, folded, is written again: a row of -1
         assert [row.people for row in past_rows(FirstBreachCount) if row.day != FOLDED] == [-1]
-    for folds in range(2):
+    for _ in range(2):
         with app.app_context():
-            for day in days:
-                for department_id in scopes:
-                    expected = aggregate_dashboard(department_id, day, window)
-                    assert counted_dashboard(department_id, day) == expected, (day, department_id, folds)
+            assert_counted_as_aggregated(days, window)
         assert_no_drift(runner)
         assert runner.invoke(args=["compliance", "fold"]).exit_code == 0
     with app.app_context():
@@ -190,9 +194,7 @@ def test_folding_while_hr_deactivates_overdue_people_loses_no_count(app, content
     assert outcome.tally() == {302: len(overdue), 200: 2}, outcome.errors()
     assert_no_drift(runner)
     with app.app_context():
-        on = today()
-        for department_id in [None, *db.session.execute(select(Department.id)).scalars()]:
-            assert counted_dashboard(department_id, on) == aggregate_dashboard(department_id, on, window)
+        assert_counted_as_aggregated([today()], window)
 
 
 # --- the counts follow every change -----------------------------------------------------------------------------
