@@ -61,7 +61,7 @@ def shipped_content(app):
 def live_server(app, shipped_content, page_sources):
     """The app served over HTTP on a free port of 127.0.0.1 in a thread; its base URL. The HTML of each page it
     serves is kept for the Nu HTML Checker."""
-    server = make_server("127.0.0.1", 0, page_sources.recording(app), threaded=True)
+    server = make_server("127.0.0.1", 0, read_whole(page_sources.recording(app)), threaded=True)
     base_url = f"http://127.0.0.1:{server.server_port}"
     app.config["PUBLIC_BASE_URL"] = base_url  # certificates' verification links point here
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
@@ -70,6 +70,23 @@ def live_server(app, shipped_content, page_sources):
     server.shutdown()
     server.server_close()
     thread.join(timeout=10)
+
+
+def read_whole(app):
+    """Each response read whole, and its iterable closed, before the test server writes it. Werkzeug's development
+    server closes an iterable only once it has written all of it: a static file whose browser dropped the
+    connection midway (a page left for the next) stayed open, a ResourceWarning that failed a later test.
+    Gunicorn, which serves the app in production, closes it in any case."""
+
+    def whole(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return whole
 
 
 @pytest.fixture(scope="package")
